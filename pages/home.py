@@ -1,0 +1,79 @@
+"""Overview: headline numbers chosen by role (marketing sees aggregate KPIs only)."""
+
+from __future__ import annotations
+
+import dash
+from dash import html
+
+from components.kpi import fmt_change, fmt_int, fmt_pct, kpi_card, kpi_row
+from data import overview
+from data.db import read_connection
+from data.timeutil import today
+from guard import ALL_ROLES, current_role
+
+dash.register_page(
+    __name__,
+    path="/",
+    name="Overview",
+    title="Overview · Partner Operations",
+    allowed_roles=sorted(ALL_ROLES),
+    id_prefix="home",
+    nav_order=0,
+)
+
+PRIVACY_ROLES = {"admin", "privacy_officer"}
+PARTNER_ROLES = {"admin", "manager", "marketing"}
+
+
+def layout(**_query: str) -> html.Div:
+    role = current_role()
+    as_of = today()
+    cards = []
+    with read_connection() as conn:
+        volume = overview.lead_volume(conn, as_of)
+        cards.append(
+            kpi_card(
+                "Leads, last 30 days",
+                fmt_int(volume.current),
+                fmt_change(volume.change),
+                id_="home-kpi-leads",
+            )
+        )
+        if role in PARTNER_ROLES:
+            contact = overview.contact_within_24h(conn, as_of)
+            cards.append(
+                kpi_card(
+                    "Contacted within 24 h",
+                    fmt_pct(contact.share),
+                    f"of {fmt_int(contact.shares)} shares, last 30 days",
+                    id_="home-kpi-contact",
+                )
+            )
+            rating = overview.mean_partner_rating(conn, as_of)
+            cards.append(
+                kpi_card(
+                    "Mean partner rating",
+                    "–" if rating.mean is None else f"{rating.mean:.2f} / 5",
+                    f"{fmt_int(rating.reviews)} reviews, last 90 days",
+                    id_="home-kpi-rating",
+                )
+            )
+        if role in PRIVACY_ROLES:
+            queue = overview.privacy_queue(conn, as_of)
+            cards.append(
+                kpi_card(
+                    "Open privacy requests",
+                    fmt_int(queue.open),
+                    f"{fmt_int(queue.overdue)} overdue",
+                    id_="home-kpi-privacy",
+                    note_class="text-danger fw-semibold" if queue.overdue else "text-muted",
+                )
+            )
+    return html.Div(
+        [
+            html.H2("Overview", className="page-title"),
+            html.P(f"Figures as of {as_of:%d %B %Y}.", className="text-muted"),
+            kpi_row(cards),
+        ],
+        id="home-page",
+    )
