@@ -34,7 +34,8 @@ logger = logging.getLogger(__name__)
 
 ALL_ROLES = frozenset(ROLES)
 # Component ids owned by the shell (navbar, location, page container): any logged-in user.
-SHELL_PREFIXES = {"shell": ALL_ROLES, "_pages": ALL_ROLES}
+SHELL_PREFIXES = {"shell": ALL_ROLES}
+DASH_ROUTER_PREFIX = "_pages_"  # Dash's own page router ids (_pages_content, …)
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/")
 PUBLIC_PATHS = frozenset({"/login", "/_favicon.ico", "/favicon.ico"})
 DASH_PREFIX = "/_dash-"
@@ -81,6 +82,8 @@ def roles_for_component_id(
     """Roles allowed to touch a component, by the longest page prefix of its id (or none)."""
     if isinstance(component_id, dict):
         component_id = str(component_id.get("type", ""))
+    if component_id.startswith(DASH_ROUTER_PREFIX):
+        return ALL_ROLES  # the router renders guarded layouts (wrap_page_layouts)
     best = ""
     for prefix in prefixes:
         if (component_id == prefix or component_id.startswith(prefix + "-")) and len(prefix) > len(

@@ -1,0 +1,133 @@
+"""Shared fixtures.
+
+The database under test is ``TEST_DATABASE_URL`` when set (PostgreSQL in CI), otherwise a fresh
+SQLite file. The schema is built once per session by the Alembic migrations; ``db`` empties
+every table before each test that asks for it, so tests build exactly the rows they assert on.
+
+Web tests use one Dash app per session (Dash pages register globally) and Flask test clients
+logged in through the real ``/login`` form.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from data import db as dbmod
+from data.models import Base
+
+ROLE_USERS = {
+    "admin": "admin",
+    "manager": "manager",
+    "privacy_officer": "privacy",
+    "marketing": "marketing",
+}
+TEST_PASSWORD = "test-password"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """The migrated test database; ``get_engine()`` in application code returns it too."""
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("INSTANCE_PATH", str(tmp_path_factory.mktemp("instance")))
+    os.environ.setdefault("SECRET_KEY", "test-secret-key")
+    dbmod.reset_engine_cache()
+    engine = dbmod.get_engine()
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    dbmod.upgrade_database(engine)
+    yield engine
+    dbmod.reset_engine_cache()
+
+
+def empty_all_tables(engine: Engine) -> None:
+    """Remove every row (audit log included: TRUNCATE does not fire its row trigger)."""
+    tables = list(reversed(Base.metadata.sorted_tables))
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def db(engine: Engine) -> Engine:
+    """An empty, migrated database for one test."""
+    empty_all_tables(engine)
+    return engine
+
+
+@pytest.fixture(scope="session")
+def dash_app(engine: Engine):  # noqa: ANN201
+    from app import create_dash
+
+    app = create_dash()
+    app.server.test_client().get("/login")  # first request: Dash registers its callbacks
+    return app
+
+
+def make_users(engine: Engine) -> None:
+    """One active user per role, named as in the demo data, with ``TEST_PASSWORD``."""
+    from data.users import create_user
+
+    with dbmod.session_scope(engine) as session:
+        for role, username in ROLE_USERS.items():
+            create_user(session, username, TEST_PASSWORD, role, actor="test")
+
+
+def login(client, username: str, password: str = TEST_PASSWORD):  # noqa: ANN001, ANN201
+    """Log in through the real form (CSRF token included); returns the POST response."""
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    assert token, "login form has no CSRF token"
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": token.group(1)},
+    )
+
+
+@pytest.fixture
+def client_for(db: Engine, dash_app):  # noqa: ANN001, ANN201
+    """``client_for(role)`` returns a Flask test client logged in with that role."""
+    make_users(db)
+
+    def make(role: str | None):  # noqa: ANN202
+        client = dash_app.server.test_client()
+        if role is not None:
+            response = login(client, ROLE_USERS[role])
+            assert response.status_code == 302, response.get_data(as_text=True)
+        return client
+
+    return make
+
+
+def callback_payload(dash_app, output_key: str, inputs: list | None = None) -> dict:  # noqa: ANN001
+    """A minimal ``/_dash-update-component`` body for a registered callback."""
+    callback = dash_app.callback_map[output_key]
+    outputs = callback["output"] if isinstance(callback["output"], list) else [callback["output"]]
+    return {
+        "output": output_key,
+        "outputs": [{"id": o.component_id, "property": o.component_property} for o in outputs],
+        "inputs": inputs or [],
+        "changedPropIds": [],
+    }
+
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
