@@ -75,7 +75,7 @@ def db(engine: Engine) -> Engine:
 
 
 @pytest.fixture(scope="session")
-def dash_app(engine: Engine):  # noqa: ANN201
+def dash_app(engine: Engine):
     from app import create_dash
 
     app = create_dash()
@@ -92,7 +92,7 @@ def make_users(engine: Engine) -> None:
             create_user(session, username, TEST_PASSWORD, role, actor="test")
 
 
-def login(client, username: str, password: str = TEST_PASSWORD):  # noqa: ANN001, ANN201
+def login(client, username: str, password: str = TEST_PASSWORD):
     """Log in through the real form (CSRF token included); returns the POST response."""
     page = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
@@ -104,11 +104,11 @@ def login(client, username: str, password: str = TEST_PASSWORD):  # noqa: ANN001
 
 
 @pytest.fixture
-def client_for(db: Engine, dash_app):  # noqa: ANN001, ANN201
+def client_for(db: Engine, dash_app):
     """``client_for(role)`` returns a Flask test client logged in with that role."""
     make_users(db)
 
-    def make(role: str | None):  # noqa: ANN202
+    def make(role: str | None):
         client = dash_app.server.test_client()
         if role is not None:
             response = login(client, ROLE_USERS[role])
@@ -118,7 +118,7 @@ def client_for(db: Engine, dash_app):  # noqa: ANN001, ANN201
     return make
 
 
-def callback_payload(dash_app, output_key: str, inputs: list | None = None) -> dict:  # noqa: ANN001
+def callback_payload(dash_app, output_key: str, inputs: list | None = None) -> dict:
     """A minimal ``/_dash-update-component`` body for a registered callback."""
     callback = dash_app.callback_map[output_key]
     outputs = callback["output"] if isinstance(callback["output"], list) else [callback["output"]]
@@ -128,6 +128,22 @@ def callback_payload(dash_app, output_key: str, inputs: list | None = None) -> d
         "inputs": inputs or [],
         "changedPropIds": [],
     }
+
+
+def route(client, dash_app, pathname: str, search: str = "") -> str:
+    """Render a page through Dash's router callback, as the browser does on navigation."""
+    key = next(k for k in dash_app.callback_map if "_pages_content.children" in k)
+    payload = callback_payload(
+        dash_app,
+        key,
+        inputs=[
+            {"id": "_pages_location", "property": "pathname", "value": pathname},
+            {"id": "_pages_location", "property": "search", "value": search},
+        ],
+    )
+    response = client.post("/_dash-update-component", json=payload)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_data(as_text=True)
 
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

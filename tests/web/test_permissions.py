@@ -9,7 +9,7 @@ import dash
 import pytest
 
 from guard import ALL_ROLES, callback_roles, page_prefixes
-from tests.conftest import ROLE_USERS, callback_payload, login
+from tests.conftest import ROLE_USERS, callback_payload, route
 
 
 def concrete_path(page: dict) -> str:
@@ -110,22 +110,6 @@ def test_forbidden_page_renders_not_allowed_in_shell(client_for, dash_app):
     for page in restricted:
         body = route(client, dash_app, concrete_path(page))
         assert "shell-forbidden" in body, page["path"]
-
-
-def route(client, dash_app, pathname: str, search: str = "") -> str:
-    """Render a page through Dash's router callback, as the browser does on navigation."""
-    key = next(k for k in dash_app.callback_map if "_pages_content.children" in k)
-    payload = callback_payload(
-        dash_app,
-        key,
-        inputs=[
-            {"id": "_pages_location", "property": "pathname", "value": pathname},
-            {"id": "_pages_location", "property": "search", "value": search},
-        ],
-    )
-    response = client.post("/_dash-update-component", json=payload)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return response.get_data(as_text=True)
 
 
 def test_page_content_renders_for_allowed_roles(client_for, dash_app):
