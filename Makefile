@@ -1,0 +1,39 @@
+# Two commands for a fresh machine (Python 3.11+ and make): `make run` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test install lint unit-pg e2e bench clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Serve the app on http://127.0.0.1:$${PORT:-8050}; builds the demo database on first start.
+run: install
+	$(PY) app.py
+
+## Lint, then the whole suite on SQLite; again on PostgreSQL when TEST_DATABASE_URL is set.
+test: install lint
+	env -u TEST_DATABASE_URL -u DATABASE_URL $(PY) -m pytest
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "== PostgreSQL: $$TEST_DATABASE_URL (unit, callback and permission tests)"; \
+		env -u DATABASE_URL $(PY) -m pytest -m "not e2e"; \
+	else \
+		echo "TEST_DATABASE_URL not set: PostgreSQL pass skipped"; \
+	fi
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+## Benchmarks (not part of the tests): make bench LEADS=1000000
+bench: install
+	$(PY) benchmarks/run.py --leads $${LEADS:-100000}
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache
