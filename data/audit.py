@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from data.models import AuditLog
@@ -36,3 +37,27 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+class AuditLogIsAppendOnly(RuntimeError):
+    """Raised when code tries to change or delete an audit entry through the ORM."""
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_audit_changes(session: Session, _context: object, _instances: object) -> None:
+    """Append-only in code too (PostgreSQL's trigger is the last line, SQLite has none)."""
+    for obj in session.deleted:
+        if isinstance(obj, AuditLog):
+            raise AuditLogIsAppendOnly("audit entries cannot be deleted")
+    for obj in session.dirty:
+        if isinstance(obj, AuditLog) and session.is_modified(obj):
+            raise AuditLogIsAppendOnly("audit entries cannot be changed")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_audit_changes(state: Any) -> None:
+    """The same for ``session.execute(update(AuditLog) …)`` / ``delete(AuditLog)``."""
+    if (state.is_update or state.is_delete) and (
+        state.bind_mapper is not None and state.bind_mapper.class_ is AuditLog
+    ):
+        raise AuditLogIsAppendOnly("audit entries cannot be changed or deleted")

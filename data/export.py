@@ -29,7 +29,7 @@ from data.timeutil import utcnow
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 FILTERS_SHEET = "Filters"
-_SHEET_FORBIDDEN = set('[]:*?/\\')
+_SHEET_FORBIDDEN = set("[]:*?/\\")
 CSV_MARK = "#"
 
 

@@ -111,3 +111,93 @@ def authenticate(session: Session, username: str, password: str, address: str) -
     user.last_login_at = utcnow()
     audit.record(session, user.username, "login", "user", user.id, {})
     return LoginResult(SessionUser(user.id, user.username, user.role), None)
+
+
+# --- user administration (the /admin/users page) --------------------------------------------
+# The actor is named by username, as in ``create_user``. Administrators cannot lock themselves
+# out (deactivate or demote their own account), and the last active administrator stays one.
+
+
+def _user_or_error(session: Session, user_id: object) -> User:
+    if isinstance(user_id, bool) or not isinstance(user_id, int):
+        raise UserError("unknown user")
+    user = session.get(User, user_id)
+    if user is None:
+        raise UserError("unknown user")
+    return user
+
+
+def _other_active_admins(session: Session, user_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(User.role == "admin", User.active.is_(True), User.id != user_id)
+        )
+        or 0
+    )
+
+
+def set_active(session: Session, user_id: object, active: bool, actor: str) -> User:
+    """Deactivate (the user's sessions end on their next request) or reactivate an account."""
+    user = _user_or_error(session, user_id)
+    if user.active == active:
+        raise UserError(f"user {user.username!r} is already {'active' if active else 'inactive'}")
+    if not active:
+        if user.username == actor:
+            raise UserError("you cannot deactivate your own account")
+        if user.role == "admin" and _other_active_admins(session, user.id) == 0:
+            raise UserError("the last active administrator cannot be deactivated")
+    user.active = active
+    action = "user.activate" if active else "user.deactivate"
+    audit.record(session, actor, action, "user", user.id, {})
+    return user
+
+
+def change_role(session: Session, user_id: object, role: object, actor: str) -> User:
+    user = _user_or_error(session, user_id)
+    if not isinstance(role, str) or role not in ROLES:
+        raise UserError(f"unknown role; choose one of {', '.join(ROLES)}")
+    if user.role == role:
+        raise UserError(f"user {user.username!r} already has the role {role}")
+    if user.username == actor:
+        raise UserError("you cannot change your own role")
+    if user.role == "admin" and user.active and _other_active_admins(session, user.id) == 0:
+        raise UserError("the last active administrator must stay an administrator")
+    previous = user.role
+    user.role = role
+    details = {"from": previous, "to": role}
+    audit.record(session, actor, "user.role_change", "user", user.id, details)
+    return user
+
+
+def reset_password(session: Session, user_id: object, password: object, actor: str) -> User:
+    """Set a new password (to hand over out of band); the audit entry holds no secret."""
+    user = _user_or_error(session, user_id)
+    if not isinstance(password, str) or len(password) < PASSWORD_MIN:
+        raise UserError(f"password must be at least {PASSWORD_MIN} characters")
+    if len(password) > 200:
+        raise UserError("password must be at most 200 characters")
+    user.password_hash = generate_password_hash(password)
+    audit.record(session, actor, "user.password_reset", "user", user.id, {})
+    return user
+
+
+def list_users(session: Session) -> list[dict[str, object]]:
+    """Every account (no password hashes), for the users page."""
+    rows = session.execute(
+        select(
+            User.id, User.username, User.role, User.active, User.created_at, User.last_login_at
+        ).order_by(User.username)
+    ).all()
+    return [
+        {
+            "id": r[0],
+            "username": r[1],
+            "role": r[2],
+            "active": bool(r[3]),
+            "created_at": r[4],
+            "last_login_at": r[5],
+        }
+        for r in rows
+    ]

@@ -23,7 +23,7 @@ STAMP = datetime(2026, 11, 25, 9, 30)
 def frame() -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "Business": ["Águas Plumbing", "=HYPERLINK(\"x\")", "Bolt, Nut & Co"],
+            "Business": ["Águas Plumbing", '=HYPERLINK("x")', "Bolt, Nut & Co"],
             "Leads": [12, 0, 5],
             "Rating": [4.25, None, -1.5],
         }
@@ -31,8 +31,9 @@ def frame() -> pd.DataFrame:
 
 
 def test_csv_has_filters_then_the_table():
-    data = to_csv_bytes(frame(), {"period": "2026-09-01 – 2026-11-30", "trade": "plumbing"},
-                        generated_at=STAMP)
+    data = to_csv_bytes(
+        frame(), {"period": "2026-09-01 – 2026-11-30", "trade": "plumbing"}, generated_at=STAMP
+    )
     assert data.startswith(b"\xef\xbb\xbf")  # BOM for Excel
     text = data.decode("utf-8-sig")
     assert text.splitlines()[:4] == [
@@ -48,7 +49,7 @@ def test_csv_has_filters_then_the_table():
         "trade": "plumbing",
     }
     assert list(table.columns) == ["Business", "Leads", "Rating"]
-    assert table["Business"].tolist() == ["Águas Plumbing", "'=HYPERLINK(\"x\")", "Bolt, Nut & Co"]
+    assert table["Business"].tolist() == ["Águas Plumbing", '\'=HYPERLINK("x")', "Bolt, Nut & Co"]
     assert table["Leads"].tolist() == [12, 0, 5]
     assert table["Rating"].iloc[2] == -1.5  # negative numbers are not "neutralised"
 
@@ -69,13 +70,14 @@ def test_empty_frame_exports():
 
 
 def test_xlsx_table_sheet_and_filters_sheet():
-    data = to_xlsx_bytes(frame(), {"trade": "plumbing", "province": "Gauteng"}, "Partners",
-                         generated_at=STAMP)
+    data = to_xlsx_bytes(
+        frame(), {"trade": "plumbing", "province": "Gauteng"}, "Partners", generated_at=STAMP
+    )
     book = openpyxl.load_workbook(io.BytesIO(data))
     assert book.sheetnames == ["Partners", FILTERS_SHEET]
     sheet = book["Partners"]
     assert [c.value for c in sheet[1]] == ["Business", "Leads", "Rating"]
-    assert sheet["A3"].value == "'=HYPERLINK(\"x\")"
+    assert sheet["A3"].value == '\'=HYPERLINK("x")'
     assert sheet["B2"].value == 12 and sheet["C2"].value == 4.25
     assert sheet.freeze_panes == "A2"
     filters, table = read_xlsx_export(data, "Partners")

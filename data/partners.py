@@ -1,0 +1,1072 @@
+"""Partner performance: the ranking table, its headline numbers and the partner detail page.
+
+Every number comes from SQL aggregation. The counts behind a period are read from the
+cumulative rollups (``data/rollups.py``: two index seeks per partner, whatever the period), or,
+with ``source="base"``, computed by ``GROUP BY`` straight from ``lead_share``/``review`` — the
+naive way, kept as the test oracle and the benchmark baseline. Python then only turns counts
+into rates, intervals and flags, in one place (:func:`derive_metrics`), so the grid, the
+headline numbers, the charts and the detail page share every definition.
+
+Definitions (see also the design's "Partner performance" and docs/partner-performance.md):
+
+* A share counts in the period of the day it was shared; its later steps (contact, quote, …)
+  count with it, whenever they happened. Reviews count on the day they were written.
+* Funnel steps are nested: a lead counts as quoted only if it was also contacted, hired only
+  if quoted, completed only if hired, reviewed only if completed and reviewed by the homeowner.
+* Rates: acceptance = accepted / shared; contact = contacted / shared; within 1 h / 24 h =
+  contacted within that time / shared; quote = quoted / contacted; win = hired / quoted;
+  completion = completed / hired; review = reviewed / completed; dispute = disputed reviews /
+  all homeowner reviews. Each comes with its Wilson lower bound (z = 1.96).
+* Rating: R = mean published rating in the period, v = published reviews in the period,
+  C = mean rating of the partner's trade over the period (all partners, all provinces; the
+  filtered trade when there is one, else the mean over the partner's registered trades),
+  WR = v/(v+m)·R + m/(v+m)·C with m = 10. Fewer than 5 reviews in the 12 months up to the end
+  of the period: "new" (no WR, no rank). Rank: by WR, ties share the best rank.
+* Median time to first contact: estimated from the response-time histogram by linear
+  interpolation inside the bucket (exact bucket bounds at 1 h and 24 h).
+* Rating trend: R in the period minus R in the previous period of the same length.
+
+No Dash imports here; pages call these functions and never write SQL.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, timedelta
+from itertools import pairwise
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, and_, func, select
+
+from data import rollups
+from data.models import (
+    Homeowner,
+    Lead,
+    LeadShare,
+    Partner,
+    PartnerArea,
+    PartnerTrade,
+    Review,
+    ServiceType,
+    Setting,
+    Trade,
+)
+from data.rollups import HIST, RESPONSE_BOUNDS, REVIEWS, SHARES, SUB_RATINGS, Scope
+
+PRIOR_WEIGHT = 10  # m of the Bayesian average
+NEW_MIN_REVIEWS = 5  # fewer reviews than this in NEW_WINDOW_DAYS: "new"
+NEW_WINDOW_DAYS = 365
+WILSON_Z = 1.96
+GRID_REVIEW_COLUMNS = ("reviews", "rating_sum", "all_reviews", "disputes")
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RiskCriteria:
+    """When a partner is flagged "at risk" (the design's defaults; overridable in ``setting``
+    under ``partner_risk.<field>``)."""
+
+    min_rating: float = 3.5  # flagged when the mean rating R is below this …
+    rating_min_reviews: int = 5  # … with at least this many reviews in the period
+    min_contact_24h: float = 0.50  # flagged when fewer leads than this are contacted in 24 h
+    max_dispute_rate: float = 0.10  # flagged when more reviews than this are disputes
+
+    SETTING_PREFIX = "partner_risk."
+
+    @classmethod
+    def load(cls, conn: Connection) -> RiskCriteria:
+        """Defaults overridden by valid ``setting`` rows (invalid values are ignored)."""
+        rows = conn.execute(
+            select(Setting.key, Setting.value).where(Setting.key.like(cls.SETTING_PREFIX + "%"))
+        ).all()
+        values: dict[str, Any] = {}
+        types = {f.name: f.type for f in fields(cls)}
+        for key, raw in rows:
+            name = key.removeprefix(cls.SETTING_PREFIX)
+            if name not in types:
+                continue
+            try:
+                number = int(raw) if types[name] in ("int", int) else float(raw)
+            except ValueError:
+                continue
+            if math.isfinite(number) and number >= 0:
+                values[name] = number
+        return cls(**values)
+
+
+# --- filters ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PartnerFilters:
+    """The period (inclusive days) and the filters of the partner pages."""
+
+    start: date
+    end: date
+    trade_id: int | None = None
+    province: str | None = None
+    vetting: tuple[str, ...] = ()
+    min_reviews: int = 0
+
+    def __post_init__(self) -> None:
+        if self.start > self.end:
+            raise ValueError("start after end")
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> tuple[date, date]:
+        """The period of the same length just before this one."""
+        end = self.start - timedelta(days=1)
+        return end - timedelta(days=self.days - 1), end
+
+    def scope(self, partner_ids: Sequence[int] | None = None) -> Scope:
+        return Scope(
+            partner_ids=None if partner_ids is None else tuple(partner_ids),
+            vetting=self.vetting if partner_ids is None else (),
+            trade_ids=None if self.trade_id is None else (self.trade_id,),
+            province=self.province,
+        )
+
+
+# --- statistics -------------------------------------------------------------------------------
+
+
+def wilson_lower_bound(successes: float, n: float, z: float = WILSON_Z) -> float | None:
+    """Lower bound of the Wilson score interval for a proportion (None when n = 0)."""
+    if not n:
+        return None
+    p = min(max(successes / n, 0.0), 1.0)
+    z2 = z * z
+    centre = p + z2 / (2 * n)
+    margin = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
+    return max(0.0, (centre - margin) / (1 + z2 / n))
+
+
+def bayesian_rating(
+    mean: float | None, v: int, prior: float | None, m: int = PRIOR_WEIGHT
+) -> float | None:
+    """WR = v/(v+m)·R + m/(v+m)·C (R is ignored when v = 0)."""
+    if prior is None:
+        return mean if v else None
+    if not v or mean is None:
+        return prior
+    return v / (v + m) * mean + m / (v + m) * prior
+
+
+def median_from_histogram(counts: Sequence[float]) -> float | None:
+    """Median minutes from response-time bucket counts, interpolating linearly inside the
+    bucket; in the open last bucket the bucket's lower bound is returned."""
+    total = float(sum(counts))
+    if total <= 0:
+        return None
+    half = total / 2
+    seen = 0.0
+    lower = 0.0
+    for i, count in enumerate(counts):
+        upper = RESPONSE_BOUNDS[i] if i < len(RESPONSE_BOUNDS) else None
+        if count and seen + count >= half:
+            if upper is None:
+                return lower
+            return lower + (half - seen) / count * (upper - lower)
+        seen += count
+        lower = float(upper) if upper is not None else lower
+    return lower
+
+
+def histogram_labels() -> list[str]:
+    """Readable bucket names: "≤ 5 min", "5–15 min", …, "> 7 d"."""
+
+    def fmt(minutes: int) -> str:
+        if minutes < 60:
+            return f"{minutes} min"
+        if minutes < 1440:
+            return f"{minutes // 60} h"
+        return f"{minutes // 1440} d"
+
+    labels = [f"≤ {fmt(RESPONSE_BOUNDS[0])}"]
+    for lo, hi in pairwise(RESPONSE_BOUNDS):
+        labels.append(f"{fmt(lo)}–{fmt(hi)}")
+    labels.append(f"> {fmt(RESPONSE_BOUNDS[-1])}")
+    return labels
+
+
+# --- counts over a period ---------------------------------------------------------------------
+
+
+def _frame(rows: Sequence[Any], columns: Sequence[str]) -> pd.DataFrame:
+    return pd.DataFrame([tuple(r) for r in rows], columns=list(columns))
+
+
+def period_counts(
+    conn: Connection,
+    family: rollups.Family,
+    start: date,
+    end: date,
+    scope: Scope,
+    columns: Sequence[str] | None = None,
+    *,
+    source: str = "rollup",
+) -> pd.DataFrame:
+    """Counts of ``family`` for the days ``start``..``end`` per group of ``scope``, indexed by
+    the group columns (groups with nothing are absent).
+
+    ``source="rollup"``: two look-ups in the cumulative rollups; ``"base"``: ``GROUP BY`` over
+    the base tables (same result, much slower on large data).
+    """
+    columns = list(columns or family.counts)
+    group = list(scope.group_columns)
+    if source == "base":
+        where = rollups.family_filters(family, start=start, end=end, scope=scope)
+        query = family.deltas(where, group)
+        rows = conn.execute(query).mappings().all()
+        df = pd.DataFrame([{k: r[k] for k in (*group, *columns)} for r in rows])
+        if df.empty:
+            df = pd.DataFrame(columns=[*group, *columns])
+        return df.set_index(group)[columns].astype("int64")
+    if source != "rollup":
+        raise ValueError(f"unknown source {source!r}")
+    if scope.uses_trade_totals:
+        rows = rollups.trade_totals(conn, family, start, end, scope.trade_ids, columns)
+        df = _frame(rows, [*group, *columns]).set_index(group).astype("int64")
+        return df[(df != 0).any(axis=1)]
+    upper = _frame(rollups.cum_at(conn, family, end, scope, columns), [*group, *columns])
+    lower = _frame(
+        rollups.cum_at(conn, family, start - timedelta(days=1), scope, columns),
+        [*group, *columns],
+    )
+    upper = upper.set_index(group).astype("int64")
+    lower = lower.set_index(group).astype("int64")
+    diff = upper.sub(lower.reindex(upper.index, fill_value=0), fill_value=0)
+    diff = diff[(diff != 0).any(axis=1)]
+    return diff.astype("int64")
+
+
+# --- the ranking table ------------------------------------------------------------------------
+
+RATE_DEFS: tuple[tuple[str, str, str], ...] = (
+    # (rate column, numerator, denominator)
+    ("acceptance_rate", "accepted", "shares"),
+    ("contact_rate", "contacted", "shares"),
+    ("within_1h", "contacted_1h", "shares"),
+    ("within_24h", "contacted_24h", "shares"),
+    ("quote_rate", "quoted", "contacted"),
+    ("win_rate", "hired", "quoted"),
+    ("completion_rate", "completed", "hired"),
+    ("review_rate", "reviewed", "completed"),
+    ("dispute_rate", "disputes", "all_reviews"),
+)
+
+
+def lb_column(rate: str) -> str:
+    """Name of the Wilson lower-bound column beside a rate column."""
+    return rate.removesuffix("_rate") + "_lb"
+
+
+TABLE_COLUMNS: tuple[str, ...] = (
+    "partner_id",
+    "business_name",
+    "trades",
+    "provinces",
+    "vetting_status",
+    "shares",
+    "accepted",
+    "contacted",
+    "contacted_1h",
+    "contacted_24h",
+    "quoted",
+    "hired",
+    "completed",
+    "reviewed",
+    "prospective",
+    *(c for rate, _, _ in RATE_DEFS for c in (rate, lb_column(rate))),
+    "median_response_min",
+    "reviews",
+    "mean_rating",
+    "prior_rating",
+    "bayes_rating",
+    "is_new",
+    "reviews_12m",
+    "rank",
+    "prev_reviews",
+    "prev_mean_rating",
+    "rating_trend",
+    "all_reviews",
+    "disputes",
+    "at_risk",
+    "risk_reasons",
+    *HIST,
+)
+
+
+def _safe_ratio(num: pd.Series, den: pd.Series) -> pd.Series:
+    num = num.astype(float)
+    den = den.astype(float)
+    return (num / den.where(den > 0)).astype(float)
+
+
+def derive_metrics(
+    base: pd.DataFrame,
+    shares: pd.DataFrame,
+    reviews: pd.DataFrame,
+    prev_reviews: pd.DataFrame,
+    reviews_12m: pd.Series,
+    priors: pd.Series,
+    criteria: RiskCriteria,
+) -> pd.DataFrame:
+    """Rates, intervals, ratings, rank and risk flags from per-partner counts.
+
+    ``base`` is indexed by partner id (business name, trades, provinces, vetting status);
+    count frames may lack partners (no activity: zeros). Pure pandas, no database.
+    """
+    df = base.copy()
+    df = df.join(shares.reindex(df.index, fill_value=0)[list(SHARES.counts)])
+    df = df.join(reviews.reindex(df.index, fill_value=0)[list(GRID_REVIEW_COLUMNS)])
+    prev = prev_reviews.reindex(df.index, fill_value=0)
+    for col in (*SHARES.counts, *GRID_REVIEW_COLUMNS):
+        df[col] = df[col].fillna(0).astype("int64")
+    df["contacted_1h"] = df[list(rollups.WITHIN_1H)].sum(axis=1).astype("int64")
+    df["contacted_24h"] = df[list(rollups.WITHIN_24H)].sum(axis=1).astype("int64")
+    for rate, num, den in RATE_DEFS:
+        df[rate] = _safe_ratio(df[num], df[den])
+        df[lb_column(rate)] = [
+            wilson_lower_bound(k, n) for k, n in zip(df[num], df[den], strict=True)
+        ]
+        df[lb_column(rate)] = df[lb_column(rate)].astype(float)
+    hist = df[list(HIST)].to_numpy()
+    df["median_response_min"] = [median_from_histogram(row) for row in hist]
+    df["median_response_min"] = df["median_response_min"].astype(float)
+    df["mean_rating"] = _safe_ratio(df["rating_sum"], df["reviews"])
+    df["prior_rating"] = priors.reindex(df.index).astype(float)
+    df["bayes_rating"] = [
+        bayesian_rating(None if math.isnan(r) else r, int(v), None if math.isnan(c) else c)
+        for r, v, c in zip(df["mean_rating"], df["reviews"], df["prior_rating"], strict=True)
+    ]
+    df["reviews_12m"] = reviews_12m.reindex(df.index, fill_value=0).fillna(0).astype("int64")
+    df["is_new"] = df["reviews_12m"] < NEW_MIN_REVIEWS
+    df["bayes_rating"] = df["bayes_rating"].astype(float).where(~df["is_new"])
+    df["rank"] = df["bayes_rating"].rank(method="min", ascending=False).astype("Int64")
+    df["prev_reviews"] = prev["reviews"].astype("int64")
+    df["prev_mean_rating"] = _safe_ratio(prev["rating_sum"], prev["reviews"])
+    df["rating_trend"] = df["mean_rating"] - df["prev_mean_rating"]
+    reasons: list[str] = []
+    for row in df[["mean_rating", "reviews", "within_24h", "dispute_rate"]].itertuples(index=False):
+        reasons.append("; ".join(risk_reasons(*row, criteria=criteria)))
+    df["risk_reasons"] = reasons
+    df["at_risk"] = df["risk_reasons"] != ""
+    df = df.reset_index().rename(columns={"index": "partner_id"})
+    return df[list(TABLE_COLUMNS)]
+
+
+def risk_reasons(
+    mean_rating: float,
+    reviews: int,
+    within_24h: float,
+    dispute_rate: float,
+    *,
+    criteria: RiskCriteria,
+) -> list[str]:
+    """Why a partner is at risk (empty: it is not). NaN means "no data": never a reason."""
+    out: list[str] = []
+    if (
+        not _nan(mean_rating)
+        and reviews >= criteria.rating_min_reviews
+        and mean_rating < criteria.min_rating
+    ):
+        out.append(f"rating {mean_rating:.2f} < {criteria.min_rating:g} ({reviews} reviews)")
+    if not _nan(within_24h) and within_24h < criteria.min_contact_24h:
+        out.append(
+            f"{within_24h * 100:.0f} % contacted within 24 h "
+            f"(< {criteria.min_contact_24h * 100:.0f} %)"
+        )
+    if not _nan(dispute_rate) and dispute_rate > criteria.max_dispute_rate:
+        out.append(
+            f"dispute rate {dispute_rate * 100:.0f} % (> {criteria.max_dispute_rate * 100:.0f} %)"
+        )
+    return out
+
+
+def _nan(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _partner_base(conn: Connection, filters: PartnerFilters) -> pd.DataFrame:
+    """Name, vetting status, registered trades and provinces of the candidate partners."""
+    query = select(Partner.id, Partner.business_name, Partner.vetting_status)
+    if filters.vetting:
+        query = query.where(Partner.vetting_status.in_(filters.vetting))
+    base = pd.DataFrame(
+        conn.execute(query).all(), columns=["partner_id", "business_name", "vetting_status"]
+    ).set_index("partner_id")
+    trades = conn.execute(
+        select(PartnerTrade.partner_id, PartnerTrade.trade_id, Trade.name)
+        .join(Trade, Trade.id == PartnerTrade.trade_id)
+        .order_by(PartnerTrade.partner_id, Trade.name)
+    ).all()
+    areas = conn.execute(
+        select(PartnerArea.partner_id, PartnerArea.province)
+        .distinct()
+        .order_by(PartnerArea.partner_id, PartnerArea.province)
+    ).all()
+    trade_names: dict[int, list[str]] = {}
+    trade_ids: dict[int, list[int]] = {}
+    for pid, tid, name in trades:
+        trade_names.setdefault(pid, []).append(name)
+        trade_ids.setdefault(pid, []).append(tid)
+    provinces: dict[int, list[str]] = {}
+    for pid, province in areas:
+        provinces.setdefault(pid, []).append(province)
+    base["trades"] = [", ".join(trade_names.get(pid, [])) for pid in base.index]
+    base["provinces"] = [", ".join(provinces.get(pid, [])) for pid in base.index]
+    base["_trade_ids"] = [tuple(trade_ids.get(pid, ())) for pid in base.index]
+    base["_provinces"] = [tuple(provinces.get(pid, ())) for pid in base.index]
+    base["business_name"] = base["business_name"].fillna("(erased partner)")
+    return base
+
+
+def trade_means(
+    conn: Connection, start: date, end: date, *, source: str = "rollup"
+) -> tuple[dict[int, float], float | None]:
+    """Mean published rating per trade over the period (all partners and provinces), and the
+    mean over all trades (used when a trade has no reviews)."""
+    counts = period_counts(
+        conn, REVIEWS, start, end, Scope(group="trade"), ["reviews", "rating_sum"], source=source
+    )
+    means = {
+        int(tid): row.rating_sum / row.reviews for tid, row in counts.iterrows() if row.reviews > 0
+    }
+    total = counts["reviews"].sum() if not counts.empty else 0
+    overall = float(counts["rating_sum"].sum() / total) if total else None
+    return means, overall
+
+
+def _priors(
+    base: pd.DataFrame, filters: PartnerFilters, means: dict[int, float], overall: float | None
+) -> pd.Series:
+    """C per partner: the filtered trade's mean, else the mean over its registered trades."""
+    values: dict[int, float | None] = {}
+    for pid, trade_ids in base["_trade_ids"].items():
+        if filters.trade_id is not None:
+            values[pid] = means.get(filters.trade_id, overall)
+            continue
+        known = [means.get(t, overall) for t in trade_ids]
+        known = [k for k in known if k is not None]
+        values[pid] = sum(known) / len(known) if known else overall
+    return pd.Series(values, dtype=float)
+
+
+def _compute_table(
+    conn: Connection,
+    filters: PartnerFilters,
+    criteria: RiskCriteria,
+    *,
+    source: str,
+    partner_ids: Sequence[int] | None = None,
+) -> pd.DataFrame:
+    base = _partner_base(conn, filters)
+    if partner_ids is not None:
+        base = base.loc[base.index.intersection(list(partner_ids))]
+    scope = filters.scope(partner_ids)
+    shares = period_counts(conn, SHARES, filters.start, filters.end, scope, source=source)
+    cols = list(GRID_REVIEW_COLUMNS)
+    reviews = period_counts(conn, REVIEWS, filters.start, filters.end, scope, cols, source=source)
+    prev_start, prev_end = filters.previous()
+    prev = period_counts(conn, REVIEWS, prev_start, prev_end, scope, cols, source=source)
+    year_start = filters.end - timedelta(days=NEW_WINDOW_DAYS - 1)
+    if year_start == filters.start:
+        year = reviews["reviews"]
+    else:
+        year = period_counts(
+            conn, REVIEWS, year_start, filters.end, scope, ["reviews"], source=source
+        )["reviews"]
+    means, overall = trade_means(conn, filters.start, filters.end, source=source)
+    if partner_ids is None:
+        active = set(shares.index) | set(reviews.index)
+        keep = pd.Series(True, index=base.index)
+        if filters.trade_id is not None:
+            keep &= base["_trade_ids"].map(lambda ts: filters.trade_id in ts)
+        if filters.province is not None:
+            keep &= base["_provinces"].map(lambda ps: filters.province in ps)
+        keep |= base.index.isin(list(active))
+        base = base[keep]
+    priors = _priors(base, filters, means, overall)
+    table = derive_metrics(
+        base[["business_name", "trades", "provinces", "vetting_status"]],
+        shares,
+        reviews,
+        prev,
+        year,
+        priors,
+        criteria,
+    )
+    if filters.min_reviews:
+        table = table[table["reviews"] >= filters.min_reviews]
+    order = table.sort_values(
+        ["bayes_rating", "reviews", "partner_id"],
+        ascending=[False, False, True],
+        na_position="last",
+        kind="mergesort",
+    )
+    return order.reset_index(drop=True)
+
+
+def partner_table(
+    conn: Connection,
+    filters: PartnerFilters,
+    criteria: RiskCriteria | None = None,
+    *,
+    source: str = "rollup",
+    use_cache: bool = True,
+) -> pd.DataFrame:
+    """One row per partner for the period and filters (columns: :data:`TABLE_COLUMNS`),
+    ordered by Bayesian rating (new partners last).
+
+    Partners appear when they match the vetting filter and either serve the filtered trade and
+    province or had activity there in the period; all counts are restricted to the filters.
+    Cached per filters and rollup version (see :class:`QueryCache`).
+    """
+    criteria = criteria or RiskCriteria.load(conn)
+    if not use_cache or source != "rollup":
+        return _compute_table(conn, filters, criteria, source=source)
+    key = ("table", filters, criteria)
+    return CACHE.get_or_compute(
+        conn, key, lambda: _compute_table(conn, filters, criteria, source=source)
+    )
+
+
+# --- headline numbers -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Headline:
+    """Totals over the filtered set of partners (rates pooled over all their leads)."""
+
+    partners: int
+    active_partners: int
+    shares: int
+    acceptance_rate: float | None
+    contact_rate: float | None
+    within_1h: float | None
+    within_24h: float | None
+    median_response_min: float | None
+    reviews: int
+    mean_rating: float | None
+    rated_partners: int
+    new_partners: int
+    at_risk: int
+
+
+def headline(table: pd.DataFrame) -> Headline:
+    """Headline numbers from :func:`partner_table` rows (pure: no database)."""
+
+    def ratio(num: str, den: str) -> float | None:
+        d = float(table[den].sum())
+        return float(table[num].sum()) / d if d else None
+
+    hist = table[list(HIST)].sum().to_numpy() if not table.empty else np.zeros(len(HIST))
+    reviews = int(table["reviews"].sum())
+    rating_sum = float((table["mean_rating"].fillna(0) * table["reviews"]).sum())
+    return Headline(
+        partners=len(table),
+        active_partners=int((table["shares"] > 0).sum()),
+        shares=int(table["shares"].sum()),
+        acceptance_rate=ratio("accepted", "shares"),
+        contact_rate=ratio("contacted", "shares"),
+        within_1h=ratio("contacted_1h", "shares"),
+        within_24h=ratio("contacted_24h", "shares"),
+        median_response_min=median_from_histogram(hist),
+        reviews=reviews,
+        mean_rating=rating_sum / reviews if reviews else None,
+        rated_partners=int(table["bayes_rating"].notna().sum()),
+        new_partners=int(table["is_new"].sum()),
+        at_risk=int(table["at_risk"].sum()),
+    )
+
+
+def ratings_by_trade(conn: Connection, table: pd.DataFrame) -> pd.DataFrame:
+    """(trade, business_name, bayes_rating) for every ranked partner and each trade it is
+    registered for: the data of the "Bayesian ratings by trade" chart."""
+    ranked = table[table["bayes_rating"].notna()][["partner_id", "business_name", "bayes_rating"]]
+    if ranked.empty:
+        return pd.DataFrame(columns=["trade", "partner_id", "business_name", "bayes_rating"])
+    links = pd.DataFrame(
+        conn.execute(
+            select(PartnerTrade.partner_id, Trade.name).join(
+                Trade, Trade.id == PartnerTrade.trade_id
+            )
+        ).all(),
+        columns=["partner_id", "trade"],
+    )
+    out = ranked.merge(links, on="partner_id", how="left")
+    out["trade"] = out["trade"].fillna("(no trade)")
+    return out[["trade", "partner_id", "business_name", "bayes_rating"]].sort_values(
+        ["trade", "bayes_rating"], ascending=[True, False]
+    )
+
+
+# --- reference lists --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TradeRef:
+    id: int
+    code: str
+    name: str
+
+
+def trades(conn: Connection) -> list[TradeRef]:
+    """All trades, by name (for filter drop-downs and validating ``?trade=``)."""
+    return [
+        TradeRef(*row)
+        for row in conn.execute(select(Trade.id, Trade.code, Trade.name).order_by(Trade.name))
+    ]
+
+
+# --- the detail page --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PartnerProfile:
+    """What the detail page shows about a partner. The payment token never leaves the
+    database: only its last four digits are read."""
+
+    id: int
+    business_name: str
+    contact_name: str | None
+    email: str | None
+    phone: str | None
+    whatsapp_opt_in: bool
+    website: str | None
+    vetting_status: str
+    joined_at: datetime
+    payment_last4: str | None
+    skills: str | None
+    certifications: str | None
+    working_preferences: str | None
+    biography: str | None
+    province: str | None
+    city: str | None
+    trades: tuple[str, ...] = ()
+    trade_ids: tuple[int, ...] = ()
+    areas: tuple[str, ...] = ()
+    erased: bool = False
+
+
+def partner_profile(conn: Connection, partner_id: int) -> PartnerProfile | None:
+    """The partner's profile, or None when there is no such partner."""
+    p = Partner.__table__.c
+    row = (
+        conn.execute(
+            select(
+                p.id,
+                p.business_name,
+                p.contact_name,
+                p.email,
+                p.phone,
+                p.whatsapp_opt_in,
+                p.website,
+                p.vetting_status,
+                p.joined_at,
+                p.payment_last4,
+                p.skills,
+                p.certifications,
+                p.working_preferences,
+                p.biography,
+                p.province,
+                p.city,
+                p.erased_at,
+            ).where(p.id == partner_id)
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return None
+    trade_rows = conn.execute(
+        select(Trade.id, Trade.name)
+        .join(PartnerTrade, PartnerTrade.trade_id == Trade.id)
+        .where(PartnerTrade.partner_id == partner_id)
+        .order_by(Trade.name)
+    ).all()
+    area_rows = conn.execute(
+        select(PartnerArea.province, PartnerArea.city)
+        .where(PartnerArea.partner_id == partner_id)
+        .order_by(PartnerArea.province, PartnerArea.city)
+    ).all()
+    areas = tuple(f"{city}, {prov}" if city else prov for prov, city in area_rows)
+    values = {k: v for k, v in row.items() if k != "erased_at"}
+    values["business_name"] = values["business_name"] or "(erased partner)"
+    return PartnerProfile(
+        **values,
+        trades=tuple(name for _, name in trade_rows),
+        trade_ids=tuple(tid for tid, _ in trade_rows),
+        areas=areas,
+        erased=row["erased_at"] is not None,
+    )
+
+
+def partner_metrics(
+    conn: Connection,
+    partner_id: int,
+    filters: PartnerFilters,
+    criteria: RiskCriteria | None = None,
+    *,
+    source: str = "rollup",
+) -> dict[str, Any]:
+    """The partner's row of the ranking table (same definitions), whatever its vetting status
+    and review count. ``rank`` is left out: it only means something within the table."""
+    criteria = criteria or RiskCriteria.load(conn)
+    unfiltered = PartnerFilters(
+        filters.start, filters.end, trade_id=filters.trade_id, province=filters.province
+    )
+    table = _compute_table(conn, unfiltered, criteria, source=source, partner_ids=[partner_id])
+    if table.empty:
+        raise LookupError(f"no partner {partner_id}")
+    row = table.iloc[0].to_dict()
+    row.pop("rank", None)
+    return row
+
+
+def _comparison_trades(profile: PartnerProfile, filters: PartnerFilters) -> tuple[int, ...]:
+    if filters.trade_id is not None:
+        return (filters.trade_id,)
+    return profile.trade_ids
+
+
+def monthly_trend(conn: Connection, partner_id: int, end: date, months: int = 12) -> pd.DataFrame:
+    """Per calendar month (the ``months`` months up to ``end``'s month, partial months as they
+    stand): reviews, mean rating and leads shared. Read from the partner's rollup rows."""
+    first = date(end.year, end.month, 1)
+    for _ in range(months - 1):
+        first = (first - timedelta(days=1)).replace(day=1)
+    bounds: list[tuple[date, date]] = []
+    cursor = first
+    while cursor <= end:
+        nxt = (cursor + timedelta(days=32)).replace(day=1)
+        bounds.append((cursor, min(nxt - timedelta(days=1), end)))
+        cursor = nxt
+    rows = []
+    for family, cols in ((REVIEWS, ["reviews", "rating_sum"]), (SHARES, ["shares"])):
+        table = family.tables["partner"]
+        series = conn.execute(
+            select(table.c.day, *(table.c[c] for c in cols))
+            .where(table.c.partner_id == partner_id, table.c.day <= end)
+            .order_by(table.c.day)
+        ).all()
+        rows.append(_month_diffs(series, cols, bounds))
+    reviews, shares = rows
+    out = pd.DataFrame(
+        {
+            "month": [b[0] for b in bounds],
+            "reviews": reviews["reviews"],
+            "mean_rating": _safe_ratio(reviews["rating_sum"], reviews["reviews"]),
+            "shares": shares["shares"],
+        }
+    )
+    return out
+
+
+def _month_diffs(
+    series: Sequence[Any], cols: Sequence[str], bounds: Sequence[tuple[date, date]]
+) -> pd.DataFrame:
+    """Differences of running totals at month ends (``series`` sorted by day)."""
+    days = [rollups._as_date(r[0]) for r in series]
+    values = np.array([[int(v) for v in r[1:]] for r in series], dtype=np.int64).reshape(
+        len(series), len(cols)
+    )
+
+    def at(day: date) -> np.ndarray:
+        idx = np.searchsorted(np.array(days, dtype="datetime64[D]"), np.datetime64(day), "right")
+        return values[idx - 1] if idx > 0 else np.zeros(len(cols), dtype=np.int64)
+
+    out = [at(hi) - at(lo - timedelta(days=1)) for lo, hi in bounds]
+    return pd.DataFrame(out, columns=list(cols)).astype("int64")
+
+
+def rating_breakdown(
+    conn: Connection, profile: PartnerProfile, filters: PartnerFilters
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(stars, aspects): the count of 1–5 star reviews in the period, and the partner's mean
+    overall and sub-ratings against the mean of its trade(s) (all partners)."""
+    own_scope = Scope(
+        partner_ids=(profile.id,),
+        trade_ids=None if filters.trade_id is None else (filters.trade_id,),
+        province=filters.province,
+    )
+    own = period_counts(conn, REVIEWS, filters.start, filters.end, own_scope)
+    own_row = own.sum() if not own.empty else pd.Series(0, index=list(REVIEWS.counts))
+    trade_ids = _comparison_trades(profile, filters)
+    trade_scope = Scope(trade_ids=trade_ids, province=filters.province, group="trade")
+    trade = period_counts(conn, REVIEWS, filters.start, filters.end, trade_scope)
+    trade_row = trade.sum() if not trade.empty else pd.Series(0, index=list(REVIEWS.counts))
+    stars = pd.DataFrame(
+        {"stars": [1, 2, 3, 4, 5], "reviews": [int(own_row[f"r{k}"]) for k in range(1, 6)]}
+    )
+
+    def mean(row: pd.Series, total: str, n: str) -> float | None:
+        return float(row[total]) / float(row[n]) if row[n] else None
+
+    aspects = [("overall", "rating_sum", "reviews")] + [
+        (name, f"{name}_sum", f"{name}_n") for name in SUB_RATINGS
+    ]
+    comparison = pd.DataFrame(
+        {
+            "aspect": [a for a, _, _ in aspects],
+            "partner": [mean(own_row, s, n) for _, s, n in aspects],
+            "partner_n": [int(own_row[n]) for _, _, n in aspects],
+            "trade": [mean(trade_row, s, n) for _, s, n in aspects],
+            "trade_n": [int(trade_row[n]) for _, _, n in aspects],
+        }
+    )
+    return stars, comparison
+
+
+FUNNEL_STEPS: tuple[tuple[str, str], ...] = (
+    ("shares", "Shared"),
+    ("contacted", "Contacted"),
+    ("quoted", "Quoted"),
+    ("hired", "Hired"),
+    ("completed", "Completed"),
+    ("reviewed", "Reviewed"),
+)
+
+
+def funnel(conn: Connection, profile: PartnerProfile, filters: PartnerFilters) -> pd.DataFrame:
+    """The partner's funnel for leads shared in the period, against its trade(s): count and
+    share of shared leads reaching each step."""
+    cols = [c for c, _ in FUNNEL_STEPS]
+    own_scope = Scope(
+        partner_ids=(profile.id,),
+        trade_ids=None if filters.trade_id is None else (filters.trade_id,),
+        province=filters.province,
+    )
+    own = period_counts(conn, SHARES, filters.start, filters.end, own_scope, cols).sum()
+    trade_scope = Scope(
+        trade_ids=_comparison_trades(profile, filters), province=filters.province, group="trade"
+    )
+    trade = period_counts(conn, SHARES, filters.start, filters.end, trade_scope, cols).sum()
+    own = own.reindex(cols, fill_value=0)
+    trade = trade.reindex(cols, fill_value=0)
+    return pd.DataFrame(
+        {
+            "step": [label for _, label in FUNNEL_STEPS],
+            "partner": [int(own[c]) for c in cols],
+            "partner_share": [(own[c] / own["shares"]) if own["shares"] else None for c in cols],
+            "trade": [int(trade[c]) for c in cols],
+            "trade_share": [
+                (trade[c] / trade["shares"]) if trade["shares"] else None for c in cols
+            ],
+        }
+    )
+
+
+def response_distribution(metrics: dict[str, Any]) -> pd.DataFrame:
+    """Response-time histogram (contacted leads per bucket) from a metrics row."""
+    return pd.DataFrame({"bucket": histogram_labels(), "leads": [int(metrics[h]) for h in HIST]})
+
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+_PHONE = re.compile(r"(?<!\w)(\+?\d[\d ()-]{7,}\d)(?!\w)")
+
+
+def redact_contacts(value: str | None) -> str | None:
+    """Remove e-mail addresses and phone numbers that people type into free text."""
+    if not value:
+        return value
+    return _PHONE.sub("[number removed]", _EMAIL.sub("[email removed]", value))
+
+
+def initials(first: str | None, last: str | None) -> str:
+    """ "T. N." for Thandi Nkosi; "–" when the name is gone (erased)."""
+    parts = [f"{n.strip()[0].upper()}." for n in (first, last) if n and n.strip()]
+    return " ".join(parts) if parts else "–"
+
+
+def _review_rows(conn: Connection, query: Any) -> pd.DataFrame:
+    rows = conn.execute(query).mappings().all()
+    out = [
+        {
+            "review_id": r["id"],
+            "date": r["created_at"].date() if r["created_at"] else None,
+            "rating": r["rating"],
+            "quality": r["quality"],
+            "timeliness": r["timeliness"],
+            "value": r["value"],
+            "communication": r["communication"],
+            "comment": redact_contacts(r["comment"]),
+            "homeowner": initials(r["first_name"], r["last_name"]),
+            "suburb": r["suburb"] or "–",
+            "status": r["moderation_status"],
+            "dispute": bool(r["dispute"]),
+            "lead_id": r["lead_id"],
+        }
+        for r in rows
+    ]
+    columns = [
+        "review_id",
+        "date",
+        "rating",
+        "quality",
+        "timeliness",
+        "value",
+        "communication",
+        "comment",
+        "homeowner",
+        "suburb",
+        "status",
+        "dispute",
+        "lead_id",
+    ]
+    return pd.DataFrame(out, columns=columns)
+
+
+def _review_query(partner_id: int, until: date) -> Any:
+    r = Review.__table__.c
+    h = Homeowner.__table__.c
+    return (
+        select(
+            r.id,
+            r.created_at,
+            r.rating,
+            r.quality,
+            r.timeliness,
+            r.value,
+            r.communication,
+            r.comment,
+            r.moderation_status,
+            r.dispute,
+            r.lead_id,
+            h.first_name,
+            h.last_name,
+            h.suburb,
+        )
+        .join(Homeowner.__table__, h.id == r.homeowner_id)
+        .where(r.partner_id == partner_id, r.created_at < rollups._start_of(until) + _DAY)
+        .order_by(r.created_at.desc(), r.id.desc())
+    )
+
+
+_DAY = timedelta(days=1)
+
+
+def recent_reviews(
+    conn: Connection, partner_id: int, *, about_partner: bool, until: date, limit: int = 10
+) -> pd.DataFrame:
+    """Latest reviews about the partner (by homeowners) or by the partner (about homeowners),
+    up to ``until``. Homeowners appear as initials and suburb only; contact details typed into
+    comments are removed."""
+    side = rollups.ABOUT_PARTNER if about_partner else "partner_about_homeowner"
+    query = _review_query(partner_id, until).where(Review.author_side == side).limit(limit)
+    return _review_rows(conn, query)
+
+
+def disputes_and_flags(
+    conn: Connection, partner_id: int, *, until: date, limit: int = 10
+) -> pd.DataFrame:
+    """Latest disputed or flagged reviews about the partner."""
+    query = (
+        _review_query(partner_id, until)
+        .where(
+            Review.author_side == rollups.ABOUT_PARTNER,
+            (Review.dispute.is_(True)) | (Review.moderation_status == "flagged"),
+        )
+        .limit(limit)
+    )
+    return _review_rows(conn, query)
+
+
+def prospective_leads(
+    conn: Connection, partner_id: int, *, until: date, limit: int = 20
+) -> tuple[int, pd.DataFrame]:
+    """Leads shared with the partner while it was still prospective (count, latest rows).
+    Only the lead's trade, service, place and outcome: no homeowner and no description."""
+    s = LeadShare.__table__.c
+    where = and_(
+        s.partner_id == partner_id,
+        s.partner_was_prospective.is_(True),
+        s.shared_at < rollups._start_of(until) + _DAY,
+    )
+    total = conn.execute(select(func.count()).where(where)).scalar_one()
+    rows = conn.execute(
+        select(
+            s.lead_id,
+            s.shared_at,
+            Trade.name.label("trade"),
+            ServiceType.name.label("service"),
+            Lead.city,
+            Lead.province,
+            s.response,
+            s.outcome,
+        )
+        .join(Lead, Lead.id == s.lead_id)
+        .join(Trade, Trade.id == Lead.trade_id)
+        .join(ServiceType, ServiceType.id == Lead.service_type_id)
+        .where(where)
+        .order_by(s.shared_at.desc(), s.lead_id.desc())
+        .limit(limit)
+    ).all()
+    columns = ["lead_id", "shared", "trade", "service", "city", "province", "response", "outcome"]
+    df = pd.DataFrame([tuple(r) for r in rows], columns=columns)
+    if not df.empty:
+        df["shared"] = pd.to_datetime(df["shared"]).dt.date
+    return int(total), df
+
+
+# --- caching ----------------------------------------------------------------------------------
+
+
+@dataclass
+class QueryCache:
+    """A small LRU cache for page-level results, keyed on the filters *and* the rollup version.
+
+    Every rollup change bumps the version (``data/rollups.py``), so a cached table is never
+    served after the data under it changed, in this or any other process: the version is read
+    from the database (one primary-key look-up) on every call. Entries also expire after
+    ``ttl`` seconds, which bounds staleness of the partner names and trades (not versioned).
+    """
+
+    max_entries: int = 64
+    ttl: float = 300.0
+    enabled: bool = True
+    _entries: OrderedDict[Hashable, tuple[float, Any]] = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    hits: int = 0
+    misses: int = 0
+
+    def get_or_compute(self, conn: Connection, key: Hashable, compute: Callable[[], Any]) -> Any:
+        if not self.enabled:
+            return compute()
+        full_key = (key, rollups.current_version(conn))
+        now = time.monotonic()
+        with self._lock:
+            found = self._entries.get(full_key)
+            if found and now - found[0] < self.ttl:
+                self._entries.move_to_end(full_key)
+                self.hits += 1
+                return found[1]
+        value = compute()
+        with self._lock:
+            self.misses += 1
+            self._entries[full_key] = (now, value)
+            self._entries.move_to_end(full_key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+CACHE = QueryCache()

@@ -1,0 +1,175 @@
+"""Server-side validation shared by every privacy form (intake, actions, disclosures).
+
+Browsers cannot be trusted to have run any check, so each data function validates what it is
+given and raises :class:`ValidationError` with one message per field; pages show the messages.
+Free text is stored as typed (HTML and script included) and rendered inert by every view, so
+validation only bounds its size and removes NUL characters (PostgreSQL refuses them in text).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+
+from data.timeutil import utcnow
+
+MAX_TEXT_BYTES = 100 * 1024
+EARLIEST_DATE = date(2000, 1, 1)
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EMAIL_RE = re.compile(rf"^[^@\s<>()\[\],;:\"]{{1,64}}@{_LABEL}(?:\.{_LABEL})+$")
+
+
+class ValidationError(ValueError):
+    """One or more fields are invalid; ``errors`` maps field name → message safe to show."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+
+
+class Errors:
+    """Collects field errors so a form reports every problem at once, not the first only."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, str] = {}
+
+    def add(self, field: str, message: str) -> None:
+        self.errors.setdefault(field, message)
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise ValidationError(self.errors)
+
+
+def clean_text(
+    errors: Errors,
+    field: str,
+    value: object,
+    *,
+    required: bool = False,
+    max_bytes: int = MAX_TEXT_BYTES,
+    label: str | None = None,
+) -> str | None:
+    """Stripped text (None when empty); too long or missing when required is an error."""
+    label = label or field.replace("_", " ")
+    if value is None:
+        text = ""
+    elif isinstance(value, str):
+        text = value.replace("\x00", "").strip()
+    else:
+        errors.add(field, f"{label} must be text")
+        return None
+    if not text:
+        if required:
+            errors.add(field, f"{label} is required")
+        return None
+    if len(text.encode("utf-8")) > max_bytes:
+        limit = f"{max_bytes // 1024} KB" if max_bytes >= 1024 else f"{max_bytes} bytes"
+        errors.add(field, f"{label} is too long (at most {limit})")
+        return None
+    return text
+
+
+def clean_choice(
+    errors: Errors,
+    field: str,
+    value: object,
+    choices: Iterable[str],
+    *,
+    required: bool = True,
+    label: str | None = None,
+) -> str | None:
+    label = label or field.replace("_", " ")
+    options = tuple(choices)
+    if value in (None, ""):
+        if required:
+            errors.add(field, f"{label} is required")
+        return None
+    if not isinstance(value, str) or value not in options:
+        errors.add(field, f"{label} must be one of: {', '.join(options)}")
+        return None
+    return value
+
+
+def looks_like_email(value: str) -> bool:
+    return len(value) <= 254 and bool(_EMAIL_RE.match(value))
+
+
+def parse_datetime(value: object) -> datetime | None:
+    """Accept ``YYYY-MM-DD``, ``YYYY-MM-DDTHH:MM[:SS]`` or ``YYYY-MM-DD HH:MM``; else None."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None, microsecond=0)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    if not isinstance(value, str) or not value.strip() or len(value) > 40:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace(" ", "T", 1))
+    except ValueError:
+        return None
+    if parsed.tzinfo is not None:
+        return None
+    return parsed.replace(microsecond=0)
+
+
+def clean_past_datetime(
+    errors: Errors,
+    field: str,
+    value: object,
+    *,
+    required: bool = True,
+    now: datetime | None = None,
+    not_before: datetime | None = None,
+    label: str | None = None,
+) -> datetime | None:
+    """A date/time that is not in the future (and not absurdly old)."""
+    label = label or field.replace("_", " ")
+    if value in (None, ""):
+        if required:
+            errors.add(field, f"{label} is required")
+        return None
+    parsed = parse_datetime(value)
+    if parsed is None:
+        errors.add(field, f"{label} must be a date (YYYY-MM-DD) or date and time")
+        return None
+    now = now or utcnow()
+    if parsed > now:
+        errors.add(field, f"{label} cannot be in the future")
+        return None
+    if parsed.date() < EARLIEST_DATE:
+        errors.add(field, f"{label} is before {EARLIEST_DATE:%Y}")
+        return None
+    if not_before is not None and parsed < not_before:
+        errors.add(field, f"{label} cannot be before {not_before:%Y-%m-%d %H:%M}")
+        return None
+    return parsed
+
+
+def clean_int(
+    errors: Errors,
+    field: str,
+    value: object,
+    *,
+    minimum: int,
+    maximum: int,
+    required: bool = True,
+    label: str | None = None,
+) -> int | None:
+    label = label or field.replace("_", " ")
+    if value in (None, ""):
+        if required:
+            errors.add(field, f"{label} is required")
+        return None
+    if isinstance(value, bool):
+        errors.add(field, f"{label} must be a whole number")
+        return None
+    try:
+        number = int(str(value).strip()) if not isinstance(value, int) else value
+    except ValueError:
+        errors.add(field, f"{label} must be a whole number")
+        return None
+    if not minimum <= number <= maximum:
+        errors.add(field, f"{label} must be between {minimum} and {maximum}")
+        return None
+    return number

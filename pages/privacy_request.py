@@ -1,0 +1,379 @@
+"""One privacy request (``/privacy/<id>``): its timeline and the actions its state allows.
+
+Every action callback sends only the request id and the version the officer saw (kept in
+``privacy-request-state``); the data layer decides from the database whether the action is
+allowed, applies it in one transaction and audits it. A stale version (another officer acted
+first) is refused with a "reload" message and nothing is applied. The access package is built
+and audited on the server for each preview or download; an unverified request gets a refusal
+whatever the browser sends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import ALL, Input, Output, State, callback, dcc, html, no_update
+from flask_login import current_user
+
+from components import messages
+from components.privacy_common import actor_of, field_errors
+from components.privacy_request import request_view
+from components.url_state import BadQuery, parse_id
+from data.db import session_scope
+from data.privacy import access_package, workflow
+from data.privacy.correction import correct_subject
+from data.privacy.optouts import PURPOSE_LABELS, record_opt_outs
+from data.privacy.request_view import load_request_view
+from data.privacy.validation import ValidationError
+from data.timeutil import today
+
+P = "privacy-request"
+
+dash.register_page(
+    __name__,
+    path_template="/privacy/<request_id>",
+    name="Privacy request",
+    title="Privacy request · Partner Operations",
+    allowed_roles=["admin", "privacy_officer"],
+    id_prefix=P,
+)
+
+
+def _render(request_id: int, preview: dict | None = None) -> tuple[Any, dict] | None:
+    with session_scope() as session:
+        view = load_request_view(session, request_id)
+    if view is None:
+        return None
+    state = {"id": view.id, "version": view.version}
+    return request_view(view, today().isoformat(), preview), state
+
+
+def layout(request_id: str | None = None, **_query: str) -> html.Div:
+    try:
+        rid = parse_id(request_id, label="request")
+    except BadQuery as exc:
+        return html.Div(messages.invalid_input(str(exc)), id=f"{P}-page")
+    rendered = _render(rid)
+    if rendered is None:
+        return html.Div(
+            messages.invalid_input(f"There is no privacy request #{rid}."), id=f"{P}-page"
+        )
+    content, state = rendered
+    return html.Div(
+        [
+            dcc.Link("← Back to the queue", href="/privacy", className="small"),
+            dcc.Store(id=f"{P}-state", data=state),
+            dcc.Download(id=f"{P}-download"),
+            html.Div(id=f"{P}-alert"),
+            html.Div(content, id=f"{P}-view"),
+        ],
+        id=f"{P}-page",
+    )
+
+
+# --- the shared callback machinery ------------------------------------------------------------
+
+VIEW = Output(f"{P}-view", "children", allow_duplicate=True)
+ALERT = Output(f"{P}-alert", "children", allow_duplicate=True)
+STATE = Output(f"{P}-state", "data", allow_duplicate=True)
+
+
+def _state(raw: object) -> tuple[int, object]:
+    """The request id and version the page holds (untrusted: the data layer re-checks)."""
+    if not isinstance(raw, dict):
+        raise workflow.NotFound("This page lost track of its request. Reload it.")
+    try:
+        rid = parse_id(raw.get("id"), label="request")
+    except BadQuery as exc:
+        raise workflow.NotFound(str(exc)) from None
+    return rid, raw.get("version")
+
+
+def _failure(exc: Exception, rid: int | None) -> Any:
+    if isinstance(exc, ValidationError):
+        return field_errors(exc.errors, id_=f"{P}-error")
+    if isinstance(exc, workflow.StaleRequest) and rid is not None:
+        return dbc.Alert(
+            [str(exc), " ", html.A("Reload", href=f"/privacy/{rid}", className="alert-link")],
+            color="danger",
+            id=f"{P}-stale",
+        )
+    return dbc.Alert(str(exc), color="danger", id=f"{P}-error")
+
+
+def run_action(
+    raw_state: object,
+    apply: Callable[[Any, int, object, workflow.Actor], str],
+) -> tuple[Any, Any, Any]:
+    """Apply one transition; returns (view, alert, state). On refusal the view is kept as it
+    is (the officer's input stays in the form) and the alert says why."""
+    rid: int | None = None
+    try:
+        rid, version = _state(raw_state)
+        with session_scope() as session:
+            done = apply(session, rid, version, actor_of(current_user))
+    except (ValidationError, workflow.WorkflowError) as exc:
+        return no_update, _failure(exc, rid), no_update
+    rendered = _render(rid)
+    if rendered is None:  # pragma: no cover - the request cannot vanish (no deletes)
+        return no_update, _failure(workflow.NotFound("The request no longer exists."), rid), None
+    content, state = rendered
+    return content, dbc.Alert(done, color="success", id=f"{P}-done", duration=8000), state
+
+
+def _clicked(n_clicks: object) -> None:
+    if not n_clicks:
+        raise dash.exceptions.PreventUpdate
+
+
+# --- actions ----------------------------------------------------------------------------------
+
+
+@callback(
+    VIEW,
+    ALERT,
+    STATE,
+    Input(f"{P}-verify-submit", "n_clicks"),
+    State(f"{P}-verify-method", "value"),
+    State(f"{P}-verify-outcome", "value"),
+    State(f"{P}-verify-evidence", "value"),
+    State(f"{P}-state", "data"),
+    prevent_initial_call=True,
+)
+def verify(n_clicks, method, outcome, evidence, state):
+    _clicked(n_clicks)
+
+    def apply(session, rid, version, actor):
+        req = workflow.verify_identity(
+            session, rid, version, actor, method=method, outcome=outcome, evidence=evidence
+        )
+        return f"Verification recorded: {req.verification_outcome}."
+
+    return run_action(state, apply)
+
+
+@callback(
+    VIEW,
+    ALERT,
+    STATE,
+    Input(f"{P}-assign-submit", "n_clicks"),
+    State(f"{P}-assign-user", "value"),
+    State(f"{P}-state", "data"),
+    prevent_initial_call=True,
+)
+def assign(n_clicks, user_id, state):
+    _clicked(n_clicks)
+
+    def apply(session, rid, version, actor):
+        workflow.assign(session, rid, version, actor, assignee_id=user_id)
+        return "Assignment saved."
+
+    return run_action(state, apply)
+
+
+@callback(
+    VIEW,
+    ALERT,
+    STATE,
+    Input(f"{P}-note-submit", "n_clicks"),
+    State(f"{P}-note-text", "value"),
+    State(f"{P}-state", "data"),
+    prevent_initial_call=True,
+)
+def add_note(n_clicks, text, state):
+    _clicked(n_clicks)
+
+    def apply(session, rid, version, actor):
+        workflow.add_note(session, rid, version, actor, text=text)
+        return "Note added."
+
+    return run_action(state, apply)
+
+
+@callback(
+    VIEW,
+    ALERT,
+    STATE,
+    Input(f"{P}-extend-submit", "n_clicks"),
+    State(f"{P}-extend-days", "value"),
+    State(f"{P}-extend-reason", "value"),
+    State(f"{P}-extend-notice", "value"),
+    State(f"{P}-state", "data"),
+    prevent_initial_call=True,
+)
+def extend(n_clicks, days, reason, notice, state):
+    _clicked(n_clicks)
+
+    def apply(session, rid, version, actor):
+        req = workflow.extend(
+            session, rid, version, actor, days=days, reason=reason, notice_date=notice
+        )
+        return f"Deadline extended to {req.due_at:%Y-%m-%d}."
+
+    return run_action(state, apply)
+
+
+@callback(
+    VIEW,
+    ALERT,
+    STATE,
+    Input(f"{P}-deny-submit", "n_clicks"),
+    State(f"{P}-deny-reason", "value"),
+    State(f"{P}-deny-response", "value"),
+    State(f"{P}-deny-note", "value"),
+    State(f"{P}-state", "data"),
+    prevent_initial_call=True,
+)
+def deny(n_clicks, reason, response, note, state):
+    _clicked(n_clicks)
+
+    def apply(session, rid, version, actor):
+        workflow.deny(
+            session, rid, version, actor, reason=reason, response_text=response, note=note
+        )
+        return "The request is denied."
+
+    return run_action(state, apply)
+
+
+@callback(
+    VIEW,
+    ALERT,
+    STATE,
+    Input(f"{P}-complete-submit", "n_clicks"),
+    State(f"{P}-complete-note", "value"),
+    State(f"{P}-complete-response", "value"),
+    State(f"{P}-state", "data"),
+    prevent_initial_call=True,
+)
+def complete(n_clicks, note, response, state):
+    _clicked(n_clicks)
+
+    def apply(session, rid, version, actor):
+        workflow.complete(
+            session, rid, version, actor, resolution_note=note, response_text=response
+        )
+        return "The request is completed."
+
+    return run_action(state, apply)
+
+
+@callback(
+    VIEW,
+    ALERT,
+    STATE,
+    Input(f"{P}-close-unverified-submit", "n_clicks"),
+    State(f"{P}-state", "data"),
+    prevent_initial_call=True,
+)
+def close_unverified(n_clicks, state):
+    _clicked(n_clicks)
+
+    def apply(session, rid, version, actor):
+        workflow.close_unverified(session, rid, version, actor)
+        return "Closed as unverified."
+
+    return run_action(state, apply)
+
+
+@callback(
+    VIEW,
+    ALERT,
+    STATE,
+    Input(f"{P}-correct-submit", "n_clicks"),
+    State({"type": f"{P}-correct-field", "field": ALL}, "value"),
+    State({"type": f"{P}-correct-field", "field": ALL}, "id"),
+    State(f"{P}-state", "data"),
+    prevent_initial_call=True,
+)
+def correct(n_clicks, values, ids, state):
+    _clicked(n_clicks)
+    changes: dict[str, object] = {}
+    for value, id_ in zip(values or [], ids or [], strict=False):
+        if isinstance(id_, dict) and isinstance(id_.get("field"), str):
+            changes[id_["field"]] = value
+
+    def apply(session, rid, version, actor):
+        result = correct_subject(session, rid, version, actor, changes=changes)
+        told = ", ".join(p.business_name for p in result.partners_to_tell) or "none"
+        return f"Corrected: {', '.join(result.fields)}. Partners to tell: {told}."
+
+    return run_action(state, apply)
+
+
+@callback(
+    VIEW,
+    ALERT,
+    STATE,
+    Input(f"{P}-optout-submit", "n_clicks"),
+    State(f"{P}-optout-purposes", "value"),
+    State(f"{P}-state", "data"),
+    prevent_initial_call=True,
+)
+def opt_out(n_clicks, purposes, state):
+    _clicked(n_clicks)
+
+    def apply(session, rid, version, actor):
+        if not isinstance(purposes, list):
+            raise ValidationError({"purposes": "choose at least one purpose"})
+        result = record_opt_outs(session, rid, version, actor, purposes=purposes)
+        withdrawn = ", ".join(PURPOSE_LABELS[p] for p in result.withdrawn) or "nothing new"
+        return (
+            f"Withdrawn: {withdrawn}. Suppression entries added: {result.suppressions_added}"
+            f" (already on the list: {result.already_suppressed})."
+        )
+
+    return run_action(state, apply)
+
+
+# --- the access package -----------------------------------------------------------------------
+
+
+@callback(
+    VIEW,
+    ALERT,
+    Input(f"{P}-package-preview", "n_clicks"),
+    State(f"{P}-state", "data"),
+    prevent_initial_call=True,
+)
+def preview_package(n_clicks, state):
+    _clicked(n_clicks)
+    rid: int | None = None
+    try:
+        rid, _ = _state(state)
+        with session_scope() as session:
+            package = access_package.preview_package(session, rid, actor_of(current_user))
+    except workflow.WorkflowError as exc:
+        return no_update, _failure(exc, rid)
+    rendered = _render(rid, preview=package)
+    return (rendered[0] if rendered else no_update), None
+
+
+@callback(
+    Output(f"{P}-download", "data"),
+    VIEW,
+    ALERT,
+    Input(f"{P}-package-json", "n_clicks"),
+    Input(f"{P}-package-html", "n_clicks"),
+    State(f"{P}-state", "data"),
+    prevent_initial_call=True,
+)
+def download_package(json_clicks, html_clicks, state):
+    trigger = dash.ctx.triggered_id
+    fmt = {f"{P}-package-json": "json", f"{P}-package-html": "html"}.get(str(trigger))
+    if fmt is None or not (json_clicks or html_clicks):
+        raise dash.exceptions.PreventUpdate
+    rid: int | None = None
+    try:
+        rid, _ = _state(state)
+        with session_scope() as session:
+            file = access_package.download_package(session, rid, actor_of(current_user), fmt)
+    except workflow.WorkflowError as exc:
+        return no_update, no_update, _failure(exc, rid)
+    rendered = _render(rid)
+    download = {"content": file.content, "filename": file.filename, "type": file.mime_type}
+    done = dbc.Alert(f"Downloaded {file.filename}.", color="success", id=f"{P}-done")
+    return download, (rendered[0] if rendered else no_update), done

@@ -1,0 +1,110 @@
+"""Audit log reading: filters, prefixes, cap; and append-only in code (and on PostgreSQL by
+the trigger of migration 0001)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import DBAPIError
+
+from data import audit
+from data.audit import AuditLogIsAppendOnly
+from data.audit_queries import AuditFilters, action_groups, audit_count, audit_entries, audit_facets
+from data.db import read_connection, session_scope
+from data.models import AuditLog
+
+
+@pytest.fixture
+def entries(db):
+    with session_scope(db) as s:
+        for day, actor, action, obj in [
+            (1, "olivia", "login", None),
+            (2, "olivia", "privacy_request.create", ("privacy_request", 7)),
+            (3, "oscar", "privacy_request.verify", ("privacy_request", 7)),
+            (4, "ada", "user.create", ("user", 3)),
+            (5, "system", "privacy_request.close_unverified", ("privacy_request", 8)),
+            (20, "ada", "export.partners", None),
+        ]:
+            audit.record(
+                s,
+                actor,
+                action,
+                obj[0] if obj else None,
+                obj[1] if obj else None,
+                {"n": day},
+                at=datetime(2026, 5, day, 10),
+            )
+
+
+def listing(db, **filters):
+    base = {"start": date(2026, 5, 1), "end": date(2026, 5, 10)}
+    with read_connection(db) as conn:
+        return audit_entries(conn, AuditFilters(**{**base, **filters}))
+
+
+def test_listing_is_newest_first_within_the_period(db, entries):
+    df = listing(db)
+    assert list(df["action"]) == [
+        "privacy_request.close_unverified",
+        "user.create",
+        "privacy_request.verify",
+        "privacy_request.create",
+        "login",
+    ]
+    assert df.iloc[0]["details"] == '{"n": 5}' and df.iloc[0]["at"] == "2026-05-05 10:00:00"
+
+
+@pytest.mark.parametrize(
+    ("filters", "count"),
+    [
+        ({"actor": "olivia"}, 2),
+        ({"action": "privacy_request.*"}, 3),
+        ({"action": "privacy_request.verify"}, 1),
+        ({"action": "privacy%"}, 0),  # LIKE wildcards are literal
+        ({"object_type": "privacy_request", "object_id": "7"}, 2),
+        ({"start": date(2026, 5, 20), "end": date(2026, 5, 20)}, 1),
+    ],
+)
+def test_filters(db, entries, filters, count):
+    assert len(listing(db, **filters)) == count
+    with read_connection(db) as conn:
+        base = {"start": date(2026, 5, 1), "end": date(2026, 5, 10)}
+        assert audit_count(conn, AuditFilters(**{**base, **filters})) == count
+
+
+def test_cap_and_facets(db, entries):
+    with read_connection(db) as conn:
+        capped = audit_entries(conn, AuditFilters(date(2026, 5, 1), date(2026, 5, 31)), cap=2)
+        facets = audit_facets(conn)
+    assert len(capped) == 2
+    assert facets.actors == ["ada", "olivia", "oscar", "system"]
+    assert action_groups(facets.actions) == ["export.*", "privacy_request.*", "user.*"]
+    assert facets.object_types == ["privacy_request", "user"]
+
+
+def test_describe_for_exports():
+    f = AuditFilters(date(2026, 5, 1), date(2026, 5, 2), actor="ada")
+    assert f.describe() == {"from": "2026-05-01", "to": "2026-05-02", "actor": "ada"}
+
+
+def test_the_orm_refuses_to_change_or_delete_audit_entries(db, entries):
+    with pytest.raises(AuditLogIsAppendOnly), session_scope(db) as s:
+        s.scalars(select(AuditLog)).first().actor = "someone else"
+    with pytest.raises(AuditLogIsAppendOnly), session_scope(db) as s:
+        s.delete(s.scalars(select(AuditLog)).first())
+    with pytest.raises(AuditLogIsAppendOnly), session_scope(db) as s:
+        s.execute(update(AuditLog).values(actor="x"))
+    with pytest.raises(AuditLogIsAppendOnly), session_scope(db) as s:
+        s.execute(delete(AuditLog))
+    assert len(listing(db)) == 5
+
+
+def test_postgresql_trigger_refuses_update_and_delete(db, entries):
+    if db.dialect.name != "postgresql":
+        pytest.skip("the trigger exists on PostgreSQL only")
+    for statement in ("UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log"):
+        with pytest.raises(DBAPIError, match="append-only"), db.begin() as conn:
+            conn.execute(text(statement))
+    assert len(listing(db)) == 5

@@ -1,0 +1,474 @@
+"""The request state machine: every transition allowed and refused, the clock rules, the
+30-day unverified close, optimistic concurrency and the role check behind the page guard."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from data.db import session_scope
+from data.models import AuditLog, PrivacyRequest, PrivacyRequestNote
+from data.privacy import workflow as wf
+from data.privacy.validation import MAX_TEXT_BYTES, ValidationError
+from tests.privacy_support import NOW, add_request, make_staff, verified_request
+
+
+@pytest.fixture
+def staff(db):
+    with session_scope(db) as s:
+        return make_staff(s)
+
+
+def new_request(db, **fields) -> int:
+    with session_scope(db) as s:
+        return add_request(s, **fields).id
+
+
+def load(db, request_id) -> PrivacyRequest:
+    with session_scope(db) as s:
+        return s.get(PrivacyRequest, request_id)
+
+
+def actions_of(db, request_id, now=NOW):
+    return wf.allowed_actions(load(db, request_id), now)
+
+
+def audit_actions(db, request_id) -> list[str]:
+    with session_scope(db) as s:
+        return list(
+            s.scalars(
+                select(AuditLog.action)
+                .where(
+                    AuditLog.object_type == "privacy_request", AuditLog.object_id == str(request_id)
+                )
+                .order_by(AuditLog.id)
+            )
+        )
+
+
+def verify(db, request_id, version, actor, outcome="verified", method="registered_phone_otp"):
+    with session_scope(db) as s:
+        return wf.verify_identity(
+            s,
+            request_id,
+            version,
+            actor,
+            method=method,
+            outcome=outcome,
+            evidence="Code 1234 confirmed on a call",
+            now=NOW,
+        ).version
+
+
+# --- allowed actions per state ----------------------------------------------------------------
+
+
+def test_a_new_request_allows_verification_but_no_fulfilment(db, staff):
+    rid = new_request(db)
+    assert actions_of(db, rid) == ("verify", "assign", "note", "extend", "deny")
+
+
+def test_a_verified_access_request_allows_the_package_and_completion(db, staff):
+    rid, _ = verified_request(
+        db, staff.officer, type="access", subject_type="homeowner", subject_id=1
+    )
+    assert actions_of(db, rid) == ("assign", "note", "extend", "deny", "access_package", "complete")
+
+
+@pytest.mark.parametrize(
+    ("type_", "step"),
+    [("correction", "correct"), ("objection", "opt_out"), ("service_opt_out", "opt_out")],
+)
+def test_each_type_offers_only_its_own_fulfilment_step(db, staff, type_, step):
+    rid, _ = verified_request(db, staff.officer, type=type_, subject_type="homeowner", subject_id=1)
+    allowed = actions_of(db, rid)
+    assert step in allowed
+    assert {"access_package", "correct", "opt_out"} - {step} & set(allowed) == set()
+
+
+def test_erasure_cannot_be_completed_from_the_desk(db, staff):
+    rid, _ = verified_request(
+        db, staff.officer, type="erasure", subject_type="homeowner", subject_id=1
+    )
+    req = load(db, rid)
+    assert "complete" not in wf.allowed_actions(req, NOW)
+    assert "erasure" in wf.refusal_reason(req, "complete", NOW).lower()
+
+
+def test_closed_requests_allow_notes_only(db, staff):
+    for status in ("completed", "denied", "unverified", "duplicate"):
+        rid = new_request(db, status=status, closed_at=NOW)
+        assert actions_of(db, rid) == ("note",), status
+
+
+def test_a_completed_verified_access_request_can_still_be_downloaded(db, staff):
+    rid = new_request(
+        db,
+        status="completed",
+        closed_at=NOW,
+        verification_outcome="verified",
+        subject_type="homeowner",
+        subject_id=1,
+    )
+    assert actions_of(db, rid) == ("note", "access_package")
+
+
+# --- verify -----------------------------------------------------------------------------------
+
+
+def test_verify_pending_then_verified(db, staff):
+    rid = new_request(db)
+    with session_scope(db) as s:
+        req = wf.verify_identity(
+            s, rid, 1, staff.officer, method="registered_phone_otp", outcome="pending", evidence=""
+        )
+        assert (req.status, req.version) == ("verifying", 2)
+    v = verify(db, rid, 2, staff.officer)
+    req = load(db, rid)
+    assert (req.status, req.verification_outcome, req.verified_by, v) == (
+        "in_progress",
+        "verified",
+        staff.officer.id,
+        3,
+    )
+    assert req.verified_at == NOW
+    assert audit_actions(db, rid) == ["privacy_request.verify", "privacy_request.verify"]
+
+
+def test_failed_verification_keeps_the_request_verifying(db, staff):
+    rid = new_request(db)
+    verify(db, rid, 1, staff.officer, outcome="failed")
+    req = load(db, rid)
+    assert (req.status, req.verification_outcome, req.verified_at) == ("verifying", "failed", None)
+
+
+def test_verify_is_refused_once_verified(db, staff):
+    rid, version = verified_request(db, staff.officer)
+    with pytest.raises(wf.TransitionRefused, match="already verified"):
+        verify(db, rid, version, staff.officer)
+
+
+@pytest.mark.parametrize(
+    ("method", "outcome", "evidence", "field"),
+    [
+        ("photocopy", "verified", "x", "method"),
+        ("document_sighted", "probably", "x", "outcome"),
+        ("document_sighted", "verified", "", "evidence"),
+        ("document_sighted", "verified", "x" * (MAX_TEXT_BYTES + 1), "evidence"),
+    ],
+)
+def test_verify_validates_its_fields(db, staff, method, outcome, evidence, field):
+    rid = new_request(db)
+    with pytest.raises(ValidationError) as exc, session_scope(db) as s:
+        wf.verify_identity(
+            s, rid, 1, staff.officer, method=method, outcome=outcome, evidence=evidence
+        )
+    assert field in exc.value.errors
+    assert load(db, rid).version == 1  # nothing applied
+
+
+# --- assign and notes -------------------------------------------------------------------------
+
+
+def test_assign_and_unassign(db, staff):
+    rid = new_request(db)
+    with session_scope(db) as s:
+        wf.assign(s, rid, 1, staff.officer, assignee_id=staff.officer2.id)
+    assert load(db, rid).assignee_id == staff.officer2.id
+    with session_scope(db) as s:
+        wf.assign(s, rid, 2, staff.officer, assignee_id="none")
+    assert load(db, rid).assignee_id is None
+
+
+def test_assign_refuses_non_privacy_staff_and_no_ops(db, staff):
+    rid = new_request(db, assignee_id=staff.officer.id)
+    with pytest.raises(ValidationError, match="privacy officer"), session_scope(db) as s:
+        wf.assign(s, rid, 1, staff.officer, assignee_id=staff.manager.id)
+    with pytest.raises(ValidationError, match="already"), session_scope(db) as s:
+        wf.assign(s, rid, 1, staff.officer, assignee_id=staff.officer.id)
+    with pytest.raises(ValidationError), session_scope(db) as s:
+        wf.assign(s, rid, 1, staff.officer, assignee_id="abc")
+
+
+def test_assign_is_refused_on_a_closed_request(db, staff):
+    rid = new_request(db, status="completed", closed_at=NOW)
+    with pytest.raises(wf.TransitionRefused, match="closed"), session_scope(db) as s:
+        wf.assign(s, rid, 1, staff.officer, assignee_id=staff.officer2.id)
+
+
+def test_notes_are_allowed_in_every_state_and_validated(db, staff):
+    rid = new_request(db, status="denied", closed_at=NOW)
+    with session_scope(db) as s:
+        wf.add_note(s, rid, 1, staff.officer, text="<b>called back</b>", now=NOW)
+    with session_scope(db) as s:
+        assert s.scalar(select(PrivacyRequestNote.text)) == "<b>called back</b>"
+        details = s.scalar(
+            select(AuditLog.details).where(AuditLog.action == "privacy_request.note")
+        )
+    assert "called" not in str(details)  # the audit log holds the length, not the text
+    for bad in ("", "   ", "x" * (MAX_TEXT_BYTES + 1)):
+        with pytest.raises(ValidationError), session_scope(db) as s:
+            wf.add_note(s, rid, 2, staff.officer, text=bad)
+
+
+# --- extend -----------------------------------------------------------------------------------
+
+
+def extend(db, rid, version, actor, **overrides):
+    params = {"days": 30, "reason": "Large volume of records", "notice_date": "2026-05-30"}
+    params.update(overrides)
+    with session_scope(db) as s:
+        return wf.extend(s, rid, version, actor, now=NOW, **params).version
+
+
+def test_extend_once_moves_the_due_date_and_a_second_is_refused(db, staff):
+    rid = new_request(db)
+    original = load(db, rid).original_due_at
+    version = extend(db, rid, 1, staff.officer, days=20)
+    req = load(db, rid)
+    assert req.extended and req.due_at == original + timedelta(days=20)
+    assert (
+        req.original_due_at == original
+        and req.extension_notice_at.date().isoformat() == "2026-05-30"
+    )
+    assert "extend" not in actions_of(db, rid)
+    with pytest.raises(wf.TransitionRefused, match="second extension"):
+        extend(db, rid, version, staff.officer)
+    assert load(db, rid).due_at == original + timedelta(days=20)
+
+
+def test_extend_is_refused_after_the_original_due_date(db, staff):
+    rid = new_request(db, received_at=NOW - timedelta(days=31))
+    assert "extend" not in actions_of(db, rid)
+    with pytest.raises(wf.TransitionRefused, match="original due date has passed"):
+        extend(db, rid, 1, staff.officer, notice_date="2026-04-30")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"days": 31}, "days"),
+        ({"days": 0}, "days"),
+        ({"days": "ten"}, "days"),
+        ({"reason": ""}, "reason"),
+        ({"notice_date": ""}, "notice_date"),
+        ({"notice_date": "2026-06-02"}, "notice_date"),  # in the future
+        ({"notice_date": "30/05/2026"}, "notice_date"),
+        ({"notice_date": "2026-05-01"}, "notice_date"),  # before the request arrived
+    ],
+)
+def test_extend_validates(db, staff, overrides, field):
+    rid = new_request(db)
+    with pytest.raises(ValidationError) as exc:
+        extend(db, rid, 1, staff.officer, **overrides)
+    assert field in exc.value.errors
+    assert not load(db, rid).extended
+
+
+# --- deny -------------------------------------------------------------------------------------
+
+
+def deny(db, rid, version, actor, reason, text="We cannot act on this request."):
+    with session_scope(db) as s:
+        return wf.deny(s, rid, version, actor, reason=reason, response_text=text, now=NOW)
+
+
+def test_identity_not_verified_needs_a_failed_or_expired_verification(db, staff):
+    rid = new_request(db)
+    with pytest.raises(wf.TransitionRefused, match="failed or expired"):
+        deny(db, rid, 1, staff.officer, "identity_not_verified")
+    version = verify(db, rid, 1, staff.officer, outcome="expired")
+    deny(db, rid, version, staff.officer, "identity_not_verified")
+    req = load(db, rid)
+    assert (req.status, req.denial_reason, req.closed_at) == (
+        "denied",
+        "identity_not_verified",
+        NOW,
+    )
+
+
+def test_deny_with_another_reason_code_at_any_open_stage(db, staff):
+    rid, version = verified_request(db, staff.officer)
+    deny(db, rid, version, staff.officer, "legal_hold")
+    assert load(db, rid).status == "denied"
+
+
+def test_deny_validates_and_is_refused_when_closed(db, staff):
+    rid = new_request(db)
+    with pytest.raises(ValidationError) as exc:
+        deny(db, rid, 1, staff.officer, "because", text="")
+    assert set(exc.value.errors) == {"reason", "response_text"}
+    closed = new_request(db, status="completed", closed_at=NOW)
+    with pytest.raises(wf.TransitionRefused):
+        deny(db, closed, 1, staff.officer, "legal_hold")
+
+
+# --- complete ---------------------------------------------------------------------------------
+
+
+def complete(db, rid, version, actor):
+    with session_scope(db) as s:
+        return wf.complete(
+            s, rid, version, actor, resolution_note="done", response_text="Here you go", now=NOW
+        )
+
+
+def test_complete_needs_verification(db, staff):
+    rid = new_request(db, type="correction", subject_type="homeowner", subject_id=1)
+    with pytest.raises(wf.TransitionRefused, match="Verify"):
+        complete(db, rid, 1, staff.officer)
+
+
+def test_complete_a_verified_request(db, staff):
+    rid, version = verified_request(
+        db, staff.officer, type="correction", subject_type="homeowner", subject_id=1
+    )
+    complete(db, rid, version, staff.officer)
+    req = load(db, rid)
+    assert (req.status, req.closed_at, req.response_text) == ("completed", NOW, "Here you go")
+
+
+def test_an_access_request_needs_its_package_downloaded_before_completion(db, staff):
+    rid, version = verified_request(
+        db, staff.officer, type="access", subject_type="homeowner", subject_id=1
+    )
+    with pytest.raises(wf.TransitionRefused, match="Download the access package"):
+        complete(db, rid, version, staff.officer)
+
+
+def test_no_record_found_completes_without_verification(db, staff):
+    rid = new_request(db, no_record_found=True)
+    assert "complete" in actions_of(db, rid)
+    complete(db, rid, 1, staff.officer)
+    assert load(db, rid).status == "completed"
+
+
+def test_complete_validates(db, staff):
+    rid, version = verified_request(db, staff.officer, type="objection")
+    with pytest.raises(ValidationError) as exc, session_scope(db) as s:
+        wf.complete(s, rid, version, staff.officer, resolution_note="", response_text=None)
+    assert set(exc.value.errors) == {"resolution_note", "response_text"}
+
+
+# --- 30 days unverified -----------------------------------------------------------------------
+
+
+def test_close_unverified_only_after_thirty_days(db, staff):
+    young = new_request(db, received_at=NOW - timedelta(days=29))
+    old = new_request(db, received_at=NOW - timedelta(days=30))
+    with pytest.raises(wf.TransitionRefused, match="30 days"), session_scope(db) as s:
+        wf.close_unverified(s, young, 1, staff.officer, now=NOW)
+    with session_scope(db) as s:
+        wf.close_unverified(s, old, 1, staff.officer, now=NOW)
+    assert load(db, old).status == "unverified"
+
+
+def test_the_sweep_closes_only_stale_unverified_requests(db, staff):
+    stale = new_request(db, received_at=NOW - timedelta(days=40))
+    stale_verifying = new_request(
+        db, received_at=NOW - timedelta(days=35), status="verifying", verification_outcome="failed"
+    )
+    fresh = new_request(db, received_at=NOW - timedelta(days=10))
+    verified = new_request(
+        db,
+        received_at=NOW - timedelta(days=40),
+        status="in_progress",
+        verification_outcome="verified",
+    )
+    with session_scope(db) as s:
+        closed = wf.close_all_unverified(s, wf.SYSTEM, now=NOW)
+    assert sorted(closed) == sorted([stale, stale_verifying])
+    assert [load(db, r).status for r in (fresh, verified)] == ["received", "in_progress"]
+    with session_scope(db) as s:
+        assert wf.close_all_unverified(s, wf.SYSTEM, now=NOW) == []  # idempotent
+        actors = set(s.scalars(select(AuditLog.actor).where(AuditLog.action.like("%unverified"))))
+    assert actors == {"system"}
+
+
+# --- concurrency, roles, unknown requests -----------------------------------------------------
+
+
+def test_a_stale_version_is_refused_and_nothing_is_applied_twice(db, staff):
+    rid = new_request(db)
+    with session_scope(db) as s:
+        wf.add_note(s, rid, 1, staff.officer, text="first officer")
+    with pytest.raises(wf.StaleRequest, match="Reload"), session_scope(db) as s:
+        wf.add_note(s, rid, 1, staff.officer2, text="second officer")
+    with pytest.raises(wf.StaleRequest), session_scope(db) as s:
+        wf.extend(s, rid, 1, staff.officer2, days=5, reason="x", notice_date="2026-05-30", now=NOW)
+    with session_scope(db) as s:
+        assert s.scalar(select(func.count()).select_from(PrivacyRequestNote)) == 1
+    req = load(db, rid)
+    assert (req.version, req.extended) == (2, False)
+
+
+@pytest.mark.parametrize("bad", [None, "2", 0, -1, True, 1.5])
+def test_malformed_versions_count_as_stale(db, staff, bad):
+    rid = new_request(db)
+    with pytest.raises(wf.StaleRequest), session_scope(db) as s:
+        wf.add_note(s, rid, bad, staff.officer, text="x")
+
+
+def test_two_officers_at_the_same_moment_one_wins(db, staff):
+    """Real concurrency: two threads, two connections, the same version. Exactly one extension
+    is applied; the other officer is told to reload."""
+    rid = new_request(db)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def act(actor):
+        barrier.wait()
+        try:
+            with session_scope(db) as s:
+                wf.extend(
+                    s, rid, 1, actor, days=10, reason="busy", notice_date="2026-05-30", now=NOW
+                )
+            outcomes.append("ok")
+        except wf.StaleRequest:
+            outcomes.append("stale")
+
+    threads = [threading.Thread(target=act, args=(a,)) for a in (staff.officer, staff.officer2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(outcomes) == ["ok", "stale"]
+    assert audit_actions(db, rid) == ["privacy_request.extend"]
+    assert load(db, rid).version == 2
+
+
+def test_only_privacy_roles_may_act(db, staff):
+    rid = new_request(db)
+    with pytest.raises(wf.NotAllowed), session_scope(db) as s:
+        wf.add_note(s, rid, 1, staff.manager, text="x")
+    assert load(db, rid).version == 1
+
+
+def test_unknown_request(db, staff):
+    with pytest.raises(wf.NotFound), session_scope(db) as s:
+        wf.add_note(s, 999, 1, staff.officer, text="x")
+
+
+def test_every_transition_is_audited_without_free_text(db, staff):
+    rid = new_request(db, type="objection")
+    v = verify(db, rid, 1, staff.officer)
+    with session_scope(db) as s:
+        wf.add_note(s, rid, v, staff.officer, text="SECRET NOTE")
+    v += 1
+    v = extend(db, rid, v, staff.officer, reason="SECRET REASON")
+    with session_scope(db) as s:
+        wf.complete(
+            s, rid, v, staff.officer, resolution_note="SECRET NOTE 2", response_text="SECRET TEXT"
+        )
+    assert audit_actions(db, rid) == [
+        "privacy_request.verify",
+        "privacy_request.note",
+        "privacy_request.extend",
+        "privacy_request.complete",
+    ]
+    with session_scope(db) as s:
+        dump = str(s.scalars(select(AuditLog.details)).all())
+    assert "SECRET" not in dump and "Code 1234" not in dump

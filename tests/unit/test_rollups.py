@@ -1,0 +1,202 @@
+"""The cumulative rollups stay equal to a full rebuild (and to the base tables) whatever
+changes: inserts, updates that move a share between days, partners or provinces, deletes,
+reviews that mark a share as reviewed, and bulk writes that bypass the ORM."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, insert, select
+
+from data import partners as pdata
+from data import rollups
+from data.db import read_connection, session_scope
+from data.models import LeadShare, Review
+from tests.partners_world import MARCH, build_world
+
+TABLES = rollups.ALL_TABLES
+
+
+def snapshot(engine: Engine) -> dict[str, list[tuple]]:
+    with read_connection(engine) as conn:
+        return {
+            t.name: sorted(tuple(str(v) for v in r) for r in conn.execute(select(t)).all())
+            for t in TABLES
+        }
+
+
+def rebuilt(engine: Engine) -> dict[str, list[tuple]]:
+    """What a full rebuild produces (the current state is restored afterwards)."""
+    with engine.connect() as conn:
+        trans = conn.begin()
+        rollups.rebuild(conn)
+        state = {
+            t.name: sorted(tuple(str(v) for v in r) for r in conn.execute(select(t)).all())
+            for t in TABLES
+        }
+        trans.rollback()
+    return state
+
+
+def assert_consistent(engine: Engine) -> None:
+    assert snapshot(engine) == rebuilt(engine)
+
+
+@pytest.fixture
+def world(db):
+    return build_world(db)
+
+
+def test_orm_inserts_keep_rollups_equal_to_a_rebuild(db, world):
+    assert_consistent(db)
+    state = snapshot(db)
+    for table in rollups.ALL_TABLES:
+        assert len(state[table.name]) > 0, table.name
+
+
+def test_rebuild_is_idempotent_and_bumps_the_version(db, world):
+    with db.begin() as conn:
+        before = rollups.current_version(conn)
+        rollups.rebuild(conn)
+    first = snapshot(db)
+    with db.begin() as conn:
+        rollups.rebuild(conn)
+        assert rollups.current_version(conn) == before + 2
+    assert snapshot(db) == first
+
+
+def test_updates_that_move_shares_between_days_partners_and_provinces(db, world):
+    with session_scope(db) as s:
+        shares = s.scalars(select(LeadShare).order_by(LeadShare.id)).all()
+        shares[0].first_contact_at = shares[0].shared_at + timedelta(days=9)  # later contact
+        shares[1].shared_at = datetime(2026, 2, 1, 8)  # moves to another day (and month)
+        shares[2].partner_id = world.ids["charlie"]  # moves to another partner
+        shares[3].province = "Limpopo"  # moves to another key
+    assert_consistent(db)
+    with read_connection(db) as conn:
+        alpha = pdata.partner_metrics(conn, world.ids["alpha"], pdata.PartnerFilters(*MARCH))
+        charlie = pdata.partner_metrics(conn, world.ids["charlie"], pdata.PartnerFilters(*MARCH))
+    assert alpha["shares"] == 2 and charlie["shares"] == 1
+
+
+def test_deletes_and_reviewed_flag(db, world):
+    filters = pdata.PartnerFilters(*MARCH)
+    with read_connection(db) as conn:
+        assert pdata.partner_metrics(conn, world.ids["alpha"], filters)["reviewed"] == 1
+    with session_scope(db) as s:
+        review = s.scalars(
+            select(Review).where(
+                Review.partner_id == world.ids["alpha"],
+                Review.rating == 5,
+                Review.author_side == rollups.ABOUT_PARTNER,
+                Review.created_at == datetime(2026, 3, 9, 15),
+            )
+        ).one()
+        s.delete(review)
+    assert_consistent(db)
+    with read_connection(db) as conn:
+        alpha = pdata.partner_metrics(conn, world.ids["alpha"], filters)
+    assert alpha["reviewed"] == 0 and alpha["reviews"] == 4
+    with session_scope(db) as s:
+        for share in s.scalars(select(LeadShare).where(LeadShare.partner_id == world.ids["echo"])):
+            s.delete(share)
+    assert_consistent(db)
+
+
+def test_every_change_bumps_the_version(db, world):
+    with read_connection(db) as conn:
+        before = rollups.current_version(conn)
+    with session_scope(db) as s:
+        share = s.scalars(select(LeadShare)).first()
+        share.quoted_at = share.shared_at + timedelta(hours=3)
+    with read_connection(db) as conn:
+        assert rollups.current_version(conn) > before
+
+
+def test_unrelated_writes_do_not_touch_rollups(db, world):
+    from data.models import Partner
+
+    with read_connection(db) as conn:
+        before = rollups.current_version(conn)
+    with session_scope(db) as s:
+        s.get(Partner, world.ids["alpha"]).website = "https://alpha.example"
+    with read_connection(db) as conn:
+        assert rollups.current_version(conn) == before
+
+
+def test_bulk_writes_need_an_explicit_refresh(db, world):
+    row = {
+        "lead_id": 1,
+        "partner_id": world.ids["bravo"],
+        "trade_id": world.plumbing,
+        "province": "Gauteng",
+        "shared_at": datetime(2026, 3, 30, 12),
+    }
+    with db.begin() as conn:
+        conn.execute(insert(LeadShare.__table__), [row])  # Core: no ORM hook
+    assert snapshot(db) != rebuilt(db)
+    with db.begin() as conn:
+        rollups.refresh_partners(conn, {world.ids["bravo"]: date(2026, 3, 30)})
+    assert_consistent(db)
+
+
+def test_skip_flag_for_bulk_loaders(db, world):
+    with session_scope(db) as s:
+        s.info[rollups.SKIP_ROLLUPS] = True
+        share = s.scalars(
+            select(LeadShare).where(LeadShare.partner_id == world.ids["echo"])
+        ).first()
+        share.first_contact_at = share.shared_at + timedelta(minutes=3)
+    assert snapshot(db) != rebuilt(db)
+    with db.begin() as conn:
+        rollups.rebuild(conn)
+    assert_consistent(db)
+
+
+def test_refresh_from_the_start_equals_refresh_from_a_day(db, world):
+    with db.begin() as conn:
+        rollups.refresh_partners(conn, {world.ids["alpha"]: None})
+    assert_consistent(db)
+    with db.begin() as conn:
+        rollups.refresh_partners(conn, {world.ids["alpha"]: date(2026, 3, 6)})
+    assert_consistent(db)
+
+
+def test_cum_at_reads_the_latest_row_on_or_before_a_day(db, world):
+    alpha = world.ids["alpha"]
+    scope = rollups.Scope(partner_ids=(alpha,))
+    with read_connection(db) as conn:
+        before_any = rollups.cum_at(conn, rollups.SHARES, date(2025, 1, 1), scope, ["shares"])
+        jan = rollups.cum_at(conn, rollups.SHARES, date(2026, 2, 28), scope, ["shares"])
+        mar5 = rollups.cum_at(conn, rollups.SHARES, date(2026, 3, 5), scope, ["shares"])
+        keyed = rollups.cum_at(
+            conn,
+            rollups.SHARES,
+            date(2026, 3, 31),
+            rollups.Scope(trade_ids=(world.plumbing,), province="Gauteng", group="trade"),
+            ["shares", "contacted"],
+        )
+        totals = rollups.trade_totals(
+            conn, rollups.SHARES, date(2026, 1, 1), date(2026, 3, 31), None, ["shares"]
+        )
+    assert before_any == []
+    assert [tuple(r) for r in jan] == [(alpha, 1)]
+    assert [tuple(r) for r in mar5] == [(alpha, 3)]
+    # plumbing in Gauteng to the end of March: Alpha 5 (incl. January), Echo 3; contacted 3
+    assert [tuple(r) for r in keyed] == [(world.plumbing, 8, 3)]
+    # all plumbing shares (Alpha 5, Bravo 2, Echo 3) and electrical (Delta 1) in Q1
+    assert [tuple(r) for r in totals] == [(world.plumbing, 10), (world.electrical, 1)]
+    with pytest.raises(ValueError, match="unknown rollup columns"), read_connection(db) as conn:
+        rollups.cum_at(conn, rollups.SHARES, date(2026, 1, 1), scope, ["password"])
+
+
+def test_scope_picks_the_narrowest_level():
+    with pytest.raises(ValueError):
+        rollups.Scope(group="homeowner")
+    assert rollups.Scope().level == "partner"
+    assert rollups.Scope(province="Gauteng").level == "partner_province"
+    assert rollups.Scope(trade_ids=(1,)).level == "partner_trade"
+    assert rollups.Scope(trade_ids=(1,), province="Gauteng").level == "partner_trade_province"
+    assert rollups.Scope(group="trade").uses_trade_totals
+    assert not rollups.Scope(group="trade", province="Gauteng").uses_trade_totals
