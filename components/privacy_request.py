@@ -366,9 +366,11 @@ def package_preview(package: dict) -> html.Div:
     items = []
     for key, rows in package["sections"].items():
         title = f"{SECTION_TITLES.get(key, humanise(key))} ({len(rows)})"
-        if rows:
+        if len(rows) == 1 and key == "profile":
+            table: Any = _dl([(humanise(k), _text(v)) for k, v in rows[0].items()])
+        elif rows:
             columns = list(rows[0])
-            table: Any = dbc.Table(
+            table = dbc.Table(
                 [
                     html.Thead(html.Tr([html.Th(humanise(c)) for c in columns])),
                     html.Tbody(

@@ -39,12 +39,12 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
-from itertools import pairwise
+from itertools import groupby, pairwise
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, select, true
 
 from data import rollups
 from data.models import (
@@ -205,8 +205,53 @@ def histogram_labels() -> list[str]:
 # --- counts over a period ---------------------------------------------------------------------
 
 
-def _frame(rows: Sequence[Any], columns: Sequence[str]) -> pd.DataFrame:
-    return pd.DataFrame([tuple(r) for r in rows], columns=list(columns))
+def period_counts_many(
+    conn: Connection,
+    family: rollups.Family,
+    ranges: Sequence[tuple[date, date]],
+    scope: Scope,
+    columns: Sequence[str] | None = None,
+    *,
+    source: str = "rollup",
+) -> list[pd.DataFrame]:
+    """Counts of ``family`` for each inclusive day range, per group of ``scope``: one frame
+    per range, indexed by the group column, without groups that have nothing.
+
+    ``source="rollup"``: one statement over the cumulative rollups for all ranges (one index
+    seek per partner and boundary day); ``"base"``: ``GROUP BY`` over the base tables (the
+    same result, much slower on large data).
+    """
+    columns = list(columns or family.counts)
+    (group,) = scope.group_columns
+    if source == "base":
+        out = []
+        for start, end in ranges:
+            where = rollups.family_filters(family, start=start, end=end, scope=scope)
+            rows = conn.execute(family.deltas(where, [group])).mappings().all()
+            matrix = np.array(
+                [(r[group], *(r[c] for c in columns)) for r in rows], dtype=np.int64
+            ).reshape(len(rows), 1 + len(columns))
+            out.append(_counts_frame(matrix[:, 0], matrix[:, 1:], group, columns))
+        return out
+    if source != "rollup":
+        raise ValueError(f"unknown source {source!r}")
+    if scope.uses_trade_totals:
+        out = []
+        for start, end in ranges:
+            rows = rollups.trade_totals(conn, family, start, end, scope.trade_ids, columns)
+            matrix = np.array(_tuples(rows), dtype=np.int64).reshape(len(rows), 1 + len(columns))
+            out.append(_counts_frame(matrix[:, 0], matrix[:, 1:], group, columns))
+        return out
+    ids, values = rollups.range_totals(conn, family, ranges, scope, columns)
+    return [_counts_frame(ids, values[:, r, :], group, columns) for r in range(len(ranges))]
+
+
+def _counts_frame(
+    ids: np.ndarray, values: np.ndarray, group: str, columns: Sequence[str]
+) -> pd.DataFrame:
+    keep = values.any(axis=1)
+    frame = pd.DataFrame(values[keep], index=pd.Index(ids[keep], name=group), columns=columns)
+    return frame.astype("int64")
 
 
 def period_counts(
@@ -219,38 +264,8 @@ def period_counts(
     *,
     source: str = "rollup",
 ) -> pd.DataFrame:
-    """Counts of ``family`` for the days ``start``..``end`` per group of ``scope``, indexed by
-    the group columns (groups with nothing are absent).
-
-    ``source="rollup"``: two look-ups in the cumulative rollups; ``"base"``: ``GROUP BY`` over
-    the base tables (same result, much slower on large data).
-    """
-    columns = list(columns or family.counts)
-    group = list(scope.group_columns)
-    if source == "base":
-        where = rollups.family_filters(family, start=start, end=end, scope=scope)
-        query = family.deltas(where, group)
-        rows = conn.execute(query).mappings().all()
-        df = pd.DataFrame([{k: r[k] for k in (*group, *columns)} for r in rows])
-        if df.empty:
-            df = pd.DataFrame(columns=[*group, *columns])
-        return df.set_index(group)[columns].astype("int64")
-    if source != "rollup":
-        raise ValueError(f"unknown source {source!r}")
-    if scope.uses_trade_totals:
-        rows = rollups.trade_totals(conn, family, start, end, scope.trade_ids, columns)
-        df = _frame(rows, [*group, *columns]).set_index(group).astype("int64")
-        return df[(df != 0).any(axis=1)]
-    upper = _frame(rollups.cum_at(conn, family, end, scope, columns), [*group, *columns])
-    lower = _frame(
-        rollups.cum_at(conn, family, start - timedelta(days=1), scope, columns),
-        [*group, *columns],
-    )
-    upper = upper.set_index(group).astype("int64")
-    lower = lower.set_index(group).astype("int64")
-    diff = upper.sub(lower.reindex(upper.index, fill_value=0), fill_value=0)
-    diff = diff[(diff != 0).any(axis=1)]
-    return diff.astype("int64")
+    """:func:`period_counts_many` for one range."""
+    return period_counts_many(conn, family, [(start, end)], scope, columns, source=source)[0]
 
 
 # --- the ranking table ------------------------------------------------------------------------
@@ -310,10 +325,55 @@ TABLE_COLUMNS: tuple[str, ...] = (
 )
 
 
-def _safe_ratio(num: pd.Series, den: pd.Series) -> pd.Series:
-    num = num.astype(float)
-    den = den.astype(float)
-    return (num / den.where(den > 0)).astype(float)
+def _counts_matrix(frame: pd.DataFrame, index: pd.Index, columns: Sequence[str]) -> np.ndarray:
+    """``frame[columns]`` aligned to ``index`` (missing partners: zeros) as an int64 matrix."""
+    if frame.empty:
+        return np.zeros((len(index), len(columns)), dtype=np.int64)
+    aligned = frame.reindex(index=index, columns=list(columns), fill_value=0)
+    return aligned.fillna(0).to_numpy(dtype=np.int64)
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    out = np.full(len(num), np.nan)
+    ok = den > 0
+    out[ok] = num[ok] / den[ok]
+    return out
+
+
+def wilson_lower_bounds(successes: np.ndarray, n: np.ndarray, z: float = WILSON_Z) -> np.ndarray:
+    """Vectorised :func:`wilson_lower_bound` (NaN where n = 0)."""
+    out = np.full(len(n), np.nan)
+    ok = n > 0
+    k, m = successes[ok].astype(float), n[ok].astype(float)
+    p = np.clip(k / m, 0.0, 1.0)
+    z2 = z * z
+    centre = p + z2 / (2 * m)
+    margin = z * np.sqrt(p * (1 - p) / m + z2 / (4 * m * m))
+    out[ok] = np.maximum(0.0, (centre - margin) / (1 + z2 / m))
+    return out
+
+
+def medians_from_histograms(hist: np.ndarray) -> np.ndarray:
+    """Vectorised :func:`median_from_histogram` over rows of bucket counts."""
+    rows = hist.shape[0]
+    out = np.full(rows, np.nan)
+    total = hist.sum(axis=1)
+    ok = total > 0
+    if not ok.any():
+        return out
+    h = hist[ok].astype(float)
+    half = total[ok] / 2.0
+    cum = np.cumsum(h, axis=1)
+    bucket = np.argmax(cum >= half[:, None], axis=1)
+    lowers = np.array([0.0, *RESPONSE_BOUNDS], dtype=float)
+    uppers = np.array([*RESPONSE_BOUNDS, np.nan], dtype=float)
+    seen = np.where(bucket > 0, cum[np.arange(len(bucket)), bucket - 1], 0.0)
+    seen = np.where(bucket > 0, seen, 0.0)
+    count = h[np.arange(len(bucket)), bucket]
+    lo, hi = lowers[bucket], uppers[bucket]
+    estimate = lo + (half - seen) / count * (hi - lo)
+    out[ok] = np.where(np.isnan(hi), lo, estimate)
+    return out
 
 
 def derive_metrics(
@@ -328,45 +388,71 @@ def derive_metrics(
     """Rates, intervals, ratings, rank and risk flags from per-partner counts.
 
     ``base`` is indexed by partner id (business name, trades, provinces, vetting status);
-    count frames may lack partners (no activity: zeros). Pure pandas, no database.
+    count frames may lack partners (no activity: zeros). Pure numpy/pandas, no database:
+    vectorised because it runs for every partner on every page load.
     """
-    df = base.copy()
-    df = df.join(shares.reindex(df.index, fill_value=0)[list(SHARES.counts)])
-    df = df.join(reviews.reindex(df.index, fill_value=0)[list(GRID_REVIEW_COLUMNS)])
-    prev = prev_reviews.reindex(df.index, fill_value=0)
-    for col in (*SHARES.counts, *GRID_REVIEW_COLUMNS):
-        df[col] = df[col].fillna(0).astype("int64")
-    df["contacted_1h"] = df[list(rollups.WITHIN_1H)].sum(axis=1).astype("int64")
-    df["contacted_24h"] = df[list(rollups.WITHIN_24H)].sum(axis=1).astype("int64")
+    index = base.index
+    cols: dict[str, Any] = {"partner_id": index.to_numpy()}
+    for name in ("business_name", "trades", "provinces", "vetting_status"):
+        cols[name] = base[name].to_numpy()
+    share_m = _counts_matrix(shares, index, SHARES.counts)
+    for j, name in enumerate(SHARES.counts):
+        cols[name] = share_m[:, j]
+    review_m = _counts_matrix(reviews, index, GRID_REVIEW_COLUMNS)
+    for j, name in enumerate(GRID_REVIEW_COLUMNS):
+        cols[name] = review_m[:, j]
+    hist = share_m[:, [SHARES.counts.index(h) for h in HIST]]
+    cols["contacted_1h"] = hist[:, : len(rollups.WITHIN_1H)].sum(axis=1)
+    cols["contacted_24h"] = hist[:, : len(rollups.WITHIN_24H)].sum(axis=1)
     for rate, num, den in RATE_DEFS:
-        df[rate] = _safe_ratio(df[num], df[den])
-        df[lb_column(rate)] = [
-            wilson_lower_bound(k, n) for k, n in zip(df[num], df[den], strict=True)
-        ]
-        df[lb_column(rate)] = df[lb_column(rate)].astype(float)
-    hist = df[list(HIST)].to_numpy()
-    df["median_response_min"] = [median_from_histogram(row) for row in hist]
-    df["median_response_min"] = df["median_response_min"].astype(float)
-    df["mean_rating"] = _safe_ratio(df["rating_sum"], df["reviews"])
-    df["prior_rating"] = priors.reindex(df.index).astype(float)
-    df["bayes_rating"] = [
-        bayesian_rating(None if math.isnan(r) else r, int(v), None if math.isnan(c) else c)
-        for r, v, c in zip(df["mean_rating"], df["reviews"], df["prior_rating"], strict=True)
-    ]
-    df["reviews_12m"] = reviews_12m.reindex(df.index, fill_value=0).fillna(0).astype("int64")
-    df["is_new"] = df["reviews_12m"] < NEW_MIN_REVIEWS
-    df["bayes_rating"] = df["bayes_rating"].astype(float).where(~df["is_new"])
+        cols[rate] = _ratio(cols[num], cols[den])
+        cols[lb_column(rate)] = wilson_lower_bounds(cols[num], cols[den])
+    cols["median_response_min"] = medians_from_histograms(hist)
+    v = cols["reviews"].astype(float)
+    mean = _ratio(cols["rating_sum"], cols["reviews"])
+    prior = priors.reindex(index).to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        bayes = np.where(
+            v > 0, v / (v + PRIOR_WEIGHT) * mean + PRIOR_WEIGHT / (v + PRIOR_WEIGHT) * prior, prior
+        )
+    bayes = np.where(np.isnan(prior) & (v > 0), mean, bayes)
+    year = reviews_12m.reindex(index, fill_value=0).fillna(0).to_numpy(dtype=np.int64)
+    is_new = year < NEW_MIN_REVIEWS
+    bayes = np.where(is_new, np.nan, bayes)
+    cols["mean_rating"] = mean
+    cols["prior_rating"] = prior
+    cols["bayes_rating"] = bayes
+    cols["is_new"] = is_new
+    cols["reviews_12m"] = year
+    prev_m = _counts_matrix(prev_reviews, index, ("reviews", "rating_sum"))
+    cols["prev_reviews"] = prev_m[:, 0]
+    cols["prev_mean_rating"] = _ratio(prev_m[:, 1], prev_m[:, 0])
+    cols["rating_trend"] = mean - cols["prev_mean_rating"]
+    df = pd.DataFrame(cols)
     df["rank"] = df["bayes_rating"].rank(method="min", ascending=False).astype("Int64")
-    df["prev_reviews"] = prev["reviews"].astype("int64")
-    df["prev_mean_rating"] = _safe_ratio(prev["rating_sum"], prev["reviews"])
-    df["rating_trend"] = df["mean_rating"] - df["prev_mean_rating"]
-    reasons: list[str] = []
-    for row in df[["mean_rating", "reviews", "within_24h", "dispute_rate"]].itertuples(index=False):
-        reasons.append("; ".join(risk_reasons(*row, criteria=criteria)))
-    df["risk_reasons"] = reasons
+    df["risk_reasons"] = _risk_texts(df, criteria)
     df["at_risk"] = df["risk_reasons"] != ""
-    df = df.reset_index().rename(columns={"index": "partner_id"})
     return df[list(TABLE_COLUMNS)]
+
+
+def _risk_texts(df: pd.DataFrame, criteria: RiskCriteria) -> list[str]:
+    """Risk reasons per row, formatted only for the rows that have one."""
+    mean, v = df["mean_rating"].to_numpy(), df["reviews"].to_numpy()
+    contact, dispute = df["within_24h"].to_numpy(), df["dispute_rate"].to_numpy()
+    with np.errstate(invalid="ignore"):
+        flagged = (
+            ((v >= criteria.rating_min_reviews) & (mean < criteria.min_rating))
+            | (contact < criteria.min_contact_24h)
+            | (dispute > criteria.max_dispute_rate)
+        )
+    texts = [""] * len(df)
+    for i in np.flatnonzero(flagged):
+        texts[i] = "; ".join(
+            risk_reasons(
+                float(mean[i]), int(v[i]), float(contact[i]), float(dispute[i]), criteria=criteria
+            )
+        )
+    return texts
 
 
 def risk_reasons(
@@ -401,38 +487,55 @@ def _nan(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def _partner_base(conn: Connection, filters: PartnerFilters) -> pd.DataFrame:
-    """Name, vetting status, registered trades and provinces of the candidate partners."""
+def _tuples(result: Any) -> list[tuple]:
+    """Plain tuples, fetched at once (iterating a result fetches row by row, and numpy and
+    pandas probe SQLAlchemy ``Row`` objects slowly)."""
+    rows = result.all() if hasattr(result, "all") else result
+    return [tuple(row) for row in rows]
+
+
+def _first(row: tuple) -> Any:
+    return row[0]
+
+
+@dataclass(frozen=True)
+class _Base:
+    """Candidate partners (indexed by id: name, vetting status, trades and provinces as text)
+    and their registered trades (partner_id, trade_id) for the priors."""
+
+    partners: pd.DataFrame
+    links: pd.DataFrame
+    areas: pd.DataFrame
+
+
+def _partner_base(
+    conn: Connection, filters: PartnerFilters, partner_ids: Sequence[int] | None = None
+) -> _Base:
     query = select(Partner.id, Partner.business_name, Partner.vetting_status)
-    if filters.vetting:
+    links_q = select(PartnerTrade.partner_id, PartnerTrade.trade_id, Trade.name).join(
+        Trade, Trade.id == PartnerTrade.trade_id
+    )
+    areas_q = select(PartnerArea.partner_id, PartnerArea.province)
+    if filters.vetting and partner_ids is None:
         query = query.where(Partner.vetting_status.in_(filters.vetting))
-    base = pd.DataFrame(
-        conn.execute(query).all(), columns=["partner_id", "business_name", "vetting_status"]
+    if partner_ids is not None:
+        query = query.where(Partner.id.in_(list(partner_ids)))
+        links_q = links_q.where(PartnerTrade.partner_id.in_(list(partner_ids)))
+        areas_q = areas_q.where(PartnerArea.partner_id.in_(list(partner_ids)))
+    partners = pd.DataFrame(
+        _tuples(conn.execute(query)), columns=["partner_id", "business_name", "vetting_status"]
     ).set_index("partner_id")
-    trades = conn.execute(
-        select(PartnerTrade.partner_id, PartnerTrade.trade_id, Trade.name)
-        .join(Trade, Trade.id == PartnerTrade.trade_id)
-        .order_by(PartnerTrade.partner_id, Trade.name)
-    ).all()
-    areas = conn.execute(
-        select(PartnerArea.partner_id, PartnerArea.province)
-        .distinct()
-        .order_by(PartnerArea.partner_id, PartnerArea.province)
-    ).all()
-    trade_names: dict[int, list[str]] = {}
-    trade_ids: dict[int, list[int]] = {}
-    for pid, tid, name in trades:
-        trade_names.setdefault(pid, []).append(name)
-        trade_ids.setdefault(pid, []).append(tid)
-    provinces: dict[int, list[str]] = {}
-    for pid, province in areas:
-        provinces.setdefault(pid, []).append(province)
-    base["trades"] = [", ".join(trade_names.get(pid, [])) for pid in base.index]
-    base["provinces"] = [", ".join(provinces.get(pid, [])) for pid in base.index]
-    base["_trade_ids"] = [tuple(trade_ids.get(pid, ())) for pid in base.index]
-    base["_provinces"] = [tuple(provinces.get(pid, ())) for pid in base.index]
-    base["business_name"] = base["business_name"].fillna("(erased partner)")
-    return base
+    link_rows = sorted(_tuples(conn.execute(links_q)), key=lambda r: (r[0], r[2]))
+    area_rows = sorted(set(_tuples(conn.execute(areas_q))))  # several cities per province
+    links = pd.DataFrame(link_rows, columns=["partner_id", "trade_id", "name"])
+    areas = pd.DataFrame(area_rows, columns=["partner_id", "province"])
+    trade_text = {pid: ", ".join(r[2] for r in rows) for pid, rows in groupby(link_rows, _first)}
+    area_text = {pid: ", ".join(r[1] for r in rows) for pid, rows in groupby(area_rows, _first)}
+    ids = partners.index.tolist()
+    partners["trades"] = [trade_text.get(pid, "") for pid in ids]
+    partners["provinces"] = [area_text.get(pid, "") for pid in ids]
+    partners["business_name"] = partners["business_name"].fillna("(erased partner)")
+    return _Base(partners, links, areas)
 
 
 def trade_means(
@@ -444,7 +547,11 @@ def trade_means(
         conn, REVIEWS, start, end, Scope(group="trade"), ["reviews", "rating_sum"], source=source
     )
     means = {
-        int(tid): row.rating_sum / row.reviews for tid, row in counts.iterrows() if row.reviews > 0
+        int(tid): float(rating_sum) / float(n)
+        for tid, n, rating_sum in zip(
+            counts.index, counts["reviews"], counts["rating_sum"], strict=True
+        )
+        if n > 0
     }
     total = counts["reviews"].sum() if not counts.empty else 0
     overall = float(counts["rating_sum"].sum() / total) if total else None
@@ -452,18 +559,18 @@ def trade_means(
 
 
 def _priors(
-    base: pd.DataFrame, filters: PartnerFilters, means: dict[int, float], overall: float | None
+    base: _Base, filters: PartnerFilters, means: dict[int, float], overall: float | None
 ) -> pd.Series:
-    """C per partner: the filtered trade's mean, else the mean over its registered trades."""
-    values: dict[int, float | None] = {}
-    for pid, trade_ids in base["_trade_ids"].items():
-        if filters.trade_id is not None:
-            values[pid] = means.get(filters.trade_id, overall)
-            continue
-        known = [means.get(t, overall) for t in trade_ids]
-        known = [k for k in known if k is not None]
-        values[pid] = sum(known) / len(known) if known else overall
-    return pd.Series(values, dtype=float)
+    """C per partner: the filtered trade's mean, else the mean of its registered trades' means
+    (a trade without reviews, or a partner without trades, falls back to the overall mean)."""
+    index = base.partners.index
+    fallback = np.nan if overall is None else overall
+    if filters.trade_id is not None:
+        return pd.Series(means.get(filters.trade_id, fallback), index=index, dtype=float)
+    links = base.links
+    per_link = links["trade_id"].map(means).astype(float).fillna(fallback)
+    by_partner = per_link.groupby(links["partner_id"]).mean()
+    return by_partner.reindex(index).fillna(fallback).astype(float)
 
 
 def _compute_table(
@@ -474,42 +581,32 @@ def _compute_table(
     source: str,
     partner_ids: Sequence[int] | None = None,
 ) -> pd.DataFrame:
-    base = _partner_base(conn, filters)
-    if partner_ids is not None:
-        base = base.loc[base.index.intersection(list(partner_ids))]
+    base = _partner_base(conn, filters, partner_ids)
     scope = filters.scope(partner_ids)
-    shares = period_counts(conn, SHARES, filters.start, filters.end, scope, source=source)
-    cols = list(GRID_REVIEW_COLUMNS)
-    reviews = period_counts(conn, REVIEWS, filters.start, filters.end, scope, cols, source=source)
-    prev_start, prev_end = filters.previous()
-    prev = period_counts(conn, REVIEWS, prev_start, prev_end, scope, cols, source=source)
-    year_start = filters.end - timedelta(days=NEW_WINDOW_DAYS - 1)
-    if year_start == filters.start:
-        year = reviews["reviews"]
-    else:
-        year = period_counts(
-            conn, REVIEWS, year_start, filters.end, scope, ["reviews"], source=source
-        )["reviews"]
-    means, overall = trade_means(conn, filters.start, filters.end, source=source)
-    if partner_ids is None:
-        active = set(shares.index) | set(reviews.index)
-        keep = pd.Series(True, index=base.index)
-        if filters.trade_id is not None:
-            keep &= base["_trade_ids"].map(lambda ts: filters.trade_id in ts)
-        if filters.province is not None:
-            keep &= base["_provinces"].map(lambda ps: filters.province in ps)
-        keep |= base.index.isin(list(active))
-        base = base[keep]
-    priors = _priors(base, filters, means, overall)
-    table = derive_metrics(
-        base[["business_name", "trades", "provinces", "vetting_status"]],
-        shares,
-        reviews,
-        prev,
-        year,
-        priors,
-        criteria,
+    period = (filters.start, filters.end)
+    (shares,) = period_counts_many(conn, SHARES, [period], scope, source=source)
+    year = (filters.end - timedelta(days=NEW_WINDOW_DAYS - 1), filters.end)
+    ranges = [period, filters.previous()] + ([] if year == period else [year])
+    found = period_counts_many(
+        conn, REVIEWS, ranges, scope, list(GRID_REVIEW_COLUMNS), source=source
     )
+    reviews, prev = found[0], found[1]
+    reviews_12m = (found[2] if len(found) > 2 else reviews)["reviews"]
+    means, overall = trade_means(conn, filters.start, filters.end, source=source)
+    partners = base.partners
+    if partner_ids is None and (filters.trade_id is not None or filters.province is not None):
+        keep = np.ones(len(partners), dtype=bool)
+        if filters.trade_id is not None:
+            serving = base.links.loc[base.links["trade_id"] == filters.trade_id, "partner_id"]
+            keep &= partners.index.isin(serving)
+        if filters.province is not None:
+            serving = base.areas.loc[base.areas["province"] == filters.province, "partner_id"]
+            keep &= partners.index.isin(serving)
+        keep |= partners.index.isin(shares.index) | partners.index.isin(reviews.index)
+        partners = partners[keep]
+        base = _Base(partners, base.links, base.areas)
+    priors = _priors(base, filters, means, overall)
+    table = derive_metrics(partners, shares, reviews, prev, reviews_12m, priors, criteria)
     if filters.min_reviews:
         table = table[table["reviews"] >= filters.min_reviews]
     order = table.sort_values(
@@ -594,21 +691,26 @@ def headline(table: pd.DataFrame) -> Headline:
     )
 
 
-def ratings_by_trade(conn: Connection, table: pd.DataFrame) -> pd.DataFrame:
+def ratings_by_trade(
+    conn: Connection, table: pd.DataFrame, trade_id: int | None = None
+) -> pd.DataFrame:
     """(trade, business_name, bayes_rating) for every ranked partner and each trade it is
-    registered for: the data of the "Bayesian ratings by trade" chart."""
+    registered for (only ``trade_id`` when the view is filtered to one trade): the data of the
+    "Bayesian ratings by trade" chart."""
     ranked = table[table["bayes_rating"].notna()][["partner_id", "business_name", "bayes_rating"]]
     if ranked.empty:
         return pd.DataFrame(columns=["trade", "partner_id", "business_name", "bayes_rating"])
     links = pd.DataFrame(
-        conn.execute(
-            select(PartnerTrade.partner_id, Trade.name).join(
-                Trade, Trade.id == PartnerTrade.trade_id
+        _tuples(
+            conn.execute(
+                select(PartnerTrade.partner_id, Trade.name)
+                .join(Trade, Trade.id == PartnerTrade.trade_id)
+                .where(true() if trade_id is None else PartnerTrade.trade_id == trade_id)
             )
-        ).all(),
+        ),
         columns=["partner_id", "trade"],
     )
-    out = ranked.merge(links, on="partner_id", how="left")
+    out = ranked.merge(links, on="partner_id", how="inner" if trade_id else "left")
     out["trade"] = out["trade"].fillna("(no trade)")
     return out[["trade", "partner_id", "business_name", "bayes_rating"]].sort_values(
         ["trade", "bayes_rating"], ascending=[True, False]
@@ -745,8 +847,9 @@ def _comparison_trades(profile: PartnerProfile, filters: PartnerFilters) -> tupl
 
 
 def monthly_trend(conn: Connection, partner_id: int, end: date, months: int = 12) -> pd.DataFrame:
-    """Per calendar month (the ``months`` months up to ``end``'s month, partial months as they
-    stand): reviews, mean rating and leads shared. Read from the partner's rollup rows."""
+    """Per calendar month (the ``months`` months up to ``end``'s month, the last one up to
+    ``end``): reviews, mean rating and leads shared. One rollup statement per family with a
+    look-up per month boundary."""
     first = date(end.year, end.month, 1)
     for _ in range(months - 1):
         first = (first - timedelta(days=1)).replace(day=1)
@@ -756,42 +859,22 @@ def monthly_trend(conn: Connection, partner_id: int, end: date, months: int = 12
         nxt = (cursor + timedelta(days=32)).replace(day=1)
         bounds.append((cursor, min(nxt - timedelta(days=1), end)))
         cursor = nxt
-    rows = []
-    for family, cols in ((REVIEWS, ["reviews", "rating_sum"]), (SHARES, ["shares"])):
-        table = family.tables["partner"]
-        series = conn.execute(
-            select(table.c.day, *(table.c[c] for c in cols))
-            .where(table.c.partner_id == partner_id, table.c.day <= end)
-            .order_by(table.c.day)
-        ).all()
-        rows.append(_month_diffs(series, cols, bounds))
-    reviews, shares = rows
-    out = pd.DataFrame(
+    scope = Scope(partner_ids=(partner_id,))
+
+    def per_month(family: rollups.Family, cols: list[str]) -> np.ndarray:
+        ids, values = rollups.range_totals(conn, family, bounds, scope, cols)
+        return values[0] if len(ids) else np.zeros((len(bounds), len(cols)), dtype=np.int64)
+
+    reviews = per_month(REVIEWS, ["reviews", "rating_sum"])
+    shares = per_month(SHARES, ["shares"])
+    return pd.DataFrame(
         {
             "month": [b[0] for b in bounds],
-            "reviews": reviews["reviews"],
-            "mean_rating": _safe_ratio(reviews["rating_sum"], reviews["reviews"]),
-            "shares": shares["shares"],
+            "reviews": reviews[:, 0],
+            "mean_rating": _ratio(reviews[:, 1], reviews[:, 0]),
+            "shares": shares[:, 0],
         }
     )
-    return out
-
-
-def _month_diffs(
-    series: Sequence[Any], cols: Sequence[str], bounds: Sequence[tuple[date, date]]
-) -> pd.DataFrame:
-    """Differences of running totals at month ends (``series`` sorted by day)."""
-    days = [rollups._as_date(r[0]) for r in series]
-    values = np.array([[int(v) for v in r[1:]] for r in series], dtype=np.int64).reshape(
-        len(series), len(cols)
-    )
-
-    def at(day: date) -> np.ndarray:
-        idx = np.searchsorted(np.array(days, dtype="datetime64[D]"), np.datetime64(day), "right")
-        return values[idx - 1] if idx > 0 else np.zeros(len(cols), dtype=np.int64)
-
-    out = [at(hi) - at(lo - timedelta(days=1)) for lo, hi in bounds]
-    return pd.DataFrame(out, columns=list(cols)).astype("int64")
 
 
 def rating_breakdown(
@@ -994,10 +1077,13 @@ def prospective_leads(
     s = LeadShare.__table__.c
     where = and_(
         s.partner_id == partner_id,
-        s.partner_was_prospective.is_(True),
+        s.partner_was_prospective == true(),
         s.shared_at < rollups._start_of(until) + _DAY,
     )
-    total = conn.execute(select(func.count()).where(where)).scalar_one()
+    _, counts = rollups.range_totals(
+        conn, SHARES, [(date(1900, 1, 2), until)], Scope(partner_ids=(partner_id,)), ["prospective"]
+    )
+    total = int(counts[0, 0, 0]) if len(counts) else 0
     rows = conn.execute(
         select(
             s.lead_id,

@@ -47,6 +47,7 @@ Maintenance
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -56,6 +57,7 @@ from datetime import time as clock
 from itertools import chain
 from typing import Any
 
+import numpy as np
 from sqlalchemy import (
     Column,
     Connection,
@@ -710,7 +712,9 @@ def bump_version(conn: Connection) -> None:
         .values(value=rollup_state.c.value + 1)
     )
     if result.rowcount == 0:
-        conn.execute(insert(rollup_state).values(name=VERSION, value=1))
+        # A fresh (or emptied) table starts at a random number, so a cache can never mistake
+        # new data for what it saw under the same number before.
+        conn.execute(insert(rollup_state).values(name=VERSION, value=secrets.randbelow(2**30) + 1))
 
 
 def current_version(conn: Connection) -> int:
@@ -937,6 +941,72 @@ def cum_at(
         if name in params:
             statement = statement.bindparams(bindparam(name, expanding=True))
     return list(conn.execute(statement, params).all())
+
+
+def range_totals(
+    conn: Connection,
+    family: Family,
+    ranges: Sequence[tuple[date, date]],
+    scope: Scope,
+    columns: Sequence[str] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Totals for several inclusive day ranges at once, per group of ``scope``.
+
+    Returns ``(groups, values)``: the group ids and an int64 array with ``values[g, r, c]`` the
+    total of ``columns[c]`` over
+    ``ranges[r]`` for ``groups[g]``. Every distinct boundary day is looked up once, in the same
+    statement: one index seek per driving row and boundary (see :func:`cum_at`); the
+    differences are taken in SQL so that one row per group comes back.
+    """
+    columns = _checked(family, columns)
+    keys = LEVELS[scope.level]
+    table = family.tables[scope.level]
+    params: dict[str, Any] = {}
+    driver = _driver(scope, params)
+    days: list[date] = []
+    for start, end in ranges:
+        for day in (start - timedelta(days=1), end):
+            if day not in days:
+                days.append(day)
+    joins: list[str] = []
+    pg = conn.dialect.name == "postgresql"
+    for i, day in enumerate(days):
+        params[f"d{i}"] = day
+        match = " AND ".join(f"x.{k} = k.{k}" for k in keys)
+        # Identifiers are this module's constants; every value is a bound parameter.
+        if pg:
+            joins.append(
+                f"LEFT JOIN LATERAL (SELECT * FROM {table.name} AS x WHERE {match} "  # noqa: S608
+                f"AND x.day <= :d{i} ORDER BY x.day DESC LIMIT 1) AS c{i} ON true"
+            )
+        else:
+            on = " AND ".join(f"c{i}.{k} = k.{k}" for k in keys)
+            joins.append(
+                f"LEFT JOIN {table.name} AS c{i} ON {on} AND c{i}.day = "  # noqa: S608
+                f"(SELECT MAX(x.day) FROM {table.name} AS x WHERE {match} AND x.day <= :d{i})"
+            )
+    grouped = len(keys) > 1 or scope.group != "partner"
+    exprs: list[str] = []
+    for start, end in ranges:
+        hi = days.index(end)
+        lo = days.index(start - timedelta(days=1))
+        for col in columns:
+            diff = f"COALESCE(c{hi}.{col}, 0) - COALESCE(c{lo}.{col}, 0)"
+            exprs.append(f"SUM({diff})" if grouped else diff)
+    group = ", ".join(f"k.{g}" for g in scope.group_columns)
+    tail = f" GROUP BY {group}" if grouped else ""
+    # LEFT JOINs keep the driving table as the outer loop on SQLite (it never reorders them).
+    sql = (
+        f"WITH k AS MATERIALIZED ({driver}) SELECT {group}, {', '.join(exprs)} "  # noqa: S608
+        f"FROM k {' '.join(joins)}{tail}"
+    )
+    statement = text(sql).bindparams(*(bindparam(f"d{i}", type_=Date) for i in range(len(days))))
+    for name in ("vetting", "partner_ids", "trade_ids"):
+        if name in params:
+            statement = statement.bindparams(bindparam(name, expanding=True))
+    rows = [tuple(row) for row in conn.execute(statement, params).all()]
+    matrix = np.array(rows, dtype=np.int64).reshape(len(rows), 1 + len(ranges) * len(columns))
+    return matrix[:, 0], matrix[:, 1:].reshape(len(rows), len(ranges), len(columns))
 
 
 def trade_totals(

@@ -222,21 +222,25 @@ def _descriptions(
     """Free text as homeowners write it; some include a phone number or a name, as real ones do."""
     n = len(trade)
     job_pick = rng.random(n)
-    extra = rng.integers(0, len(DESCRIPTION_EXTRAS), n).tolist()
-    pii = rng.choice(4, size=n, p=(0.90, 0.05, 0.03, 0.02)).tolist()
-    out: list[str | None] = []
-    for i, (t, h) in enumerate(zip(trade.tolist(), owner.tolist(), strict=True)):
-        jobs = TRADES[t].jobs
-        text = jobs[int(job_pick[i] * len(jobs))] + "." + DESCRIPTION_EXTRAS[extra[i]]
-        kind = pii[i]
-        if kind == 1:
-            text += f" Please call me on {local_phone(homeowners.phone[h])}."
-        elif kind == 2:
-            text += f" Ask for {homeowners.first_name(h)}."
-        elif kind == 3:
-            text += f" My name is {homeowners.full_name(h)}, WhatsApp is best."
-        out.append(text)
-    return out
+    extra = rng.integers(0, len(DESCRIPTION_EXTRAS), n)
+    pii = rng.choice(4, size=n, p=(0.90, 0.05, 0.03, 0.02))
+    # Every (job, extra) sentence exists once; a lead picks one by index, no string building.
+    job_count = np.array([len(t.jobs) for t in TRADES])
+    job_offset = np.cumsum(job_count) - job_count
+    job = job_offset[trade] + (job_pick * job_count[trade]).astype(np.int64)
+    sentences = np.array(
+        [f"{j}.{e}" for t in TRADES for j in t.jobs for e in DESCRIPTION_EXTRAS], dtype=object
+    )
+    out = sentences[job * len(DESCRIPTION_EXTRAS) + extra]
+    for i in np.flatnonzero(pii > 0).tolist():
+        h = int(owner[i])
+        if pii[i] == 1:
+            out[i] += f" Please call me on {local_phone(homeowners.phone[h])}."
+        elif pii[i] == 2:
+            out[i] += f" Ask for {homeowners.first_name(h)}."
+        else:
+            out[i] += f" My name is {homeowners.full_name(h)}, WhatsApp is best."
+    return out.tolist()
 
 
 def make_leads(
@@ -305,7 +309,7 @@ def _choose_partners(
     order = np.argsort(key, kind="stable")
     sorted_key = key[order]
     bounds = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1], True])
-    out_lead, out_partner = [], []
+    drawn = np.full((leads.n, DRAWS), -1, dtype=np.int64)
     for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         k = int(sorted_key[lo])
         if k < 0:
@@ -320,19 +324,15 @@ def _choose_partners(
         if w.sum() <= 0:
             w = np.ones(len(cand))
         rows = order[lo:hi]
-        draws = rng.choice(len(cand), size=(len(rows), DRAWS), p=w / w.sum())
-        fresh = np.ones(draws.shape, dtype=bool)
-        for j in range(1, DRAWS):
-            for i in range(j):
-                fresh[:, j] &= draws[:, j] != draws[:, i]
-        keep = fresh & (np.cumsum(fresh, axis=1) <= leads.wanted[rows][:, None])
-        r_idx, c_idx = np.nonzero(keep)
-        out_lead.append(rows[r_idx])
-        out_partner.append(cand[draws[r_idx, c_idx]])
-    lead = np.concatenate(out_lead) if out_lead else np.zeros(0, dtype=np.int64)
-    partner = np.concatenate(out_partner) if out_partner else np.zeros(0, dtype=np.int64)
-    order = np.argsort(lead, kind="stable")
-    return lead[order], partner[order]
+        drawn[rows] = cand[rng.choice(len(cand), size=(len(rows), DRAWS), p=w / w.sum())]
+    # Keep the first ``wanted`` distinct partners of each lead's draws, in draw order.
+    fresh = drawn >= 0
+    for j in range(1, DRAWS):
+        for i in range(j):
+            fresh[:, j] &= drawn[:, j] != drawn[:, i]
+    keep = fresh & (np.cumsum(fresh, axis=1) <= leads.wanted[:, None])
+    lead, position = np.nonzero(keep)
+    return lead, drawn[lead, position]
 
 
 def _segment_max(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
@@ -365,15 +365,15 @@ def make_activity(
         after(
             shared_at,
             lognormal_seconds(rng, 25 * 60 * np.exp(-0.5 * q), 1.0, n),
-            rng.random(n) < sigmoid(2.2 + 0.8 * q),
+            rng.random(n) < sigmoid(2.8 + 0.8 * q),
         )
     )
     responded_at = window.cap(
         after(viewed_at, lognormal_seconds(rng, 8 * 60 * np.exp(-0.3 * q), 0.9, n))
     )
-    accepted = rng.random(n) < sigmoid(1.1 + 0.7 * q)
+    accepted = rng.random(n) < sigmoid(1.6 + 0.7 * q)
     response = np.where(np.isnat(responded_at), NO_RESPONSE, np.where(accepted, 0, 1))
-    contacts = (response == ACCEPTED) & (rng.random(n) < sigmoid(2.2 + 0.9 * q))
+    contacts = (response == ACCEPTED) & (rng.random(n) < sigmoid(2.6 + 0.9 * q))
     contact_delay = lognormal_seconds(rng, 70 * 60 * np.exp(-0.9 * q), 1.5, n)
     first_contact_at = window.cap(
         np.where(
@@ -504,10 +504,10 @@ def make_activity(
             ("closed", close_at, None, 1),
         ),
     )
-    # Homeowners were last active at their latest lead's latest step or review.
-    activity = np.fmax(last_seen, np.fmax(reviewed_at, close_at))
+    # Homeowners were last active at their latest lead's latest step or review (a lead that
+    # the system closes later is not activity of theirs).
     homeowners.last_activity_at = np.fmax(
-        homeowners.created_at, max_per_group(leads.homeowner, activity, homeowners.n)
+        homeowners.created_at, max_per_group(leads.homeowner, last_seen, homeowners.n)
     )
     review_homeowner = leads.homeowner[reviews.lead]
     homeowners.last_activity_at = np.fmax(

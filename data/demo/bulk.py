@@ -1,29 +1,29 @@
-"""Bulk loading of column-oriented numpy data into SQLite and PostgreSQL.
+"""Bulk loading of column-oriented numpy data into SQLite and PostgreSQL, in parallel.
 
 The demo generator produces whole tables as numpy columns; turning them into ORM objects would
-cost minutes per million rows. Instead each loader converts a chunk of columns at a time:
+cost minutes per million rows. Tables are handed to :class:`ParallelLoader`, which loads them in
+forked worker processes (the data reaches them copy-on-write, never serialised) while the parent
+goes on generating the next tables:
 
-* SQLite: Python values per column (``tolist`` is done in C), ``executemany`` inside one
-  transaction with foreign-key checks and journalling off for the load.
-* PostgreSQL: ``COPY ... FROM STDIN`` in text format. Every field is rendered into a fixed-width
-  byte matrix (NUL-padded) by numpy, and the NUL padding is squeezed out in one pass, so no
-  Python code runs per row. Foreign keys are dropped and re-added (re-adding validates them with
-  one join per key instead of one trigger call per row).
-
-On both, the secondary indexes that Alembic created are dropped before a table is loaded and
-re-created from their own definitions afterwards: building an index by sorting once is several
-times faster than maintaining it row by row.
+* SQLite allows one writer per file, so each worker fills a private SQLite file with the same
+  DDL (``executemany`` of Python values made by ``tolist`` in C; indexes built after the rows,
+  by sorting once), and the parent copies it in with ``INSERT INTO main.t SELECT * FROM src.t``,
+  which SQLite's transfer optimisation turns into a raw copy of records and index entries.
+* PostgreSQL: each worker truncates its tables and fills them with ``COPY ... (FORMAT binary,
+  FREEZE)`` on its own connection, then rebuilds their secondary indexes (dropped by the parent
+  when the job was planned). Binary tuples are assembled by numpy for a whole chunk at once, so no
+  Python runs per row and the server parses no text. Foreign keys are dropped at the start and
+  re-added and validated at the end: one join per key instead of one trigger call per row.
 
 Column kinds (see :func:`column_kind`): integer arrays, masked integer arrays (NULLs), bool
-arrays, float arrays (NaN is NULL; written with two decimals), ``datetime64[s]`` arrays (NaT is
-NULL), :class:`Cat` (codes into a small tuple of labels), and lists of ``str | None``.
+arrays, float arrays (NaN is NULL), ``datetime64[s]`` arrays (NaT is NULL), :class:`Cat` (codes
+into a small tuple of labels), and lists of ``str | None``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import signal
 import sqlite3
@@ -41,9 +41,6 @@ import psycopg
 from sqlalchemy import Engine
 
 CHUNK_ROWS = 200_000
-_TEXT_SPECIALS = re.compile(r"[\\\t\n\r]")
-_TEXT_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-_NULL = b"\\N"
 
 
 @dataclass(frozen=True)
@@ -102,52 +99,47 @@ def column_kind(col: Column) -> str:
     raise TypeError(f"unsupported column dtype {col.dtype}")
 
 
-# --- datetimes ------------------------------------------------------------------------------
+# --- SQLite values --------------------------------------------------------------------------
 
-_TIME_OF_DAY: dict[bool, np.ndarray] = {}
+_TIME_OF_DAY: list[np.ndarray] = []
 
 
-def _time_of_day_table(micro: bool) -> np.ndarray:
-    """`` HH:MM:SS`` (plus ``.000000`` for SQLite) for every second of a day, as bytes."""
-    if micro not in _TIME_OF_DAY:
-        suffix = ".000000" if micro else ""
-        _TIME_OF_DAY[micro] = np.array(
-            [
-                f" {h:02d}:{m:02d}:{s:02d}{suffix}"
-                for h in range(24)
-                for m in range(60)
-                for s in range(60)
-            ],
-            dtype="S16" if micro else "S9",
+def _time_of_day_table() -> np.ndarray:
+    """`` HH:MM:SS.000000`` for every second of a day, as bytes (built once)."""
+    if not _TIME_OF_DAY:
+        _TIME_OF_DAY.append(
+            np.array(
+                [
+                    f" {h:02d}:{m:02d}:{s:02d}.000000"
+                    for h in range(24)
+                    for m in range(60)
+                    for s in range(60)
+                ],
+                dtype="S16",
+            )
         )
-    return _TIME_OF_DAY[micro]
+    return _TIME_OF_DAY[0]
 
 
-def datetime_bytes(values: np.ndarray, *, micro: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Render ``datetime64`` values as fixed-width bytes ``YYYY-MM-DD HH:MM:SS[.000000]``.
+def sqlite_datetimes(values: np.ndarray) -> list[str | None]:
+    """``datetime64`` values as SQLAlchemy stores them on SQLite: ``YYYY-MM-DD HH:MM:SS.000000``.
 
-    Day and time-of-day strings come from lookup tables (a few hundred days, 86,400 seconds),
-    which is ~10x faster than ``np.datetime_as_string``. Returns (S19/S26 array, NaT mask).
+    The same text as the ORM writes, so that comparisons with bound datetimes (which SQLite
+    makes as strings) behave identically. Day and time-of-day parts come from lookup tables,
+    about ten times faster than ``np.datetime_as_string``.
     """
     nat = np.isnat(values)
     secs = values.astype("datetime64[s]").astype(np.int64)
     if nat.any():
-        secs = secs.copy()
-        secs[nat] = secs[~nat][0] if (~nat).any() else 0
+        secs = np.where(nat, secs[~nat][0] if (~nat).any() else 0, secs)
     days = np.floor_divide(secs, 86_400)
     first = int(days.min()) if len(days) else 0
     last = int(days.max()) if len(days) else 0
-    day_table = np.datetime_as_string(np.arange(first, last + 1).astype("datetime64[D]")).astype(
-        "S10"
-    )
-    width = 26 if micro else 19
-    out = np.empty(len(values), dtype=[("d", "S10"), ("t", f"S{width - 10}")])
-    out["d"] = day_table[days - first]
-    out["t"] = _time_of_day_table(micro)[secs - days * 86_400]
-    return out.view(f"S{width}"), nat
-
-
-# --- SQLite values --------------------------------------------------------------------------
+    day_table = np.datetime_as_string(np.arange(first, last + 1).astype("datetime64[D]"))
+    out = np.empty(len(values), dtype=[("d", "S10"), ("t", "S16")])
+    out["d"] = day_table.astype("S10")[days - first]
+    out["t"] = _time_of_day_table()[secs - days * 86_400]
+    return _with_nulls(out.view("S26").astype("U26").tolist(), nat)
 
 
 def _with_nulls(values: list, mask: np.ndarray) -> list:
@@ -170,41 +162,27 @@ def sqlite_values(col: Column) -> list:
     if kind == "float":
         return _with_nulls(col.tolist(), np.isnan(col))
     if kind == "datetime":
-        text, nat = datetime_bytes(col, micro=True)
-        return _with_nulls(text.astype("U26").tolist(), nat)
+        return sqlite_datetimes(col)
     if kind == "cat":
         return np.array(col.labels, dtype=object)[col.codes].tolist()
     return list(col)
 
 
-# --- PostgreSQL COPY text -------------------------------------------------------------------
+# --- PostgreSQL binary COPY -----------------------------------------------------------------
 
-_DIGITS4 = np.array([f"{i:04d}" for i in range(10_000)], dtype="S4").view(np.uint8).reshape(-1, 4)
-
-
-def _int_matrix(values: np.ndarray, width: int | None = None) -> np.ndarray:
-    """Zero-padded decimal digits of non-negative integers (PostgreSQL accepts leading zeros)."""
-    v = values.astype(np.int64)
-    if len(v) and v.min() < 0:
-        raise ValueError("COPY encoder handles non-negative integers only")
-    if width is None:
-        top = int(v.max()) if len(v) else 0
-        width = max(1, len(str(top)))
-    groups = (width + 3) // 4
-    out = np.empty((len(v), groups * 4), dtype=np.uint8)
-    for g in range(groups - 1, -1, -1):
-        out[:, g * 4 : g * 4 + 4] = _DIGITS4[v % 10_000]
-        v = v // 10_000
-    return out[:, groups * 4 - width :] if groups * 4 > width else out
+COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8  # signature, flags, extension length
+COPY_TRAILER = b"\xff\xff"
+_PG_EPOCH = 946_684_800  # 2000-01-01T00:00:00 in Unix seconds: PostgreSQL's timestamp zero
+_PG_INTS = {"int2": ">i2", "int4": ">i4", "int8": ">i8"}
+_PG_TEXT = ("varchar", "text", "bpchar")
 
 
-def _null_rows(matrix: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    if mask.any():
-        if matrix.shape[1] < 2:
-            matrix = np.hstack([matrix, np.zeros((len(matrix), 2 - matrix.shape[1]), np.uint8)])
-        matrix[mask] = 0
-        matrix[mask, 0:2] = np.frombuffer(_NULL, dtype=np.uint8)
-    return matrix
+@dataclass(frozen=True)
+class PgType:
+    """A column's PostgreSQL type as binary COPY must spell it (``numeric`` needs its scale)."""
+
+    name: str
+    scale: int = 0
 
 
 def _bytes_matrix(values: np.ndarray) -> np.ndarray:
@@ -215,55 +193,98 @@ def _bytes_matrix(values: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(values).view(np.uint8).reshape(len(values), width)
 
 
-def _escape_text(value: str) -> str:
-    return value.translate(_TEXT_ESCAPES) if _TEXT_SPECIALS.search(value) else value
+def _big_endian(values: np.ndarray, dtype: str) -> np.ndarray:
+    return np.ascontiguousarray(values.astype(dtype)).view(np.uint8).reshape(len(values), -1)
 
 
-def copy_matrix(col: Column) -> np.ndarray:
-    """A column chunk as an (rows, width) uint8 matrix of COPY text fields, NUL-padded."""
-    kind = column_kind(col)
-    if kind == "int":
-        return _int_matrix(col)
-    if kind == "bool":
-        return np.where(col, ord("t"), ord("f")).astype(np.uint8).reshape(-1, 1)
-    if kind == "nullable_int":
-        mask = np.ma.getmaskarray(col)
-        return _null_rows(_int_matrix(np.where(mask, 0, col.data)), mask)
-    if kind == "float":
-        mask = np.isnan(col)
-        cents = np.rint(np.where(mask, 0.0, col) * 100).astype(np.int64)
-        whole = _int_matrix(cents // 100)
-        dot = np.full((len(col), 1), ord("."), dtype=np.uint8)
-        return _null_rows(np.hstack([whole, dot, _int_matrix(cents % 100, 2)]), mask)
-    if kind == "datetime":
-        text, nat = datetime_bytes(col, micro=False)
-        return _null_rows(_bytes_matrix(text).copy(), nat)
-    if kind == "cat":
-        labels = [_NULL if x is None else _escape_text(x).encode() for x in col.labels]
+def _text_field(col: Column) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(col, Cat):
+        labels = [b"" if x is None else x.encode() for x in col.labels]
         table = _bytes_matrix(np.array(labels, dtype="S"))
-        return table[col.codes]
-    strings = list(col)
-    joined = "".join(s for s in strings if s)
-    if _TEXT_SPECIALS.search(joined):
-        strings = [None if s is None else _escape_text(s) for s in strings]
-    encoded = [_NULL if s is None else s.encode() for s in strings]
-    return _bytes_matrix(np.array(encoded, dtype="S"))
+        lengths = np.array(
+            [-1 if x is None else len(b) for x, b in zip(col.labels, labels, strict=True)],
+            dtype=np.int32,
+        )
+        return table[col.codes], lengths[col.codes]
+    encoded = [b"" if s is None else s.encode() for s in col]
+    lengths = np.fromiter(
+        (-1 if s is None else len(b) for s, b in zip(col, encoded, strict=True)),
+        dtype=np.int32,
+        count=len(encoded),
+    )
+    return _bytes_matrix(np.array(encoded, dtype="S")), lengths
 
 
-def copy_payload(columns: Sequence[Column]) -> bytes:
-    """Tab-separated, newline-terminated COPY text for a chunk of rows."""
-    parts = [copy_matrix(col) for col in columns]
-    rows = len(parts[0])
-    width = sum(p.shape[1] for p in parts) + len(parts)
-    buffer = np.zeros((rows, width), dtype=np.uint8)
-    at = 0
-    for i, part in enumerate(parts):
-        buffer[:, at : at + part.shape[1]] = part
-        at += part.shape[1]
-        buffer[:, at] = ord("\n") if i == len(parts) - 1 else ord("\t")
-        at += 1
-    flat = buffer.reshape(-1)
-    return flat[flat != 0].tobytes()
+def _numeric_field(values: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:
+    """NUMERIC in PostgreSQL's base-10,000 binary form: three integer digit groups (values
+    below 10^12) and one fractional group; the server strips the leading zero groups."""
+    null = np.isnan(values)
+    if scale > 4:
+        raise ValueError("numeric scale above 4 is not supported by the demo loader")
+    scaled = np.rint(np.where(null, 0.0, values) * 10**scale).astype(np.int64)
+    sign = np.where(scaled < 0, 0x4000, 0)
+    whole, frac = np.divmod(np.abs(scaled), 10**scale)
+    if len(whole) and whole.max() >= 10**12:
+        raise ValueError("numeric value too large for the demo loader")
+    header = np.empty((len(values), 4), dtype=np.int64)
+    header[:, 0], header[:, 1], header[:, 2], header[:, 3] = 4, 2, sign, scale
+    digits = np.stack(
+        [whole // 10**8, (whole // 10**4) % 10**4, whole % 10**4, frac * 10 ** (4 - scale)],
+        axis=1,
+    )
+    data = _big_endian(np.hstack([header, digits]).reshape(-1), ">i2").reshape(len(values), 16)
+    return data, np.where(null, -1, 16).astype(np.int32)
+
+
+def binary_field(col: Column, pg_type: PgType) -> tuple[np.ndarray, np.ndarray]:
+    """A column chunk as (rows × width bytes, byte length per row with -1 for NULL)."""
+    kind = column_kind(col)
+    n = len(col)
+    null = np.zeros(n, dtype=bool)
+    if pg_type.name in _PG_TEXT:
+        if kind not in ("text", "cat"):
+            raise TypeError(f"{kind} column for a {pg_type.name} field")
+        return _text_field(col)
+    if pg_type.name in _PG_INTS:
+        if kind == "nullable_int":
+            null = np.ma.getmaskarray(col)
+            col = col.filled(0)
+        elif kind not in ("int", "bool"):
+            raise TypeError(f"{kind} column for an integer field")
+        data = _big_endian(np.asarray(col), _PG_INTS[pg_type.name])
+    elif pg_type.name == "bool":
+        data = np.asarray(col, dtype=np.uint8).reshape(n, 1)
+    elif pg_type.name == "timestamp":
+        null = np.isnat(col)
+        seconds = np.where(null, _PG_EPOCH, col.astype("datetime64[s]").astype(np.int64))
+        data = _big_endian((seconds - _PG_EPOCH) * 1_000_000, ">i8")
+    elif pg_type.name == "numeric":
+        return _numeric_field(np.asarray(col, dtype=float), pg_type.scale)
+    else:
+        raise TypeError(f"no binary COPY encoder for PostgreSQL type {pg_type.name}")
+    return data, np.where(null, -1, data.shape[1]).astype(np.int32)
+
+
+def copy_binary_rows(columns: Sequence[Column], types: Sequence[PgType]) -> bytes:
+    """Binary COPY tuples for a chunk of rows (without the stream's signature and trailer).
+
+    Every row is first laid out at a fixed width, with a keep-mask that drops the data bytes of
+    NULLs and the padding of shorter texts; one boolean index then packs all rows at once.
+    """
+    fields = [binary_field(c, t) for c, t in zip(columns, types, strict=True)]
+    n = len(fields[0][1])
+    width = 2 + sum(4 + data.shape[1] for data, _ in fields)
+    buffer = np.empty((n, width), dtype=np.uint8)
+    keep = np.ones((n, width), dtype=bool)
+    buffer[:, 0:2] = np.frombuffer(len(fields).to_bytes(2, "big"), dtype=np.uint8)
+    at = 2
+    for data, length in fields:
+        buffer[:, at : at + 4] = _big_endian(length, ">i4")
+        w = data.shape[1]
+        buffer[:, at + 4 : at + 4 + w] = data
+        keep[:, at + 4 : at + 4 + w] = np.arange(w)[None, :] < np.maximum(length, 0)[:, None]
+        at += 4 + w
+    return buffer[keep].tobytes()
 
 
 # --- parallel loading -----------------------------------------------------------------------
@@ -379,12 +400,13 @@ class SQLiteBackend(Backend):
             create_table, *create_indexes = job.spec["ddl"][table.name]
             con.execute(create_table)
             names = list(table.columns)
+            # Identifiers come from the schema and are quoted; values are bound.
             sql = (
-                f"INSERT INTO {_quote(table.name)} ({', '.join(_quote(n) for n in names)}) "
+                f"INSERT INTO {_quote(table.name)} ({', '.join(_quote(n) for n in names)}) "  # noqa: S608
                 f"VALUES ({', '.join('?' for _ in names)})"
             )
             for columns in _chunks(table):
-                con.executemany(sql, zip(*[sqlite_values(c) for c in columns]))
+                con.executemany(sql, zip(*[sqlite_values(c) for c in columns], strict=True))
             for statement in create_indexes:
                 con.execute(statement)
         con.execute("COMMIT")
@@ -397,7 +419,7 @@ class SQLiteBackend(Backend):
             con.execute("BEGIN")
             for table in job.tables:
                 name = _quote(table.name)
-                con.execute(f"INSERT INTO main.{name} SELECT * FROM demo_load.{name}")
+                con.execute(f"INSERT INTO main.{name} SELECT * FROM demo_load.{name}")  # noqa: S608
             con.execute("COMMIT")
         except BaseException:
             if con.in_transaction:
@@ -453,7 +475,7 @@ class PostgresBackend(Backend):
                 self._conn.execute(f"ALTER TABLE {table} DROP CONSTRAINT {_quote(name)}")
 
     def plan(self, job: Job) -> None:
-        indexes = {}
+        indexes, types = {}, {}
         with self._conn.transaction():
             for table in job.tables:
                 self._loaded.append((table.name, "id" in table.columns))
@@ -466,7 +488,17 @@ class PostgresBackend(Backend):
                 for name, _definition in rows:
                     self._conn.execute(f"DROP INDEX {name}")
                 indexes[table.name] = [definition for _name, definition in rows]
-        job.spec = {"indexes": indexes}
+                found = {
+                    name: PgType(type_name, (modifier - 4) & 0xFFFF if modifier > 0 else 0)
+                    for name, type_name, modifier in self._conn.execute(
+                        "SELECT a.attname, t.typname, a.atttypmod FROM pg_attribute a "
+                        "JOIN pg_type t ON t.oid = a.atttypid WHERE a.attrelid = %s::regclass "
+                        "AND a.attnum > 0 AND NOT a.attisdropped",
+                        (_quote(table.name),),
+                    )
+                }
+                types[table.name] = [found[name] for name in table.columns]
+        job.spec = {"indexes": indexes, "types": types}
 
     def run_job(self, job: Job) -> None:
         with self._connect() as conn:
@@ -476,9 +508,13 @@ class PostgresBackend(Backend):
                 name = _quote(table.name)
                 conn.execute(f"TRUNCATE {name}")
                 cols = ", ".join(_quote(n) for n in table.columns)
-                with conn.cursor().copy(f"COPY {name} ({cols}) FROM STDIN WITH (FREEZE)") as copy:
+                types = job.spec["types"][table.name]
+                statement = f"COPY {name} ({cols}) FROM STDIN WITH (FORMAT binary, FREEZE)"
+                with conn.cursor().copy(statement) as copy:
+                    copy.write(COPY_SIGNATURE)
                     for columns in _chunks(table):
-                        copy.write(copy_payload(columns))
+                        copy.write(copy_binary_rows(columns, types))
+                    copy.write(COPY_TRAILER)
                 for statement in job.spec["indexes"][table.name]:
                     conn.execute(statement)
             conn.commit()
@@ -502,7 +538,7 @@ class PostgresBackend(Backend):
             ).fetchone()[0]
             if sequence:
                 self._conn.execute(
-                    f"SELECT setval(%s, COALESCE((SELECT MAX(id) FROM {_quote(table)}), 0) + 1,"
+                    f"SELECT setval(%s, COALESCE((SELECT MAX(id) FROM {_quote(table)}), 0) + 1,"  # noqa: S608
                     " false)",
                     (sequence,),
                 )
@@ -562,7 +598,7 @@ class ParallelLoader:
         name = self._engine.dialect.name
         database = self._engine.url.database if name == "sqlite" else None
         parent = Path(database).resolve().parent if database and database != ":memory:" else None
-        self._workdir = Path(tempfile.mkdtemp(prefix="demo-load-", dir=parent))
+        self._workdir = Path(tempfile.mkdtemp(prefix=".demo-load-", dir=parent))
         if name == "sqlite":
             self.backend: Backend = SQLiteBackend(self._engine, self._workdir)
         elif name == "postgresql":
@@ -640,13 +676,16 @@ class ParallelLoader:
                 report = self._workdir / f"job-{job.number}.err"
                 detail = report.read_text() if report.exists() else f"exit status {status}"
                 raise RuntimeError(f"loading {job.label} failed:\n{detail}")
+        merging = time.perf_counter()
         self.backend.merge(job)
-        seconds = time.perf_counter() - job.started
+        now = time.perf_counter()
         for table in job.tables:
             self.stats.rows[table.name] = len(table)
-        self.stats.seconds[job.label] = seconds
+        self.stats.seconds[job.label] = now - job.started
+        merged = f", merged in {now - merging:.1f} s" if now - merging > 0.05 else ""
         self.progress(
-            f"  {job.label}: {job.rows:,} rows loaded in {seconds:.1f} s  [{self.elapsed()}]"
+            f"  {job.label}: {job.rows:,} rows loaded in {now - job.started:.1f} s{merged}"
+            f"  [{self.elapsed()}]"
         )
 
     def _kill(self) -> None:

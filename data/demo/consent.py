@@ -58,8 +58,11 @@ def add_retention_and_opt_outs(
     taken = set(outcome.subjects) | set(outcome.erased) | set(outcome.service_opt_out)
     if outcome.legal_hold is not None:
         taken.add(outcome.legal_hold)
-    idle = np.flatnonzero(homeowners.last_activity_at < window.end - np.timedelta64(60 * DAY, "s"))
-    idle = idle[~np.isin(idle, np.fromiter(taken, dtype=np.int64, count=len(taken)))]
+    free = np.ones(homeowners.n, dtype=bool)
+    free[sorted(taken)] = False
+    idle = np.flatnonzero(
+        free & (homeowners.last_activity_at < window.end - np.timedelta64(60 * DAY, "s"))
+    )
     chosen = rng.choice(idle, size=min(erasures, len(idle)), replace=False)
     chosen.sort()
     lo = homeowners.last_activity_at[chosen] + np.timedelta64(7 * DAY, "s")
@@ -67,8 +70,8 @@ def add_retention_and_opt_outs(
     extra_erased = dict(zip(chosen.tolist(), erased_at, strict=True))
     outcome.erased.update(extra_erased)
 
-    taken |= set(extra_erased)
-    pool = np.setdiff1d(np.arange(homeowners.n), np.fromiter(taken, np.int64, len(taken)))
+    free[chosen] = False
+    pool = np.flatnonzero(free)
     chosen = rng.choice(pool, size=min(opt_outs, len(pool)), replace=False)
     chosen.sort()
     lo = homeowners.last_activity_at[chosen] + np.timedelta64(DAY, "s")

@@ -2,8 +2,8 @@
 
 Contact details are unique and already normalised (lower-case emails, ``+27XXXXXXXXX`` phones)
 as the application stores them, so that privacy-request matching in the demo behaves as it will
-on real data. Uniqueness of phones is guaranteed arithmetically (an affine bijection (every person gets a
-distinct 7-digit tail, drawn without replacement); emails are de-duplicated with a counter per local part.
+on real data. Phones are unique because every person gets a distinct 7-digit tail (drawn
+without replacement); emails are de-duplicated with a counter per local part.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from data.demo.bulk import Cat, TableData
 from data.demo.timeline import DAY, NAT, Window, seconds
@@ -71,34 +72,44 @@ def pick_places(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarra
     return province, city, suburb
 
 
+def _strings(values: list[str] | tuple[str, ...]) -> np.ndarray:
+    return np.array(values, dtype=object)
+
+
+def _digits(values: np.ndarray, width: int) -> np.ndarray:
+    """Zero-padded decimal strings of non-negative integers, without a Python loop."""
+    matrix = np.empty((len(values), width), dtype=np.uint8)
+    rest = values.astype(np.int64)
+    for k in range(width - 1, -1, -1):
+        matrix[:, k] = 48 + rest % 10
+        rest = rest // 10
+    return matrix.view(f"S{width}").ravel().astype(f"U{width}").astype(object)
+
+
 def unique_phones(rng: np.random.Generator, tails: np.ndarray) -> list[str]:
     """SA mobile numbers ending in the given distinct 7-digit tails (so they are distinct too)."""
-    prefixes = rng.integers(0, len(MOBILE_PREFIXES), len(tails))
-    return [
-        f"+27{MOBILE_PREFIXES[p]}{t:07d}"
-        for p, t in zip(prefixes.tolist(), tails.tolist(), strict=True)
-    ]
+    prefixes = _strings(["+27" + p for p in MOBILE_PREFIXES])
+    chosen = prefixes[rng.integers(0, len(MOBILE_PREFIXES), len(tails))]
+    return (chosen + _digits(tails, 7)).tolist()
 
 
-def dedupe(locals_: list[str], domains: list[str]) -> list[str]:
-    """``local@domain`` made unique by numbering repeats (``thabo.nkosi2@…``)."""
-    seen: dict[str, int] = {}
-    out = []
-    for local, domain in zip(locals_, domains, strict=True):
-        address = f"{local}@{domain}"
-        count = seen.get(address)
-        if count is None:
-            seen[address] = 1
-        else:
-            while True:
-                count += 1
-                candidate = f"{local}{count}@{domain}"
-                if candidate not in seen:
-                    break
-            seen[address] = count
-            seen[candidate] = 1
-            address = candidate
-        out.append(address)
+def unique_emails(locals_: np.ndarray, domains: np.ndarray) -> list[str]:
+    """``local@domain`` made unique by numbering repeats in order (``thabo.nkosi2@…``)."""
+    address = locals_ + "@" + domains
+    repeat = pd.Series(address).groupby(address, sort=False).cumcount().to_numpy()
+    again = np.flatnonzero(repeat > 0)
+    numbers = _strings([str(k + 1) for k in repeat[again].tolist()])
+    address[again] = locals_[again] + numbers + "@" + domains[again]
+    out = address.tolist()
+    clash = np.flatnonzero(pd.Series(out).duplicated().to_numpy())
+    if len(clash):  # a numbered address someone already had: count on from there
+        seen = set(out)
+        for i in clash.tolist():
+            k = int(repeat[i]) + 1
+            while f"{locals_[i]}{k}@{domains[i]}" in seen:
+                k += 1
+            out[i] = f"{locals_[i]}{k}@{domains[i]}"
+            seen.add(out[i])
     return out
 
 
@@ -204,35 +215,36 @@ def make_homeowners(
         rng.choice(len(PROPERTY_TYPES), size=n, p=PROPERTY_WEIGHTS), mask=rng.random(n) >= 0.85
     )
 
-    first_slugs_f = [slug(x) for x in FEMALE_NAMES]
-    first_slugs_m = [slug(x) for x in MALE_NAMES]
-    last_slugs = [slug(x) for x in SURNAMES]
+    female_first = np.minimum(first, len(FEMALE_NAMES) - 1)
+    male_first = np.minimum(first, len(MALE_NAMES) - 1)
+    female_slug = _strings([slug(x) for x in FEMALE_NAMES])
+    male_slug = _strings([slug(x) for x in MALE_NAMES])
+    fs = np.where(female, female_slug[female_first], male_slug[male_first])
+    initial = np.where(
+        female,
+        _strings([x[0] for x in female_slug])[female_first],
+        _strings([x[0] for x in male_slug])[male_first],
+    )
+    ls = _strings([slug(x) for x in SURNAMES])[surname]
     pattern = rng.choice(6, size=n, p=(0.30, 0.15, 0.15, 0.20, 0.10, 0.10))
-    number = rng.integers(1, 1000, n)
-    year2 = (window.as_of.year - age) % 100
-    domain_names = [d for d, _ in EMAIL_DOMAINS]
+    number = _strings([str(i) for i in range(1000)])[rng.integers(1, 1000, n)]
+    year2 = _strings([f"{i:02d}" for i in range(100)])[(window.as_of.year - age) % 100]
+    domain_names = _strings([d for d, _ in EMAIL_DOMAINS])
     weights = np.array([w for _, w in EMAIL_DOMAINS])
-    domain = rng.choice(len(domain_names), size=n, p=weights / weights.sum())
-    locals_ = []
-    for i, (fem, f, s, pat) in enumerate(
-        zip(female.tolist(), first.tolist(), surname.tolist(), pattern.tolist(), strict=True)
-    ):
-        fs = first_slugs_f[f] if fem else first_slugs_m[f]
-        ls = last_slugs[s]
-        if pat == 0:
-            local = f"{fs}.{ls}"
-        elif pat == 1:
-            local = f"{fs}{ls}"
-        elif pat == 2:
-            local = f"{fs[0]}{ls}"
-        elif pat == 3:
-            local = f"{fs}.{ls}{year2[i]:02d}"
-        elif pat == 4:
-            local = f"{fs}{number[i]}"
-        else:
-            local = f"{ls}.{fs}"
-        locals_.append(local)
-    email = dedupe(locals_, [domain_names[d] for d in domain.tolist()])
+    domain = domain_names[rng.choice(len(domain_names), size=n, p=weights / weights.sum())]
+    patterns = (
+        lambda m: fs[m] + "." + ls[m],
+        lambda m: fs[m] + ls[m],
+        lambda m: initial[m] + ls[m],
+        lambda m: fs[m] + "." + ls[m] + year2[m],
+        lambda m: fs[m] + number[m],
+        lambda m: ls[m] + "." + fs[m],
+    )
+    locals_ = np.empty(n, dtype=object)
+    for p, make in enumerate(patterns):
+        rows = pattern == p
+        locals_[rows] = make(rows)
+    email = unique_emails(locals_, domain)
     phone = unique_phones(rng, phone_tails)
 
     street_no = rng.integers(1, 240, n)
@@ -241,19 +253,24 @@ def make_homeowners(
     unit = rng.integers(1, 120, n)
     complex_ = rng.integers(0, len(COMPLEX_NAMES), n)
     in_complex = np.isin(property_code.filled(-1), (1, 2))
-    street = [
-        (f"Unit {u}, {COMPLEX_NAMES[c]}, " if inside else "")
-        + f"{no} {STREET_NAMES[sn]} {STREET_TYPES[st]}"
-        for u, c, inside, no, sn, st in zip(
-            unit.tolist(),
-            complex_.tolist(),
-            in_complex.tolist(),
-            street_no.tolist(),
-            street_name.tolist(),
-            street_type.tolist(),
-            strict=True,
-        )
-    ]
+    numbers = _strings([str(i) for i in range(240)])
+    street = (
+        numbers[street_no]
+        + " "
+        + _strings(STREET_NAMES)[street_name]
+        + " "
+        + _strings(STREET_TYPES)[street_type]
+    )
+    inside = np.flatnonzero(in_complex)
+    street[inside] = (
+        "Unit "
+        + numbers[unit[inside]]
+        + ", "
+        + _strings(COMPLEX_NAMES)[complex_[inside]]
+        + ", "
+        + street[inside]
+    )
+    street = street.tolist()
 
     created_at = window.clamp_start(first_lead_at - seconds(rng.uniform(60, 1200, n)))
     return Homeowners(
@@ -426,7 +443,8 @@ def make_partners(
     for t in range(len(TRADES)):
         if any(t in trades[p] for p in range(n) if status[p] == vetted):
             continue
-        pool = [p for p in range(n) if status[p] == vetted] or list(range(n))
+        vetted_ids = [p for p in range(n) if status[p] == vetted]
+        pool = [p for p in vetted_ids if len(trades[p]) < 3] or vetted_ids or list(range(n))
         target = min(pool, key=lambda p: (len(trades[p]), p))
         trades[target].append(t)
 

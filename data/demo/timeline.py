@@ -104,11 +104,34 @@ class Window:
 def first_per_group(
     group: np.ndarray, values: np.ndarray, n_groups: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Earliest non-NaT value per group and the row holding it (NaT and -1 where none)."""
+    """Earliest non-NaT value per group and the row holding it (NaT and -1 where none).
+
+    Rows sorted by group (shares are, by lead) take a linear path; others are sorted first.
+    """
+    if len(group) and np.all(group[1:] >= group[:-1]):
+        return _first_in_sorted_groups(group, values, n_groups)
     rows = np.flatnonzero(~np.isnat(values))
     order = rows[np.lexsort((values[rows].astype(np.int64), group[rows]))]
     g = group[order]
     first = order[np.r_[True, g[1:] != g[:-1]]] if len(order) else order
+    out_values = np.full(n_groups, NAT)
+    out_rows = np.full(n_groups, -1, dtype=np.int64)
+    out_values[group[first]] = values[first]
+    out_rows[group[first]] = first
+    return out_values, out_rows
+
+
+def _first_in_sorted_groups(
+    group: np.ndarray, values: np.ndarray, n_groups: int
+) -> tuple[np.ndarray, np.ndarray]:
+    never = np.iinfo(np.int64).max
+    ints = np.where(np.isnat(values), never, values.astype(np.int64))
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    lowest = np.minimum.reduceat(ints, starts)
+    hit = np.flatnonzero(
+        (ints == np.repeat(lowest, np.diff(np.r_[starts, len(ints)]))) & (ints != never)
+    )
+    first = hit[np.r_[True, group[hit][1:] != group[hit][:-1]]] if len(hit) else hit
     out_values = np.full(n_groups, NAT)
     out_rows = np.full(n_groups, -1, dtype=np.int64)
     out_values[group[first]] = values[first]

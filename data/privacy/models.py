@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from data.models import Base, PrivacyRequest
+from data.models import AuditLog, Base, Homeowner, PrivacyRequest
 
 
 class PrivacyCorrection(Base):
@@ -39,3 +39,9 @@ Index(
     PrivacyRequest.subject_id,
     PrivacyRequest.type,
 )
+
+# Filtering the audit log by actor, and listing its distinct actors (migration 0003).
+Index("ix_audit_log_actor_at", AuditLog.actor, AuditLog.at)
+
+# Intake matches homeowners by lower-cased full name (migration 0003).
+Index("ix_homeowner_name_lower", func.lower(Homeowner.last_name), func.lower(Homeowner.first_name))

@@ -118,6 +118,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("name"),
     )
     op.execute("INSERT INTO rollup_state (name, value) VALUES ('version', 0)")
+    # The detail page's lists: one partner's prospective leads, and its reviews by author side.
+    op.create_index(
+        "ix_lead_share_partner_prospective",
+        "lead_share",
+        ["partner_id", "partner_was_prospective", "shared_at"],
+    )
+    op.create_index(
+        "ix_review_partner_side_created", "review", ["partner_id", "author_side", "created_at"]
+    )
 
     bind = op.get_bind()
     has_data = (
@@ -131,6 +140,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_review_partner_side_created", table_name="review")
+    op.drop_index("ix_lead_share_partner_prospective", table_name="lead_share")
     op.drop_table("rollup_state")
     op.drop_index("ix_rollup_key_province", table_name="rollup_key")
     op.drop_index("ix_rollup_key_trade_province", table_name="rollup_key")

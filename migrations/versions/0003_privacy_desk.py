@@ -1,4 +1,6 @@
-"""Privacy desk: corrections table and the subject index on privacy requests.
+"""Privacy desk: corrections table, the subject index on privacy requests, an (actor, at)
+index on the audit log (filter by actor; fast distinct actors for the dropdown) and a
+lower-cased name index on homeowners (intake matching by name).
 
 Revision ID: 0003
 Revises: 0001
@@ -42,9 +44,23 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_privacy_request_subject", ["subject_type", "subject_id", "type"], unique=False
         )
+    # A plain CREATE INDEX (not batch mode): on SQLite, batch mode would copy the table, and
+    # the audit log is append-only (its PostgreSQL trigger is untouched by an index).
+    op.create_index("ix_audit_log_actor_at", "audit_log", ["actor", "at"], unique=False)
+    # Intake proposes homeowners with the same full name: an expression index keeps that a
+    # look-up instead of a scan of every homeowner.
+    op.create_index(
+        "ix_homeowner_name_lower",
+        "homeowner",
+        [sa.text("lower(last_name)"), sa.text("lower(first_name)")],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
+    # IF EXISTS: databases made by an early draft of this revision lack these two indexes.
+    op.execute("DROP INDEX IF EXISTS ix_homeowner_name_lower")
+    op.execute("DROP INDEX IF EXISTS ix_audit_log_actor_at")
     with op.batch_alter_table("privacy_request", schema=None) as batch_op:
         batch_op.drop_index("ix_privacy_request_subject")
     with op.batch_alter_table("privacy_correction", schema=None) as batch_op:

@@ -180,8 +180,11 @@ def test_access_request_by_phone_from_intake_to_audit_log(officer, live_db, tmp_
     expect(page.locator("#privacy-request-status")).to_have_text("Completed")
 
     page.goto(f"/audit?object_type=privacy_request&object_id={rid}")
-    page.wait_for_selector("#audit-grid .ag-cell[col-id='action']")
-    actions = page.locator("#audit-grid .ag-cell[col-id='action']").all_inner_texts()
+    cells = page.locator("#audit-grid .ag-cell[col-id='action']")
+    expect(page.locator("#audit-count")).to_have_text("5 entries")
+    cells.filter(has_text="privacy_request.complete").wait_for()  # the infinite model loaded
+    expect(cells.filter(has_text="privacy_request")).to_have_count(5)
+    actions = cells.all_inner_texts()
     assert sorted(actions) == sorted(
         [
             "privacy_request.create",

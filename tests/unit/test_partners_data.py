@@ -383,3 +383,20 @@ def test_redaction_and_initials():
     assert pdata.redact_contacts("job 2 of 3 done") == "job 2 of 3 done"
     assert pdata.initials("thandi", "Nkosi") == "T. N."
     assert pdata.initials(None, None) == "–"
+
+
+def test_vectorised_statistics_match_the_scalar_ones():
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    n = rng.integers(0, 30, 200)
+    k = (n * rng.random(200)).astype(int)
+    vector = pdata.wilson_lower_bounds(k, n)
+    for i in range(200):
+        scalar = pdata.wilson_lower_bound(int(k[i]), int(n[i]))
+        assert (scalar is None and np.isnan(vector[i])) or vector[i] == pytest.approx(scalar)
+    hist = rng.integers(0, 4, (200, 12)) * (rng.random((200, 12)) < 0.4)
+    medians = pdata.medians_from_histograms(hist)
+    for i in range(200):
+        scalar = pdata.median_from_histogram(hist[i].tolist())
+        assert (scalar is None and np.isnan(medians[i])) or medians[i] == pytest.approx(scalar)

@@ -11,7 +11,14 @@ from sqlalchemy.exc import DBAPIError
 
 from data import audit
 from data.audit import AuditLogIsAppendOnly
-from data.audit_queries import AuditFilters, action_groups, audit_count, audit_entries, audit_facets
+from data.audit_queries import (
+    AuditFilters,
+    action_groups,
+    audit_count,
+    audit_entries,
+    audit_facets,
+    audit_page,
+)
 from data.db import read_connection, session_scope
 from data.models import AuditLog
 
@@ -74,11 +81,14 @@ def test_filters(db, entries, filters, count):
         assert audit_count(conn, AuditFilters(**{**base, **filters})) == count
 
 
-def test_cap_and_facets(db, entries):
+def test_cap_paging_and_facets(db, entries):
+    may = AuditFilters(date(2026, 5, 1), date(2026, 5, 31))
     with read_connection(db) as conn:
-        capped = audit_entries(conn, AuditFilters(date(2026, 5, 1), date(2026, 5, 31)), cap=2)
+        capped = audit_entries(conn, may, cap=2)
+        second_page = audit_page(conn, may, 2, 2)
         facets = audit_facets(conn)
-    assert len(capped) == 2
+    assert list(capped["details"]) == ['{"n": 20}', '{"n": 5}']
+    assert list(second_page["details"]) == ['{"n": 4}', '{"n": 3}']
     assert facets.actors == ["ada", "olivia", "oscar", "system"]
     assert action_groups(facets.actions) == ["export.*", "privacy_request.*", "user.*"]
     assert facets.object_types == ["privacy_request", "user"]

@@ -1,0 +1,235 @@
+"""Time the data layer on a generated database of a given size.
+
+    .venv/bin/python benchmarks/run.py --leads 1000000 [--database-url URL] [--json FILE]
+                                       [--repeat 7] [--seed 42] [--as-of YYYY-MM-DD] [--rebuild]
+
+Builds the demo database (or reuses it when its ``data_meta`` already records the same number
+of leads and seed, and its schema is current), then runs every case of every module in
+``benchmarks/cases`` ``--repeat`` times, the first (cold) run included, and prints the median
+and 95th percentile per case. A naive baseline (read all of ``lead_share`` joined to ``review``
+into pandas and aggregate per partner there) is timed too, and its ratio to the data-layer
+cases printed, so the README can quote how much aggregating in SQL saves.
+
+Without ``--database-url`` the database is an SQLite file ``/tmp/pod-bench/leads-N.db``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import pkgutil
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+if str(PROJECT_ROOT) not in sys.path:
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from sqlalchemy import Engine, select, text  # noqa: E402
+
+import benchmarks.cases as cases_package  # noqa: E402
+from benchmarks.cases import BenchContext, Case  # noqa: E402
+from data.db import make_engine, schema_is_current  # noqa: E402
+from data.demo import build_demo  # noqa: E402
+from data.models import Trade  # noqa: E402
+from data.timeutil import today  # noqa: E402
+
+DEFAULT_DIR = Path("/tmp/pod-bench")
+SAMPLE_TRADE = "plumbing"
+SAMPLE_PROVINCE = "Gauteng"
+BENCH_PASSWORD = "bench-password"
+BASELINE_NAME = "baseline: pandas read_sql(lead_share ⟕ review) per partner"
+BASELINE_SQL = """
+SELECT ls.*, r.rating
+FROM lead_share ls
+LEFT JOIN review r
+  ON r.lead_id = ls.lead_id AND r.partner_id = ls.partner_id
+ AND r.author_side = 'homeowner_about_partner'
+"""
+
+
+@dataclass
+class Result:
+    name: str
+    filter_label: str
+    samples_ms: list[float]
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} [{self.filter_label}]"
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.samples_ms)
+
+    @property
+    def p95_ms(self) -> float:
+        return float(np.percentile(self.samples_ms, 95))
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--leads", type=int, required=True, help="leads in the generated database")
+    parser.add_argument("--database-url", help="default: sqlite:////tmp/pod-bench/leads-N.db")
+    parser.add_argument("--json", type=Path, help="write the results to this JSON file")
+    parser.add_argument("--repeat", type=int, default=7, help="runs per case (first one counted)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--as-of", type=date.fromisoformat, default=None, help="demo date when building (today)"
+    )
+    parser.add_argument("--rebuild", action="store_true", help="build even if the data matches")
+    parser.add_argument(
+        "--baseline-repeat", type=int, default=3, help="runs of the (slow) pandas baseline"
+    )
+    return parser.parse_args(argv)
+
+
+def data_meta(engine: Engine) -> dict[str, str]:
+    try:
+        with engine.connect() as conn:
+            return dict(conn.execute(text("SELECT key, value FROM data_meta")).all())
+    except Exception:  # no schema yet, or an old one: rebuild
+        return {}
+
+
+def prepare_database(args: argparse.Namespace) -> tuple[Engine, date]:
+    """The engine and demo date of a database holding exactly ``--leads`` leads of ``--seed``."""
+    url = args.database_url or f"sqlite:///{DEFAULT_DIR / f'leads-{args.leads}.db'}"
+    engine = make_engine(url)
+    meta = data_meta(engine)
+    reusable = (
+        not args.rebuild
+        and meta.get("demo_leads") == str(args.leads)
+        and meta.get("demo_seed") == str(args.seed)
+        and schema_is_current(engine)
+    )
+    if reusable:
+        print(f"reusing {engine.url.render_as_string()} ({args.leads:,} leads, seed {args.seed})")
+        return engine, date.fromisoformat(meta["demo_as_of"])
+    as_of = args.as_of or today()
+    print(f"building {args.leads:,} leads (seed {args.seed}, as of {as_of}) ...")
+    summary = build_demo(
+        engine, leads=args.leads, seed=args.seed, as_of=as_of, password=BENCH_PASSWORD
+    )
+    print(f"built in {summary.seconds:.1f} s\n")
+    return engine, as_of
+
+
+def discover(ctx: BenchContext) -> tuple[list[Case], list[str]]:
+    """Every case of every module in ``benchmarks/cases`` (modules starting with _ skipped),
+    and the modules that failed to provide theirs (reported, and the run exits non-zero)."""
+    found: list[Case] = []
+    failed: list[str] = []
+    for module in sorted(pkgutil.iter_modules(cases_package.__path__), key=lambda m: m.name):
+        if module.name.startswith("_"):
+            continue
+        try:
+            loaded = importlib.import_module(f"{cases_package.__name__}.{module.name}")
+            found.extend(loaded.cases(ctx))
+        except Exception as exc:  # one broken module must not hide the others' numbers
+            print(f"error: benchmarks/cases/{module.name}.py: {type(exc).__name__}: {exc}")
+            failed.append(module.name)
+    return found, failed
+
+
+def time_calls(
+    run: Callable[[], Any], repeat: int, reset: Callable[[], None] | None = None
+) -> list[float]:
+    samples = []
+    for _ in range(repeat):
+        if reset is not None:
+            reset()
+        began = time.perf_counter()
+        run()
+        samples.append((time.perf_counter() - began) * 1000)
+    return samples
+
+
+def baseline(engine: Engine) -> pd.DataFrame:
+    """The naive approach: every share row into pandas, then per-partner counts and ratings."""
+    with engine.connect() as conn:
+        frame = pd.read_sql(text(BASELINE_SQL), conn)
+    return frame.groupby("partner_id").agg(
+        shares=("id", "size"),
+        contacted=("first_contact_at", "count"),
+        hired=("hired_at", "count"),
+        reviews=("rating", "count"),
+        mean_rating=("rating", "mean"),
+    )
+
+
+def context(engine: Engine, as_of: date, leads: int) -> BenchContext:
+    with engine.connect() as conn:
+        trade_id = conn.execute(select(Trade.id).where(Trade.code == SAMPLE_TRADE)).scalar_one()
+    return BenchContext(
+        engine=engine, as_of=as_of, trade_id=trade_id, province=SAMPLE_PROVINCE, leads=leads
+    )
+
+
+def print_table(results: list[Result]) -> None:
+    width = max([len(r.name) for r in results] + [4])
+    print(f"{'case':<{width}}  {'filter':<14}{'median ms':>12}{'p95 ms':>12}")
+    print("-" * (width + 40))
+    for r in results:
+        print(f"{r.name:<{width}}  {r.filter_label:<14}{r.median_ms:>12.1f}{r.p95_ms:>12.1f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    os.environ.setdefault("SUPPRESSION_KEY", "benchmark-suppression-key")
+    engine, as_of = prepare_database(args)
+    ctx = context(engine, as_of, args.leads)
+    database = engine.dialect.name
+
+    results = []
+    cases, failed = discover(ctx)
+    for case in cases:
+        samples = time_calls(case.run, args.repeat, case.reset)
+        results.append(Result(case.name, case.filter_label, samples))
+    if results:
+        print_table(results)
+    else:
+        print("no benchmark cases found in benchmarks/cases")
+
+    base = Result(
+        BASELINE_NAME, "default", time_calls(lambda: baseline(engine), args.baseline_repeat)
+    )
+    print(f"\n{BASELINE_NAME}: median {base.median_ms:.0f} ms, p95 {base.p95_ms:.0f} ms")
+    if results:
+        slowest = max(results, key=lambda r: r.median_ms)
+        typical = statistics.median(r.median_ms for r in results)
+        print(
+            f"baseline / slowest case ({slowest.label}, {slowest.median_ms:.1f} ms): "
+            f"{base.median_ms / slowest.median_ms:.0f}x"
+        )
+        print(f"baseline / median case ({typical:.1f} ms): {base.median_ms / typical:.0f}x")
+
+    if args.json:
+        rows = [
+            {
+                "name": r.label,
+                "leads": args.leads,
+                "database": database,
+                "median_ms": round(r.median_ms, 3),
+                "p95_ms": round(r.p95_ms, 3),
+            }
+            for r in [*results, base]
+        ]
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,273 @@
+"""The partner pages' filters: parsed from the query string, written back, and their filter bar.
+
+Both partner pages (the ranking and the detail page) read the same parameters, so a link from
+the grid to a partner and the way back keep the view:
+
+``period`` (``30d``, ``90d``, ``365d``, ``ytd``, ``custom`` with ``from``/``to``), ``trade``
+(a trade code), ``province``, ``vetting`` (comma-separated statuses), ``min_reviews`` and
+``q`` (the grid's quick search).
+
+Pure: no database (the pages pass in the trades that exist) and no callbacks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from components.url_state import (
+    PRESETS,
+    BadQuery,
+    DateRange,
+    parse_choice,
+    parse_choices,
+    parse_date_range,
+    parse_int,
+    parse_text,
+    to_search,
+)
+from data.geography import PROVINCE_NAMES
+from data.models import VETTING_STATUSES
+from data.partners import PartnerFilters, TradeRef
+
+DEFAULT_PERIOD = "365d"
+MAX_MIN_REVIEWS = 10_000
+QUERY_KEYS = ("period", "from", "to", "trade", "province", "vetting", "min_reviews", "q")
+DEFAULTS = {"period": DEFAULT_PERIOD, "min_reviews": "0"}
+
+
+@dataclass(frozen=True)
+class PartnerQuery:
+    """Validated partner-page filters."""
+
+    period: DateRange
+    trade: TradeRef | None = None
+    province: str | None = None
+    vetting: tuple[str, ...] = ()
+    min_reviews: int = 0
+    search: str = ""
+
+    def filters(self) -> PartnerFilters:
+        return PartnerFilters(
+            start=self.period.start,
+            end=self.period.end,
+            trade_id=self.trade.id if self.trade else None,
+            province=self.province,
+            vetting=self.vetting,
+            min_reviews=self.min_reviews,
+        )
+
+    def params(self, *, with_search: bool = True) -> dict[str, str]:
+        """Canonical query parameters (defaults left out)."""
+        out: dict[str, str] = dict(self.period.as_params())
+        if self.trade:
+            out["trade"] = self.trade.code
+        if self.province:
+            out["province"] = self.province
+        if self.vetting:
+            out["vetting"] = ",".join(self.vetting)
+        if self.min_reviews:
+            out["min_reviews"] = str(self.min_reviews)
+        if with_search and self.search:
+            out["q"] = self.search
+        return {k: v for k, v in out.items() if DEFAULTS.get(k) != v}
+
+    def search_string(self, *, with_search: bool = True) -> str:
+        return to_search(self.params(with_search=with_search))
+
+    def describe(self) -> dict[str, str]:
+        """Human-readable filters, as written into exports."""
+        return {
+            "period": f"{self.period.start.isoformat()} to {self.period.end.isoformat()}"
+            + ("" if self.period.preset == "custom" else f" ({PRESETS[self.period.preset]})"),
+            "trade": self.trade.name if self.trade else "all trades",
+            "province": self.province or "all provinces",
+            "vetting status": ", ".join(self.vetting) if self.vetting else "all",
+            "minimum reviews": str(self.min_reviews),
+            "search": self.search or "(none)",
+        }
+
+
+def parse_partner_query(
+    params: Mapping[str, str], *, today: date, trades: Sequence[TradeRef]
+) -> PartnerQuery:
+    """Validate the query string; raises :class:`BadQuery` with a message for the page."""
+    by_code = {t.code: t for t in trades}
+    period = parse_date_range(params, today=today, default_preset=DEFAULT_PERIOD)
+    code = parse_choice(params, "trade", by_code, label="trade")
+    return PartnerQuery(
+        period=period,
+        trade=by_code[code] if code else None,
+        province=parse_choice(params, "province", PROVINCE_NAMES, label="province"),
+        vetting=parse_choices(params, "vetting", VETTING_STATUSES, label="vetting status"),
+        min_reviews=parse_int(
+            params,
+            "min_reviews",
+            label="minimum number of reviews",
+            minimum=0,
+            maximum=MAX_MIN_REVIEWS,
+            default=0,
+        )
+        or 0,
+        search=parse_text(params, "q", label="search text"),
+    )
+
+
+def safe_partner_query(
+    params: Mapping[str, str], *, today: date, trades: Sequence[TradeRef]
+) -> tuple[PartnerQuery, str | None]:
+    """The query, or the default view plus the reason the given one was refused."""
+    try:
+        return parse_partner_query(params, today=today, trades=trades), None
+    except BadQuery as exc:
+        fallback = parse_partner_query({}, today=today, trades=trades)
+        return fallback, f"{exc} Showing the default view instead."
+
+
+def query_from_controls(
+    *,
+    period: Any,
+    start: Any,
+    end: Any,
+    trade: Any,
+    province: Any,
+    vetting: Any,
+    min_reviews: Any,
+    search: Any,
+) -> dict[str, str] | None:
+    """Query parameters from the filter controls' values (None: incomplete, wait).
+
+    Values are only shaped here; the page validates them again when it renders the URL.
+    """
+
+    def text(value: Any, limit: int = 120) -> str:
+        return value[:limit] if isinstance(value, str) else ""
+
+    params: dict[str, str] = {"period": text(period) or DEFAULT_PERIOD}
+    if params["period"] == "custom":
+        if not text(start) or not text(end):
+            return None
+        params.update({"from": text(start), "to": text(end)})
+    params["trade"] = text(trade)
+    params["province"] = text(province)
+    if isinstance(vetting, list):
+        params["vetting"] = ",".join(v for v in vetting if isinstance(v, str))
+    if isinstance(min_reviews, int | float) and min_reviews == min_reviews:
+        params["min_reviews"] = str(int(min_reviews))
+    elif isinstance(min_reviews, str):
+        params["min_reviews"] = text(min_reviews, 12)
+    params["q"] = text(search)
+    return {k: v for k, v in params.items() if v and DEFAULTS.get(k) != v}
+
+
+def filter_bar(prefix: str, query: PartnerQuery, trades: Sequence[TradeRef]) -> html.Div:
+    """Period, trade, province, vetting status and minimum reviews (ids ``{prefix}-…``)."""
+    custom = query.period.preset == "custom"
+    return html.Div(
+        dbc.Row(
+            [
+                dbc.Col(
+                    [
+                        dbc.Label("Period", html_for=f"{prefix}-period", className="small"),
+                        dcc.Dropdown(
+                            id=f"{prefix}-period",
+                            options=[{"label": v, "value": k} for k, v in PRESETS.items()],
+                            value=query.period.preset,
+                            clearable=False,
+                        ),
+                    ],
+                    md=2,
+                ),
+                dbc.Col(
+                    [
+                        dbc.Label("From", html_for=f"{prefix}-from", className="small"),
+                        dbc.Input(
+                            id=f"{prefix}-from",
+                            type="date",
+                            value=query.period.start.isoformat(),
+                            debounce=True,
+                            disabled=not custom,
+                        ),
+                    ],
+                    md=2,
+                ),
+                dbc.Col(
+                    [
+                        dbc.Label("To", html_for=f"{prefix}-to", className="small"),
+                        dbc.Input(
+                            id=f"{prefix}-to",
+                            type="date",
+                            value=query.period.end.isoformat(),
+                            debounce=True,
+                            disabled=not custom,
+                        ),
+                    ],
+                    md=2,
+                ),
+                dbc.Col(
+                    [
+                        dbc.Label("Trade", html_for=f"{prefix}-trade", className="small"),
+                        dcc.Dropdown(
+                            id=f"{prefix}-trade",
+                            options=[{"label": t.name, "value": t.code} for t in trades],
+                            value=query.trade.code if query.trade else None,
+                            placeholder="All trades",
+                        ),
+                    ],
+                    md=2,
+                ),
+                dbc.Col(
+                    [
+                        dbc.Label("Province", html_for=f"{prefix}-province", className="small"),
+                        dcc.Dropdown(
+                            id=f"{prefix}-province",
+                            options=[{"label": p, "value": p} for p in PROVINCE_NAMES],
+                            value=query.province,
+                            placeholder="All provinces",
+                        ),
+                    ],
+                    md=2,
+                ),
+                dbc.Col(
+                    [
+                        dbc.Label("Vetting", html_for=f"{prefix}-vetting", className="small"),
+                        dcc.Dropdown(
+                            id=f"{prefix}-vetting",
+                            options=[
+                                {"label": v.capitalize(), "value": v} for v in VETTING_STATUSES
+                            ],
+                            value=list(query.vetting),
+                            multi=True,
+                            placeholder="Any status",
+                        ),
+                    ],
+                    md=1,
+                ),
+                dbc.Col(
+                    [
+                        dbc.Label(
+                            "Min. reviews", html_for=f"{prefix}-min-reviews", className="small"
+                        ),
+                        dbc.Input(
+                            id=f"{prefix}-min-reviews",
+                            type="number",
+                            min=0,
+                            max=MAX_MIN_REVIEWS,
+                            step=1,
+                            value=query.min_reviews,
+                            debounce=True,
+                        ),
+                    ],
+                    md=1,
+                ),
+            ],
+            className="g-2",
+        ),
+        className="filter-bar",
+        id=f"{prefix}-filters",
+    )

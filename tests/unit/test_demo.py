@@ -1,0 +1,291 @@
+"""The demo generator: deterministic, complete, and consistent with the schema's rules.
+
+Runs on a private SQLite file, or on ``TEST_DATABASE_URL`` when set (the build replaces the
+schema there, as ``flask demo-data`` does). 2,000 leads keep it to a few seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import pytest
+from sqlalchemy import DateTime, Engine, func, select, text
+from werkzeug.security import check_password_hash
+
+from data.db import make_engine
+from data.demo import DemoSummary, build_demo
+from data.models import (
+    CONSENT_PURPOSES,
+    REQUEST_STATUSES,
+    REQUEST_TYPES,
+    ROLES,
+    VETTING_STATUSES,
+    Base,
+    ConsentEvent,
+    Homeowner,
+    Lead,
+    LeadEvent,
+    LeadShare,
+    Partner,
+    PrivacyRequest,
+    Review,
+    Suppression,
+    User,
+)
+from data.suppression import normalise_phone
+
+AS_OF = date(2025, 10, 31)
+LEADS = 2_000
+SEED = 11
+PASSWORD = "demo-password"
+# Salted on purpose, so never identical between builds.
+NOT_DETERMINISTIC = {("app_user", "password_hash")}
+# Deadlines, not events: an open request is due after ``as_of``.
+DEADLINES = {("privacy_request", "due_at"), ("privacy_request", "original_due_at")}
+
+
+@dataclass
+class Demo:
+    engine: Engine
+    summary: DemoSummary
+    digest: dict[str, str]
+
+
+def table_digests(engine: Engine) -> dict[str, str]:
+    """A SHA-256 per table over every row, ordered by primary key."""
+    digests = {}
+    with engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            columns = [c for c in table.columns if (table.name, c.name) not in NOT_DETERMINISTIC]
+            query = select(*columns).order_by(*table.primary_key.columns)
+            digest = hashlib.sha256()
+            for row in conn.execute(query):
+                digest.update(repr(tuple(row)).encode())
+            digests[table.name] = digest.hexdigest()
+    return digests
+
+
+def build(engine: Engine, seed: int = SEED, workers: int | None = None) -> DemoSummary:
+    return build_demo(
+        engine,
+        leads=LEADS,
+        seed=seed,
+        as_of=AS_OF,
+        password=PASSWORD,
+        progress=lambda _line: None,
+        workers=workers,
+    )
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    patch = pytest.MonkeyPatch()
+    patch.setenv("SUPPRESSION_KEY", "demo-test-key")
+    url = os.environ.get("TEST_DATABASE_URL") or (
+        f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
+    )
+    engine = make_engine(url)
+    summary = build(engine)
+    yield Demo(engine, summary, table_digests(engine))
+    engine.dispose()
+    patch.undo()
+
+
+def test_summary_counts_match_the_tables(demo: Demo) -> None:
+    with demo.engine.connect() as conn:
+        for name, count in demo.summary.rows.items():
+            assert conn.execute(text(f'SELECT COUNT(*) FROM "{name}"')).scalar_one() == count
+    assert demo.summary.rows["lead"] == LEADS
+    assert demo.summary.rows["homeowner"] == round(0.8 * LEADS)
+    assert demo.summary.rows["partner"] == max(10, round(LEADS / 200))
+    assert demo.summary.seconds > 0
+
+
+def test_partner_statuses_and_trades(demo: Demo) -> None:
+    with demo.engine.connect() as conn:
+        statuses = dict(
+            conn.execute(
+                select(Partner.vetting_status, func.count()).group_by(Partner.vetting_status)
+            ).all()
+        )
+        assert set(statuses) == set(VETTING_STATUSES)
+        trades_without_vetted = conn.execute(
+            text(
+                "SELECT COUNT(*) FROM trade t WHERE NOT EXISTS (SELECT 1 FROM partner_trade pt "
+                "JOIN partner p ON p.id = pt.partner_id "
+                "WHERE pt.trade_id = t.id AND p.vetting_status = 'vetted')"
+            )
+        ).scalar_one()
+        assert trades_without_vetted == 0
+
+
+def test_every_request_type_and_status_one_extension_one_legal_hold(demo: Demo) -> None:
+    with demo.engine.connect() as conn:
+        types = set(conn.execute(select(PrivacyRequest.type).distinct()).scalars())
+        statuses = set(conn.execute(select(PrivacyRequest.status).distinct()).scalars())
+        extended = conn.execute(select(PrivacyRequest).where(PrivacyRequest.extended)).all()
+        holds = conn.execute(
+            select(func.count()).where(Homeowner.legal_hold.is_not(None))
+        ).scalar_one()
+        requests = conn.execute(select(PrivacyRequest)).all()
+    assert types == set(REQUEST_TYPES)
+    assert statuses == set(REQUEST_STATUSES)
+    assert len(extended) == 1 and holds == 1
+    (ext,) = extended
+    assert ext.extension_reason and ext.extension_notice_at < ext.original_due_at
+    assert ext.due_at == ext.original_due_at + timedelta(days=30)
+    now = datetime.combine(AS_OF, time.min)
+    for r in requests:
+        assert r.original_due_at == r.received_at + timedelta(days=30)
+        if not r.extended:
+            assert r.due_at == r.original_due_at
+        if r.status == "denied":
+            assert r.denial_reason and r.resolution_note and r.closed_at
+        if r.status == "duplicate":
+            original = next(o for o in requests if o.id == r.duplicate_of_id)
+            assert (original.subject_type, original.subject_id, original.type) == (
+                r.subject_type,
+                r.subject_id,
+                r.type,
+            )
+    assert any(
+        r.status in ("received", "verifying", "in_progress") and r.due_at < now for r in requests
+    ), "some open requests should be overdue"
+
+
+def test_one_user_per_role_with_the_given_password(demo: Demo) -> None:
+    with demo.engine.connect() as conn:
+        users = conn.execute(select(User.username, User.role, User.password_hash)).all()
+    assert sorted(u.role for u in users) == sorted(ROLES)
+    assert {u.username for u in users} == {"admin", "manager", "privacy", "marketing"}
+    assert all(check_password_hash(u.password_hash, PASSWORD) for u in users)
+    assert len({u.password_hash for u in users}) == 1  # hashed once
+
+
+def test_nothing_happens_after_as_of(demo: Demo) -> None:
+    end = datetime.combine(AS_OF + timedelta(days=1), time.min)
+    start = end - timedelta(days=730)
+    with demo.engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            for column in table.columns:
+                if not isinstance(column.type, DateTime) or (table.name, column.name) in DEADLINES:
+                    continue
+                latest = conn.execute(select(func.max(column))).scalar_one()
+                assert latest is None or latest < end, f"{table.name}.{column.name}: {latest}"
+        first_lead = conn.execute(select(func.min(Lead.created_at))).scalar_one()
+    assert first_lead >= start
+
+
+def test_shares_and_reviews_copy_the_lead(demo: Demo) -> None:
+    with demo.engine.connect() as conn:
+        mismatched = conn.execute(
+            select(func.count())
+            .select_from(LeadShare)
+            .join(Lead, Lead.id == LeadShare.lead_id)
+            .where((LeadShare.trade_id != Lead.trade_id) | (LeadShare.province != Lead.province))
+        ).scalar_one()
+        reviews_mismatched = conn.execute(
+            select(func.count())
+            .select_from(Review)
+            .join(Lead, Lead.id == Review.lead_id)
+            .where((Review.trade_id != Lead.trade_id) | (Review.homeowner_id != Lead.homeowner_id))
+        ).scalar_one()
+        most_hires = conn.execute(
+            text(
+                "SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM lead_share "
+                "WHERE hired_at IS NOT NULL GROUP BY lead_id) AS hires"
+            )
+        ).scalar_one()
+        out_of_order = conn.execute(
+            select(func.count()).where(
+                (LeadShare.first_contact_at < LeadShare.shared_at)
+                | (LeadShare.quoted_at < LeadShare.first_contact_at)
+                | (LeadShare.hired_at < LeadShare.quoted_at)
+                | (LeadShare.completed_at < LeadShare.hired_at)
+            )
+        ).scalar_one()
+    assert mismatched == 0 and reviews_mismatched == 0
+    assert most_hires == 1
+    assert out_of_order == 0
+
+
+def test_lead_status_is_the_last_event(demo: Demo) -> None:
+    with demo.engine.connect() as conn:
+        last = (
+            select(LeadEvent.lead_id, func.max(LeadEvent.id).label("id"))
+            .group_by(LeadEvent.lead_id)
+            .subquery()
+        )
+        wrong = conn.execute(
+            select(func.count())
+            .select_from(Lead)
+            .join(last, last.c.lead_id == Lead.id)
+            .join(LeadEvent, LeadEvent.id == last.c.id)
+            .where(LeadEvent.to_status != Lead.status)
+        ).scalar_one()
+        leads_with_events = conn.execute(
+            select(func.count(func.distinct(LeadEvent.lead_id)))
+        ).scalar_one()
+    assert wrong == 0 and leads_with_events == LEADS
+
+
+def test_contacts_are_normalised_and_erasures_complete(demo: Demo) -> None:
+    with demo.engine.connect() as conn:
+        people = conn.execute(
+            select(Homeowner.id, Homeowner.email, Homeowner.phone, Homeowner.erased_at)
+        ).all()
+        consent_of_erased = conn.execute(
+            select(func.count())
+            .select_from(ConsentEvent)
+            .join(Homeowner, Homeowner.id == ConsentEvent.subject_id)
+            .where(ConsentEvent.subject_type == "homeowner", Homeowner.erased_at.is_not(None))
+        ).scalar_one()
+        purposes = set(conn.execute(select(ConsentEvent.purpose).distinct()).scalars())
+        withdrawn = conn.execute(
+            select(func.count()).where(ConsentEvent.granted.is_(False))
+        ).scalar_one()
+        digests = conn.execute(select(Suppression.digest)).scalars().all()
+    erased = [p for p in people if p.erased_at is not None]
+    assert erased and all(p.email is None and p.phone is None for p in erased)
+    live = [p for p in people if p.erased_at is None]
+    assert all(p.email == p.email.lower() and "@" in p.email for p in live)
+    assert all(normalise_phone(p.phone) == p.phone for p in live)
+    assert len({p.email for p in live}) == len(live) and len({p.phone for p in live}) == len(live)
+    assert consent_of_erased == 0
+    assert purposes == set(CONSENT_PURPOSES) and withdrawn > 0
+    assert len(digests) >= 2 * len(erased)
+    assert all(re.fullmatch(r"[0-9a-f]{64}", d) for d in digests)
+
+
+def test_foreign_keys_hold(demo: Demo) -> None:
+    with demo.engine.connect() as conn:
+        if demo.engine.dialect.name == "sqlite":
+            assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
+            assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
+        else:
+            unvalidated = conn.execute(
+                text("SELECT COUNT(*) FROM pg_constraint WHERE contype = 'f' AND NOT convalidated")
+            ).scalar_one()
+            assert unvalidated == 0
+
+
+def test_data_meta_records_the_build(demo: Demo) -> None:
+    with demo.engine.connect() as conn:
+        meta = dict(conn.execute(text("SELECT key, value FROM data_meta")).all())
+    assert meta == {"demo_seed": str(SEED), "demo_leads": str(LEADS), "demo_as_of": "2025-10-31"}
+
+
+def test_same_seed_same_rows_other_seed_other_rows(demo: Demo) -> None:
+    """Runs last: it rebuilds the database (other seed, then the first seed in-process)."""
+    build(demo.engine, seed=SEED + 1, workers=0)
+    other = table_digests(demo.engine)
+    build(demo.engine, workers=0)
+    again = table_digests(demo.engine)
+    assert again == demo.digest
+    changed = {name for name in again if again[name] != other[name]}
+    assert {"homeowner", "partner", "lead", "lead_share", "review", "consent_event"} <= changed

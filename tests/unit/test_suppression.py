@@ -1,0 +1,107 @@
+"""Normalised identifiers and keyed digests for the suppression list."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+
+from data.suppression import (
+    KEY_FILE,
+    normalise_email,
+    normalise_phone,
+    suppression_digest,
+    suppression_key,
+)
+
+KEY = b"test-key"
+
+
+def test_normalise_email_trims_and_lowercases() -> None:
+    assert normalise_email("  Thabo.Nkosi@Gmail.COM \n") == "thabo.nkosi@gmail.com"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "082 123 4567",
+        "0821234567",
+        "082-123-4567",
+        "(082) 123 4567",
+        "+27 82 123 4567",
+        "+27821234567",
+        "27821234567",
+        "0027 82 123 4567",
+        "+27 (0)82 123 4567",
+        " 082.123.4567 ",
+    ],
+)
+def test_normalise_phone_accepts_south_african_forms(raw: str) -> None:
+    assert normalise_phone(raw) == "+27821234567"
+
+
+def test_normalise_phone_keeps_landlines() -> None:
+    assert normalise_phone("011 555 0123") == "+27115550123"
+    assert normalise_phone("+27 21 555 0123") == "+27215550123"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "12345",
+        "082 123 456",  # too short
+        "082 123 45678",  # too long
+        "+44 20 7946 0958",  # not South African
+        "092 123 4567",  # no such prefix
+        "000 123 4567",
+        "phone me",
+        "821234567",  # no trunk or country prefix
+    ],
+)
+def test_normalise_phone_rejects_other_numbers(raw: str) -> None:
+    assert normalise_phone(raw) is None
+
+
+def test_digest_matches_across_spellings_of_the_same_identifier() -> None:
+    assert suppression_digest("phone", "082 123 4567", KEY) == suppression_digest(
+        "phone", "+27821234567", KEY
+    )
+    assert suppression_digest("email", "A@B.co.za", KEY) == suppression_digest(
+        "email", " a@b.co.za", KEY
+    )
+
+
+def test_digest_depends_on_key_and_kind_and_hides_the_value() -> None:
+    digest = suppression_digest("email", "a@b.co.za", KEY)
+    assert len(digest) == 64 and int(digest, 16) >= 0
+    assert "a@b" not in digest
+    assert digest != suppression_digest("email", "a@b.co.za", b"other-key")
+    assert suppression_digest("phone", "0821234567", KEY) != suppression_digest(
+        "email", "0821234567@x.co.za", KEY
+    )
+
+
+def test_digest_refuses_values_that_are_not_identifiers() -> None:
+    with pytest.raises(ValueError):
+        suppression_digest("phone", "not a number", KEY)
+    with pytest.raises(ValueError):
+        suppression_digest("email", "no-at-sign", KEY)
+    with pytest.raises(ValueError):
+        suppression_digest("fax", "0821234567", KEY)
+
+
+def test_key_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SUPPRESSION_KEY", "from-env")
+    assert suppression_key() == b"from-env"
+
+
+def test_key_file_is_created_once_and_private(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.delenv("SUPPRESSION_KEY", raising=False)
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    first = suppression_key()
+    assert len(first) == 64
+    assert suppression_key() == first
+    path = tmp_path / KEY_FILE
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == [KEY_FILE]  # no temporary file left behind
