@@ -71,7 +71,8 @@ def data_grid(
         "enableCellTextSelection": True,
         "ensureDomOrder": True,
         "tooltipShowDelay": 300,
-        "overlayNoRowsTemplate": "No rows match these filters.",
+        # localeText, not overlayNoRowsTemplate: dash-ag-grid refuses HTML template strings.
+        "localeText": {"noRowsToShow": "No rows match these filters."},
     }
     kwargs: dict[str, Any] = {}
     if server_side:

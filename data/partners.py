@@ -39,12 +39,14 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
-from itertools import groupby, pairwise
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, and_, select, true
+from sqlalchemy import Connection, String, and_, select, true
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from data import rollups
 from data.models import (
@@ -494,48 +496,90 @@ def _tuples(result: Any) -> list[tuple]:
     return [tuple(row) for row in rows]
 
 
-def _first(row: tuple) -> Any:
-    return row[0]
+class distinct_list(FunctionElement):
+    """Comma-separated distinct values of a group (``group_concat`` / ``string_agg``), for
+    turning a partner's trades and areas into one text cell inside the database."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(distinct_list)
+def _distinct_list_pg(element: distinct_list, compiler: Any, **kw: Any) -> str:
+    (value,) = list(element.clauses)
+    text_value = f"CAST({compiler.process(value, **kw)} AS TEXT)"
+    return f"string_agg(DISTINCT {text_value}, ',' ORDER BY {text_value})"
+
+
+@compiles(distinct_list, "sqlite")
+def _distinct_list_sqlite(element: distinct_list, compiler: Any, **kw: Any) -> str:
+    (value,) = list(element.clauses)
+    return f"group_concat(DISTINCT {compiler.process(value, **kw)})"
+
+
+def _split(value: str | None) -> list[str]:
+    return sorted(value.split(",")) if value else []
 
 
 @dataclass(frozen=True)
 class _Base:
-    """Candidate partners (indexed by id: name, vetting status, trades and provinces as text)
-    and their registered trades (partner_id, trade_id) for the priors."""
+    """Candidate partners, indexed by id: name, vetting status, trades and provinces as text,
+    and the registered trade ids and provinces as tuples (for priors and filters)."""
 
     partners: pd.DataFrame
-    links: pd.DataFrame
-    areas: pd.DataFrame
 
 
 def _partner_base(
     conn: Connection, filters: PartnerFilters, partner_ids: Sequence[int] | None = None
 ) -> _Base:
-    query = select(Partner.id, Partner.business_name, Partner.vetting_status)
-    links_q = select(PartnerTrade.partner_id, PartnerTrade.trade_id, Trade.name).join(
-        Trade, Trade.id == PartnerTrade.trade_id
+    """One statement: the partner directory with trades and provinces aggregated per partner
+    in the database (a few thousand rows back, not one per trade and area)."""
+    trades_sq = (
+        select(
+            PartnerTrade.partner_id,
+            distinct_list(Trade.name).label("names"),
+            distinct_list(PartnerTrade.trade_id).label("ids"),
+        )
+        .join(Trade, Trade.id == PartnerTrade.trade_id)
+        .group_by(PartnerTrade.partner_id)
+        .subquery()
     )
-    areas_q = select(PartnerArea.partner_id, PartnerArea.province)
+    areas_sq = (
+        select(PartnerArea.partner_id, distinct_list(PartnerArea.province).label("provinces"))
+        .group_by(PartnerArea.partner_id)
+        .subquery()
+    )
+    query = (
+        select(
+            Partner.id,
+            Partner.business_name,
+            Partner.vetting_status,
+            trades_sq.c.names,
+            trades_sq.c.ids,
+            areas_sq.c.provinces,
+        )
+        .outerjoin(trades_sq, trades_sq.c.partner_id == Partner.id)
+        .outerjoin(areas_sq, areas_sq.c.partner_id == Partner.id)
+    )
     if filters.vetting and partner_ids is None:
         query = query.where(Partner.vetting_status.in_(filters.vetting))
     if partner_ids is not None:
         query = query.where(Partner.id.in_(list(partner_ids)))
-        links_q = links_q.where(PartnerTrade.partner_id.in_(list(partner_ids)))
-        areas_q = areas_q.where(PartnerArea.partner_id.in_(list(partner_ids)))
+    rows = _tuples(conn.execute(query))
+    names = [_split(r[3]) for r in rows]
+    provinces = [_split(r[5]) for r in rows]
     partners = pd.DataFrame(
-        _tuples(conn.execute(query)), columns=["partner_id", "business_name", "vetting_status"]
-    ).set_index("partner_id")
-    link_rows = sorted(_tuples(conn.execute(links_q)), key=lambda r: (r[0], r[2]))
-    area_rows = sorted(set(_tuples(conn.execute(areas_q))))  # several cities per province
-    links = pd.DataFrame(link_rows, columns=["partner_id", "trade_id", "name"])
-    areas = pd.DataFrame(area_rows, columns=["partner_id", "province"])
-    trade_text = {pid: ", ".join(r[2] for r in rows) for pid, rows in groupby(link_rows, _first)}
-    area_text = {pid: ", ".join(r[1] for r in rows) for pid, rows in groupby(area_rows, _first)}
-    ids = partners.index.tolist()
-    partners["trades"] = [trade_text.get(pid, "") for pid in ids]
-    partners["provinces"] = [area_text.get(pid, "") for pid in ids]
-    partners["business_name"] = partners["business_name"].fillna("(erased partner)")
-    return _Base(partners, links, areas)
+        {
+            "business_name": [r[1] if r[1] is not None else "(erased partner)" for r in rows],
+            "vetting_status": [r[2] for r in rows],
+            "trades": [", ".join(n) for n in names],
+            "provinces": [", ".join(p) for p in provinces],
+            "trade_ids": [tuple(int(t) for t in _split(r[4])) for r in rows],
+            "province_list": [tuple(p) for p in provinces],
+        },
+        index=pd.Index([r[0] for r in rows], name="partner_id"),
+    )
+    return _Base(partners)
 
 
 def trade_means(
@@ -567,10 +611,11 @@ def _priors(
     fallback = np.nan if overall is None else overall
     if filters.trade_id is not None:
         return pd.Series(means.get(filters.trade_id, fallback), index=index, dtype=float)
-    links = base.links
-    per_link = links["trade_id"].map(means).astype(float).fillna(fallback)
-    by_partner = per_link.groupby(links["partner_id"]).mean()
-    return by_partner.reindex(index).fillna(fallback).astype(float)
+    values = []
+    for trade_ids in base.partners["trade_ids"]:
+        known = [means.get(t, fallback) for t in trade_ids]
+        values.append(sum(known) / len(known) if known else fallback)
+    return pd.Series(values, index=index, dtype=float)
 
 
 def _compute_table(
@@ -597,14 +642,12 @@ def _compute_table(
     if partner_ids is None and (filters.trade_id is not None or filters.province is not None):
         keep = np.ones(len(partners), dtype=bool)
         if filters.trade_id is not None:
-            serving = base.links.loc[base.links["trade_id"] == filters.trade_id, "partner_id"]
-            keep &= partners.index.isin(serving)
+            keep &= np.array([filters.trade_id in t for t in partners["trade_ids"]], dtype=bool)
         if filters.province is not None:
-            serving = base.areas.loc[base.areas["province"] == filters.province, "partner_id"]
-            keep &= partners.index.isin(serving)
+            keep &= np.array([filters.province in p for p in partners["province_list"]], dtype=bool)
         keep |= partners.index.isin(shares.index) | partners.index.isin(reviews.index)
         partners = partners[keep]
-        base = _Base(partners, base.links, base.areas)
+        base = _Base(partners)
     priors = _priors(base, filters, means, overall)
     table = derive_metrics(partners, shares, reviews, prev, reviews_12m, priors, criteria)
     if filters.min_reviews:

@@ -98,7 +98,12 @@ RISK_STYLE = {
         }
     ]
 }
-NUMBER = {"filter": "agNumberColumnFilter", "type": "rightAligned"}
+# Numbers sort high-to-low on the first click (best rating, most leads first).
+NUMBER = {
+    "filter": "agNumberColumnFilter",
+    "type": "rightAligned",
+    "sortingOrder": ["desc", "asc", None],
+}
 TEXT = {"filter": "agTextColumnFilter"}
 
 
@@ -184,7 +189,6 @@ COLUMNS: list[dict[str, Any]] = [
         "headerTooltip": "WR = v/(v+10)·R + 10/(v+10)·C (trade mean); 'new' below 5 reviews "
         "in 12 months",
         "valueFormatter": BAYES,
-        "sort": "desc",
         **NUMBER,
     },
     {"field": "rank", "headerName": "Rank", **NUMBER},
@@ -317,8 +321,9 @@ def _headline_cards(h: pdata.Headline) -> list[dbc.Col]:
         kpi_card(
             "Partners",
             fmt_int(h.partners),
-            f"{fmt_int(h.active_partners)} received leads",
+            f"{fmt_int(h.at_risk)} at risk · {fmt_int(h.active_partners)} received leads",
             id_="partners-kpi-partners",
+            note_class="text-danger fw-semibold" if h.at_risk else "text-muted",
         ),
         kpi_card(
             "Leads shared",
@@ -337,13 +342,6 @@ def _headline_cards(h: pdata.Headline) -> list[dbc.Col]:
             "–" if h.mean_rating is None else f"{h.mean_rating:.2f} / 5",
             f"{fmt_int(h.reviews)} reviews · {fmt_int(h.new_partners)} partners new",
             id_="partners-kpi-rating",
-        ),
-        kpi_card(
-            "At risk",
-            fmt_int(h.at_risk),
-            "below the performance criteria",
-            id_="partners-kpi-risk",
-            note_class="text-danger fw-semibold" if h.at_risk else "text-muted",
         ),
     ]
 
@@ -405,7 +403,7 @@ def layout(**kwargs: Any) -> html.Div:
                 f"{query.period.label()}. Ratings are Bayesian averages (m = 10, prior = the "
                 "trade's mean); partners with fewer than 5 reviews in 12 months are “new”.",
                 className="text-muted",
-                id="partners-period",
+                id="partners-period-label",
             ),
             messages.invalid_input(problem) if problem else None,
             filter_bar(PREFIX, query, trades),
@@ -442,7 +440,7 @@ def layout(**kwargs: Any) -> html.Div:
                     server_side=True,
                     page_size=PAGE_SIZE,
                     height="720px",
-                    grid_options={"tooltipShowDelay": 200},
+                    grid_options={"tooltipShowDelay": 200, "suppressColumnVirtualisation": True},
                 ),
                 id=f"partners-gridbox-{_view_key(query)}",
             ),

@@ -359,7 +359,10 @@ class SQLiteBackend(Backend):
     """
 
     def prepare(self) -> None:
-        self.engine.dispose()  # no idle pooled connection may block the journal-mode change
+        database = self.engine.url.database
+        self._file = bool(database) and database != ":memory:"
+        if self._file:  # no idle pooled connection may block the journal-mode change
+            self.engine.dispose()
         self._raw = self.engine.raw_connection()
         con = self._raw.driver_connection
         self._isolation = con.isolation_level
@@ -445,7 +448,8 @@ class SQLiteBackend(Backend):
             con.isolation_level = self._isolation
         finally:
             self._raw.close()
-            self.engine.dispose()
+            if self._file:
+                self.engine.dispose()
 
 
 class PostgresBackend(Backend):

@@ -21,14 +21,9 @@ from data.db import make_engine
 from data.suppression import suppression_digest
 from tests.e2e.conftest import login_as
 
-# components/grid.py sets overlayNoRowsTemplate, which dash-ag-grid 35 logs as a console error
-# ("Blocked a string that AG Grid would evaluate"); reported to its owner, harmless here.
-GRID_OVERLAY_WARNING = "overlayNoRowsTemplate"
-
 
 @pytest.fixture
-def officer(page_as, console):
-    console.allow.append(GRID_OVERLAY_WARNING)
+def officer(page_as):
     return page_as("privacy_officer")
 
 
