@@ -178,10 +178,11 @@ def context(engine: Engine, as_of: date, leads: int) -> BenchContext:
 
 def print_table(results: list[Result]) -> None:
     width = max([len(r.name) for r in results] + [4])
-    print(f"{'case':<{width}}  {'filter':<14}{'median ms':>12}{'p95 ms':>12}")
-    print("-" * (width + 40))
+    labels = max([len(r.filter_label) for r in results] + [6])
+    print(f"{'case':<{width}}  {'filter':<{labels}}{'median ms':>12}{'p95 ms':>12}")
+    print("-" * (width + labels + 26))
     for r in results:
-        print(f"{r.name:<{width}}  {r.filter_label:<14}{r.median_ms:>12.1f}{r.p95_ms:>12.1f}")
+        print(f"{r.name:<{width}}  {r.filter_label:<{labels}}{r.median_ms:>12.1f}{r.p95_ms:>12.1f}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -44,9 +44,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, String, and_, select, true
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy import Connection, and_, select, true
 
 from data import rollups
 from data.models import (
@@ -212,40 +210,44 @@ def period_counts_many(
     family: rollups.Family,
     ranges: Sequence[tuple[date, date]],
     scope: Scope,
-    columns: Sequence[str] | None = None,
+    columns: Sequence[str] | Sequence[Sequence[str]] | None = None,
     *,
     source: str = "rollup",
 ) -> list[pd.DataFrame]:
     """Counts of ``family`` for each inclusive day range, per group of ``scope``: one frame
-    per range, indexed by the group column, without groups that have nothing.
+    per range, indexed by the group column, without groups that have nothing. ``columns`` is
+    one list for all ranges or one list per range.
 
     ``source="rollup"``: one statement over the cumulative rollups for all ranges (one index
     seek per partner and boundary day); ``"base"``: ``GROUP BY`` over the base tables (the
     same result, much slower on large data).
     """
-    columns = list(columns or family.counts)
+    if columns and not isinstance(columns[0], str):
+        per_range = [list(c) for c in columns]
+    else:
+        per_range = [list(columns or family.counts)] * len(ranges)  # type: ignore[arg-type]
     (group,) = scope.group_columns
     if source == "base":
         out = []
-        for start, end in ranges:
-            where = rollups.family_filters(family, start=start, end=end, scope=scope)
-            rows = conn.execute(family.deltas(where, [group])).mappings().all()
+        for (start, end), cols in zip(ranges, per_range, strict=True):
+            query = family.deltas([group], start=start, end=end, scope=scope)
+            rows = conn.execute(query).mappings().all()
             matrix = np.array(
-                [(r[group], *(r[c] for c in columns)) for r in rows], dtype=np.int64
-            ).reshape(len(rows), 1 + len(columns))
-            out.append(_counts_frame(matrix[:, 0], matrix[:, 1:], group, columns))
+                [(r[group], *(r[c] for c in cols)) for r in rows], dtype=np.int64
+            ).reshape(len(rows), 1 + len(cols))
+            out.append(_counts_frame(matrix[:, 0], matrix[:, 1:], group, cols))
         return out
     if source != "rollup":
         raise ValueError(f"unknown source {source!r}")
     if scope.uses_trade_totals:
         out = []
-        for start, end in ranges:
-            rows = rollups.trade_totals(conn, family, start, end, scope.trade_ids, columns)
-            matrix = np.array(_tuples(rows), dtype=np.int64).reshape(len(rows), 1 + len(columns))
-            out.append(_counts_frame(matrix[:, 0], matrix[:, 1:], group, columns))
+        for (start, end), cols in zip(ranges, per_range, strict=True):
+            rows = rollups.trade_totals(conn, family, start, end, scope.trade_ids, cols)
+            matrix = np.array(_tuples(rows), dtype=np.int64).reshape(len(rows), 1 + len(cols))
+            out.append(_counts_frame(matrix[:, 0], matrix[:, 1:], group, cols))
         return out
-    ids, values = rollups.range_totals(conn, family, ranges, scope, columns)
-    return [_counts_frame(ids, values[:, r, :], group, columns) for r in range(len(ranges))]
+    ids, values = rollups.range_totals(conn, family, ranges, scope, per_range)
+    return [_counts_frame(ids, v, group, cols) for v, cols in zip(values, per_range, strict=True)]
 
 
 def _counts_frame(
@@ -496,31 +498,6 @@ def _tuples(result: Any) -> list[tuple]:
     return [tuple(row) for row in rows]
 
 
-class distinct_list(FunctionElement):
-    """Comma-separated distinct values of a group (``group_concat`` / ``string_agg``), for
-    turning a partner's trades and areas into one text cell inside the database."""
-
-    type = String()
-    inherit_cache = True
-
-
-@compiles(distinct_list)
-def _distinct_list_pg(element: distinct_list, compiler: Any, **kw: Any) -> str:
-    (value,) = list(element.clauses)
-    text_value = f"CAST({compiler.process(value, **kw)} AS TEXT)"
-    return f"string_agg(DISTINCT {text_value}, ',' ORDER BY {text_value})"
-
-
-@compiles(distinct_list, "sqlite")
-def _distinct_list_sqlite(element: distinct_list, compiler: Any, **kw: Any) -> str:
-    (value,) = list(element.clauses)
-    return f"group_concat(DISTINCT {compiler.process(value, **kw)})"
-
-
-def _split(value: str | None) -> list[str]:
-    return sorted(value.split(",")) if value else []
-
-
 @dataclass(frozen=True)
 class _Base:
     """Candidate partners, indexed by id: name, vetting status, trades and provinces as text,
@@ -532,52 +509,41 @@ class _Base:
 def _partner_base(
     conn: Connection, filters: PartnerFilters, partner_ids: Sequence[int] | None = None
 ) -> _Base:
-    """One statement: the partner directory with trades and provinces aggregated per partner
-    in the database (a few thousand rows back, not one per trade and area)."""
-    trades_sq = (
-        select(
-            PartnerTrade.partner_id,
-            distinct_list(Trade.name).label("names"),
-            distinct_list(PartnerTrade.trade_id).label("ids"),
-        )
-        .join(Trade, Trade.id == PartnerTrade.trade_id)
-        .group_by(PartnerTrade.partner_id)
-        .subquery()
-    )
-    areas_sq = (
-        select(PartnerArea.partner_id, distinct_list(PartnerArea.province).label("provinces"))
-        .group_by(PartnerArea.partner_id)
-        .subquery()
-    )
-    query = (
-        select(
-            Partner.id,
-            Partner.business_name,
-            Partner.vetting_status,
-            trades_sq.c.names,
-            trades_sq.c.ids,
-            areas_sq.c.provinces,
-        )
-        .outerjoin(trades_sq, trades_sq.c.partner_id == Partner.id)
-        .outerjoin(areas_sq, areas_sq.c.partner_id == Partner.id)
-    )
+    """The partner directory: names and statuses, registered trades and served provinces.
+
+    Three narrow reads (the trade links come from their primary-key index) grouped in Python:
+    cheaper than aggregating strings in the database, which needs temporary B-trees.
+    """
+    query = select(Partner.id, Partner.business_name, Partner.vetting_status)
+    links_q = select(PartnerTrade.partner_id, PartnerTrade.trade_id)
+    areas_q = select(PartnerArea.partner_id, PartnerArea.province)
     if filters.vetting and partner_ids is None:
         query = query.where(Partner.vetting_status.in_(filters.vetting))
     if partner_ids is not None:
         query = query.where(Partner.id.in_(list(partner_ids)))
+        links_q = links_q.where(PartnerTrade.partner_id.in_(list(partner_ids)))
+        areas_q = areas_q.where(PartnerArea.partner_id.in_(list(partner_ids)))
+    trade_names = dict(_tuples(conn.execute(select(Trade.id, Trade.name))))
     rows = _tuples(conn.execute(query))
-    names = [_split(r[3]) for r in rows]
-    provinces = [_split(r[5]) for r in rows]
+    trade_ids: dict[int, list[int]] = {}
+    for pid, tid in _tuples(conn.execute(links_q)):
+        trade_ids.setdefault(pid, []).append(tid)
+    provinces: dict[int, set[str]] = {}
+    for pid, province in _tuples(conn.execute(areas_q)):
+        provinces.setdefault(pid, set()).add(province)
+    ids = [r[0] for r in rows]
+    tids = [tuple(sorted(trade_ids.get(pid, ()))) for pid in ids]
+    provs = [tuple(sorted(provinces.get(pid, ()))) for pid in ids]
     partners = pd.DataFrame(
         {
             "business_name": [r[1] if r[1] is not None else "(erased partner)" for r in rows],
             "vetting_status": [r[2] for r in rows],
-            "trades": [", ".join(n) for n in names],
-            "provinces": [", ".join(p) for p in provinces],
-            "trade_ids": [tuple(int(t) for t in _split(r[4])) for r in rows],
-            "province_list": [tuple(p) for p in provinces],
+            "trades": [", ".join(sorted(trade_names.get(t, "?") for t in ts)) for ts in tids],
+            "provinces": [", ".join(p) for p in provs],
+            "trade_ids": tids,
+            "province_list": provs,
         },
-        index=pd.Index([r[0] for r in rows], name="partner_id"),
+        index=pd.Index(ids, name="partner_id"),
     )
     return _Base(partners)
 
@@ -618,6 +584,14 @@ def _priors(
     return pd.Series(values, index=index, dtype=float)
 
 
+_RV_NAMES = {
+    "rv_all": "all_reviews",
+    "rv_published": "reviews",
+    "rv_rating_sum": "rating_sum",
+    "rv_disputes": "disputes",
+}
+
+
 def _compute_table(
     conn: Connection,
     filters: PartnerFilters,
@@ -629,14 +603,17 @@ def _compute_table(
     base = _partner_base(conn, filters, partner_ids)
     scope = filters.scope(partner_ids)
     period = (filters.start, filters.end)
-    (shares,) = period_counts_many(conn, SHARES, [period], scope, source=source)
     year = (filters.end - timedelta(days=NEW_WINDOW_DAYS - 1), filters.end)
     ranges = [period, filters.previous()] + ([] if year == period else [year])
-    found = period_counts_many(
-        conn, REVIEWS, ranges, scope, list(GRID_REVIEW_COLUMNS), source=source
-    )
-    reviews, prev = found[0], found[1]
-    reviews_12m = (found[2] if len(found) > 2 else reviews)["reviews"]
+    # One statement: the share tables also hold the ranking's review numbers, so the period,
+    # the previous period and the 12 months share their look-ups (3–4 boundaries per partner).
+    columns = [list(SHARES.counts), ["rv_published", "rv_rating_sum"], ["rv_published"]]
+    found = period_counts_many(conn, SHARES, ranges, scope, columns[: len(ranges)], source=source)
+    shares = found[0]
+    reviews = shares[list(rollups.SHARE_REVIEW_COUNTS)].rename(columns=_RV_NAMES)
+    reviews = reviews[(reviews != 0).any(axis=1)]
+    prev = found[1].rename(columns=_RV_NAMES)
+    reviews_12m = (found[2] if len(found) > 2 else reviews).rename(columns=_RV_NAMES)["reviews"]
     means, overall = trade_means(conn, filters.start, filters.end, source=source)
     partners = base.partners
     if partner_ids is None and (filters.trade_id is not None or filters.province is not None):
@@ -906,7 +883,9 @@ def monthly_trend(conn: Connection, partner_id: int, end: date, months: int = 12
 
     def per_month(family: rollups.Family, cols: list[str]) -> np.ndarray:
         ids, values = rollups.range_totals(conn, family, bounds, scope, cols)
-        return values[0] if len(ids) else np.zeros((len(bounds), len(cols)), dtype=np.int64)
+        if not len(ids):
+            return np.zeros((len(bounds), len(cols)), dtype=np.int64)
+        return np.array([v[0] for v in values], dtype=np.int64)
 
     reviews = per_month(REVIEWS, ["reviews", "rating_sum"])
     shares = per_month(SHARES, ["shares"])
@@ -1126,7 +1105,7 @@ def prospective_leads(
     _, counts = rollups.range_totals(
         conn, SHARES, [(date(1900, 1, 2), until)], Scope(partner_ids=(partner_id,)), ["prospective"]
     )
-    total = int(counts[0, 0, 0]) if len(counts) else 0
+    total = int(counts[0][0, 0]) if len(counts[0]) else 0
     rows = conn.execute(
         select(
             s.lead_id,

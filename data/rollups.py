@@ -78,9 +78,11 @@ from sqlalchemy import (
     func,
     insert,
     inspect,
+    literal,
     select,
     text,
     tuple_,
+    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -104,6 +106,9 @@ WITHIN_24H = HIST[: RESPONSE_BOUNDS.index(1440) + 1]
 # julianday() arithmetic on SQLite is off by ~1e-6 minutes; count a boundary as inside.
 _BOUND_SLACK = 1e-4
 
+#: The homeowner-review numbers the ranking needs, also kept in the share tables (by the day
+#: each review was written): one look-up per boundary then serves the whole grid row.
+SHARE_REVIEW_COUNTS: tuple[str, ...] = ("rv_all", "rv_published", "rv_rating_sum", "rv_disputes")
 SHARE_COUNTS: tuple[str, ...] = (
     "shares",
     "accepted",
@@ -114,6 +119,7 @@ SHARE_COUNTS: tuple[str, ...] = (
     "reviewed",
     "prospective",
     *HIST,
+    *SHARE_REVIEW_COUNTS,
 )
 SUB_RATINGS: tuple[str, ...] = ("quality", "timeliness", "value", "communication")
 REVIEW_COUNTS: tuple[str, ...] = (
@@ -243,20 +249,36 @@ class Family:
     tables: Mapping[str, Table]
     trade_table: Table
 
-    def deltas(self, where: Iterable[ColumnElement[bool]], group: Sequence[str]) -> Select:
-        """Per-group counts straight from the base tables (``group`` ⊆ partner, trade,
-        province, day). Also the "naive" computation the rollups are checked against."""
+    def deltas(
+        self,
+        group: Sequence[str],
+        *,
+        start: date | None = None,
+        end: date | None = None,
+        scope: Scope | None = None,
+    ) -> Select:
+        """Per-group counts straight from the base tables for the days ``start``..``end`` and
+        ``scope`` (``group`` ⊆ partner, trade, province, day). Also the "naive" computation
+        the rollups are checked against."""
+        review_where = _filters(Review.__table__.c, "review", start, end, scope)
         if self.name == "share":
-            return _share_deltas(where, group)
-        return _review_deltas(where, group)
+            share_where = _filters(LeadShare.__table__.c, "share", start, end, scope)
+            return _share_deltas(share_where, review_where, group)
+        return _review_deltas(review_where, group)
 
     def all_tables(self) -> list[Table]:
         return [*self.tables.values(), self.trade_table]
 
 
-def _share_deltas(where: Iterable[ColumnElement[bool]], group: Sequence[str]) -> Select:
+def _share_deltas(
+    where: Iterable[ColumnElement[bool]],
+    review_where: Iterable[ColumnElement[bool]],
+    group: Sequence[str],
+) -> Select:
     s = LeadShare.__table__.c
     r = Review.__table__.c
+    lead = Lead.__table__.c
+    zero = literal(0)
     reviewed = exists().where(
         r.lead_id == s.lead_id, r.partner_id == s.partner_id, r.author_side == ABOUT_PARTNER
     )
@@ -266,31 +288,48 @@ def _share_deltas(where: Iterable[ColumnElement[bool]], group: Sequence[str]) ->
     completed = and_(hired, s.completed_at.is_not(None))
     # One row per share with the minutes computed once (a MATERIALIZED CTE stops SQLite from
     # inlining the expression into each of the twelve bucket sums).
-    per_share = (
+    share_rows = select(
+        s.partner_id,
+        s.trade_id,
+        s.province,
+        day_of(s.shared_at).label("day"),
+        literal(1).label("shares"),
+        case((s.response == "accepted", 1), else_=0).label("accepted"),
+        # Funnel steps are nested (a step counts only when every earlier one happened),
+        # so each conditional rate stays within 0..1 even on inconsistent rows.
+        case((contacted, 1), else_=0).label("contacted"),
+        case((quoted, 1), else_=0).label("quoted"),
+        case((hired, 1), else_=0).label("hired"),
+        case((completed, 1), else_=0).label("completed"),
+        case((and_(completed, reviewed), 1), else_=0).label("reviewed"),
+        case((s.partner_was_prospective.is_(True), 1), else_=0).label("prospective"),
+        case(
+            (s.first_contact_at.is_(None), None),
+            else_=minutes_between(s.shared_at, s.first_contact_at),
+        ).label("minutes"),
+        *(zero.label(c) for c in SHARE_REVIEW_COUNTS),
+    ).where(*where)
+    published = r.moderation_status == "published"
+    review_rows = (
         select(
-            s.partner_id,
-            s.trade_id,
-            s.province,
-            day_of(s.shared_at).label("day"),
-            case((s.response == "accepted", 1), else_=0).label("accepted"),
-            # Funnel steps are nested (a step counts only when every earlier one happened),
-            # so each conditional rate stays within 0..1 even on inconsistent rows.
-            case((contacted, 1), else_=0).label("contacted"),
-            case((quoted, 1), else_=0).label("quoted"),
-            case((hired, 1), else_=0).label("hired"),
-            case((completed, 1), else_=0).label("completed"),
-            case((and_(completed, reviewed), 1), else_=0).label("reviewed"),
-            case((s.partner_was_prospective.is_(True), 1), else_=0).label("prospective"),
-            case(
-                (s.first_contact_at.is_(None), None),
-                else_=minutes_between(s.shared_at, s.first_contact_at),
-            ).label("minutes"),
+            r.partner_id,
+            r.trade_id,
+            lead.province,
+            day_of(r.created_at).label("day"),
+            *(zero.label(c) for c in _SHARE_FLAGS),
+            literal(None).label("minutes"),
+            literal(1).label("rv_all"),
+            case((published, 1), else_=0).label("rv_published"),
+            case((published, r.rating), else_=0).label("rv_rating_sum"),
+            case((r.dispute.is_(True), 1), else_=0).label("rv_disputes"),
         )
-        .where(*where)
-        .cte("per_share")
-        .prefix_with("MATERIALIZED")
+        .join_from(Review.__table__, Lead.__table__, lead.id == r.lead_id)
+        .where(r.author_side == ABOUT_PARTNER, *review_where)
     )
-    m = per_share.c
+    # One row per share (and per review) with the minutes computed once: a MATERIALIZED CTE
+    # stops SQLite from inlining the expression into each of the twelve bucket sums.
+    per_event = union_all(share_rows, review_rows).cte("per_event").prefix_with("MATERIALIZED")
+    m = per_event.c
     buckets: list[ColumnElement[int]] = []
     lower: float | None = None
     for i, upper in enumerate((*RESPONSE_BOUNDS, None)):
@@ -304,21 +343,22 @@ def _share_deltas(where: Iterable[ColumnElement[bool]], group: Sequence[str]) ->
     keys = [m[g].label(g) for g in group]
     return select(
         *keys,
-        func.count().label("shares"),
-        *(
-            func.sum(m[c]).label(c)
-            for c in (
-                "accepted",
-                "contacted",
-                "quoted",
-                "hired",
-                "completed",
-                "reviewed",
-                "prospective",
-            )
-        ),
+        *(func.sum(m[c]).label(c) for c in _SHARE_FLAGS),
         *buckets,
+        *(func.sum(m[c]).label(c) for c in SHARE_REVIEW_COUNTS),
     ).group_by(*(m[g] for g in group))
+
+
+_SHARE_FLAGS = (
+    "shares",
+    "accepted",
+    "contacted",
+    "quoted",
+    "hired",
+    "completed",
+    "reviewed",
+    "prospective",
+)
 
 
 def _review_deltas(where: Iterable[ColumnElement[bool]], group: Sequence[str]) -> Select:
@@ -359,24 +399,15 @@ FAMILIES = (SHARES, REVIEWS)
 ALL_TABLES = (*SHARES.all_tables(), *REVIEWS.all_tables(), rollup_key)
 
 
-def event_time(family: Family) -> ColumnElement[datetime]:
-    """The timestamp a family is rolled up by."""
-    return LeadShare.__table__.c.shared_at if family is SHARES else Review.__table__.c.created_at
-
-
 _ONE_DAY = timedelta(days=1)
 
 
-def family_filters(
-    family: Family,
-    *,
-    start: date | None = None,
-    end: date | None = None,
-    scope: Scope | None = None,
+def _filters(
+    table: Any, kind: str, start: date | None, end: date | None, scope: Scope | None
 ) -> list[ColumnElement[bool]]:
-    """WHERE terms on the base tables for a day range (inclusive) and a :class:`Scope`."""
-    table = LeadShare.__table__.c if family is SHARES else Review.__table__.c
-    at = event_time(family)
+    """WHERE terms on ``lead_share`` (``kind="share"``) or ``review`` for a day range
+    (inclusive) and a :class:`Scope`."""
+    at = table.shared_at if kind == "share" else table.created_at
     terms: list[ColumnElement[bool]] = []
     if start is not None:
         terms.append(at >= _start_of(start))
@@ -395,7 +426,7 @@ def family_filters(
     if scope.trade_ids is not None:
         terms.append(table.trade_id.in_(list(scope.trade_ids)))
     if scope.province is not None:
-        if family is SHARES:
+        if kind == "share":
             terms.append(table.province == scope.province)
         else:
             terms.append(table.lead_id.in_(select(Lead.id).where(Lead.province == scope.province)))
@@ -449,7 +480,7 @@ def rebuild(conn: Connection) -> None:
         conn.execute(
             insert(scratch).from_select(
                 [*DIM_KEY, "day", *family.counts],
-                family.deltas([], [*DIM_KEY, "day"]),
+                family.deltas([*DIM_KEY, "day"]),
             )
         )
         for level, keys in LEVELS.items():
@@ -616,11 +647,10 @@ def _apply_trade_changes(conn: Connection, family: Family, old: Series, new: Ser
             set_={name: table.c[name] + row[name] for name in family.counts},
         )
         conn.execute(statement)
-    first = family.counts[0]  # the row count (shares, all_reviews): zero means no rows
     conn.execute(
         delete(table).where(
             tuple_(table.c.trade_id, table.c.day).in_([(r["trade_id"], r["day"]) for r in rows]),
-            table.c[first] == 0,
+            *(table.c[name] == 0 for name in family.counts),
         )
     )
 
@@ -642,8 +672,10 @@ def refresh_partner(conn: Connection, partner_id: int, since: date | None = None
     """
     _lock_partner(conn, partner_id)
     for family in FAMILIES:
-        where = family_filters(family, start=since, scope=Scope(partner_ids=(partner_id,)))
-        deltas = conn.execute(family.deltas(where, [*DIM_KEY, "day"])).mappings().all()
+        query = family.deltas(
+            [*DIM_KEY, "day"], start=since, scope=Scope(partner_ids=(partner_id,))
+        )
+        deltas = conn.execute(query).mappings().all()
         for level, keys in LEVELS.items():
             table = family.tables[level]
             old_series, offsets = _read_series(conn, table, keys, partner_id, since)
@@ -948,17 +980,19 @@ def range_totals(
     family: Family,
     ranges: Sequence[tuple[date, date]],
     scope: Scope,
-    columns: Sequence[str] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
+    columns: Sequence[str] | Sequence[Sequence[str]] | None = None,
+) -> tuple[np.ndarray, list[np.ndarray]]:
     """Totals for several inclusive day ranges at once, per group of ``scope``.
 
-    Returns ``(groups, values)``: the group ids and an int64 array with ``values[g, r, c]`` the
-    total of ``columns[c]`` over
-    ``ranges[r]`` for ``groups[g]``. Every distinct boundary day is looked up once, in the same
-    statement: one index seek per driving row and boundary (see :func:`cum_at`); the
+    ``columns`` is one list for every range, or one list per range. Returns the group ids and,
+    per range, an int64 array (groups × columns). Every distinct boundary day is looked up once,
+    in one statement: one index seek per driving row and boundary (see :func:`cum_at`); the
     differences are taken in SQL so that one row per group comes back.
     """
-    columns = _checked(family, columns)
+    if columns and not isinstance(columns[0], str):
+        per_range = [_checked(family, list(c)) for c in columns]  # type: ignore[arg-type]
+    else:
+        per_range = [_checked(family, columns)] * len(ranges)  # type: ignore[arg-type]
     keys = LEVELS[scope.level]
     table = family.tables[scope.level]
     params: dict[str, Any] = {}
@@ -970,9 +1004,9 @@ def range_totals(
                 days.append(day)
     joins: list[str] = []
     pg = conn.dialect.name == "postgresql"
+    match = " AND ".join(f"x.{k} = k.{k}" for k in keys)
     for i, day in enumerate(days):
         params[f"d{i}"] = day
-        match = " AND ".join(f"x.{k} = k.{k}" for k in keys)
         # Identifiers are this module's constants; every value is a bound parameter.
         if pg:
             joins.append(
@@ -987,10 +1021,10 @@ def range_totals(
             )
     grouped = len(keys) > 1 or scope.group != "partner"
     exprs: list[str] = []
-    for start, end in ranges:
+    for (start, end), cols in zip(ranges, per_range, strict=True):
         hi = days.index(end)
         lo = days.index(start - timedelta(days=1))
-        for col in columns:
+        for col in cols:
             diff = f"COALESCE(c{hi}.{col}, 0) - COALESCE(c{lo}.{col}, 0)"
             exprs.append(f"SUM({diff})" if grouped else diff)
     group = ", ".join(f"k.{g}" for g in scope.group_columns)
@@ -1005,8 +1039,14 @@ def range_totals(
         if name in params:
             statement = statement.bindparams(bindparam(name, expanding=True))
     rows = [tuple(row) for row in conn.execute(statement, params).all()]
-    matrix = np.array(rows, dtype=np.int64).reshape(len(rows), 1 + len(ranges) * len(columns))
-    return matrix[:, 0], matrix[:, 1:].reshape(len(rows), len(ranges), len(columns))
+    width = 1 + sum(len(c) for c in per_range)
+    matrix = np.array(rows, dtype=np.int64).reshape(len(rows), width)
+    out: list[np.ndarray] = []
+    offset = 1
+    for cols in per_range:
+        out.append(matrix[:, offset : offset + len(cols)])
+        offset += len(cols)
+    return matrix[:, 0], out
 
 
 def trade_totals(

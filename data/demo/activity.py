@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from data.demo.bulk import Cat, TableData
-from data.demo.people import Homeowners, Partners, local_phone
+from data.demo.people import CITY_NAMES, SUBURB_NAMES, Homeowners, Partners, local_phone
 from data.demo.timeline import (
     DAY,
     NAT,
@@ -78,7 +78,7 @@ class Leads:
     status: np.ndarray
     wanted: np.ndarray  # partners the lead should be shared with (0 = rejected)
 
-    def table(self, suburb_names: tuple[str, ...], city_names: tuple[str, ...]) -> TableData:
+    def table(self) -> TableData:
         return TableData(
             "lead",
             {
@@ -87,8 +87,8 @@ class Leads:
                 "trade_id": self.trade + 1,
                 "service_type_id": self.service + 1,
                 "description": self.description,
-                "suburb": Cat(self.suburb, (*suburb_names, None)),
-                "city": Cat(self.city, city_names),
+                "suburb": Cat(self.suburb, (*SUBURB_NAMES, None)),
+                "city": Cat(self.city, CITY_NAMES),
                 "province": Cat(self.province, PROVINCE_NAMES),
                 "channel": Cat(self.channel, LEAD_CHANNELS),
                 "created_at": self.created_at,

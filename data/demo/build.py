@@ -31,7 +31,6 @@ from data.demo.activity import (
 from data.demo.bulk import ParallelLoader, TableData
 from data.demo.consent import add_retention_and_opt_outs, make_consent, make_suppression
 from data.demo.people import (
-    CITY_NAMES,
     SUBURB_NAMES,
     Homeowners,
     Partners,
@@ -258,7 +257,7 @@ def _privacy_consent_and_erasures(
     suppression = make_suppression(homeowners, outcome.erased, opt_outs, suppression_key())
     _apply_erasures(homeowners, lead_rows, act, interactions, outcome.erased)
     loader.submit(homeowners.table())
-    loader.submit(lead_rows.table(SUBURB_NAMES, CITY_NAMES))
+    loader.submit(lead_rows.table())
     loader.submit(act.reviews.table(lead_rows), interactions)
     loader.submit(
         suppression,

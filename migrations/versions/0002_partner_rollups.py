@@ -34,6 +34,11 @@ SHARE_COUNTS = [
     "reviewed",
     "prospective",
     *HIST,
+    # the ranking's review numbers, by the day each review was written
+    "rv_all",
+    "rv_published",
+    "rv_rating_sum",
+    "rv_disputes",
 ]
 REVIEW_COUNTS = [
     "all_reviews",
