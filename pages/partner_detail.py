@@ -373,7 +373,7 @@ def layout(partner_id: Any = None, **kwargs: Any) -> html.Div:
     State("partner-detail-query", "data"),
     prevent_initial_call=True,
 )
-def change_period(preset, stored):
+def change_period(preset: Any, stored: Any) -> Any:
     """Another period preset, keeping the other filters (the router re-renders the page)."""
     if preset not in PRESETS or preset == "custom":
         return no_update

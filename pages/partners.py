@@ -465,7 +465,17 @@ def layout(**kwargs: Any) -> html.Div:
     State("partners-query", "data"),
     prevent_initial_call=True,
 )
-def apply_filters(period, start, end, trade, province, vetting, min_reviews, search, current):
+def apply_filters(
+    period: Any,
+    start: Any,
+    end: Any,
+    trade: Any,
+    province: Any,
+    vetting: Any,
+    min_reviews: Any,
+    search: Any,
+    current: Any,
+) -> Any:
     """Write the filters into the URL; the router then renders the page for them."""
     params = query_from_controls(
         period=period,
@@ -497,7 +507,7 @@ def _stored_query(stored: object) -> PartnerQuery:
     State("partners-query", "data"),
     prevent_initial_call=True,
 )
-def serve_page(request, stored):
+def serve_page(request: Any, stored: Any) -> tuple[dict[str, Any], str]:
     """One block of rows for the grid (sorted, filtered and searched on the server)."""
     query = _stored_query(stored)
     table = _table(query)
@@ -527,7 +537,7 @@ def serve_page(request, stored):
     Output("partners-grid", "columnDefs"),
     Input("partners-columns", "value"),
 )
-def choose_columns(visible):
+def choose_columns(visible: Any) -> list[dict[str, Any]]:
     """Show the columns ticked in the column chooser."""
     chosen = [v for v in visible or [] if v in FIELDS] if isinstance(visible, list) else None
     return with_visible_columns(COLUMNS, chosen, locked=LOCKED)
@@ -543,7 +553,9 @@ def choose_columns(visible):
     State("partners-columns", "value"),
     prevent_initial_call=True,
 )
-def export(csv_clicks, xlsx_clicks, stored, request, visible):
+def export(
+    csv_clicks: Any, xlsx_clicks: Any, stored: Any, request: Any, visible: Any
+) -> tuple[Any, str]:
     """The grid as filtered, searched and sorted, in CSV or Excel, with the filters in the file;
     every export is recorded in the audit log."""
     fmt = {"partners-export-csv": "csv", "partners-export-xlsx": "xlsx"}.get(

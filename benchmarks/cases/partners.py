@@ -9,9 +9,9 @@
 * ``partner.*``: the detail page's functions for the partner with the most leads, and
   ``partner.page`` for all of them together.
 
-The plain ``GROUP BY`` over the base tables that the rollups replace is available as
-``--partners-naive`` material in docs/partner-performance.md (``source="base"``); it is not a
-case here because it is deliberately slow.
+The plain ``GROUP BY`` over the base tables that the rollups replace
+(``partner_table(..., source="base")``) is not a case here: it is the slow path the rollups
+exist to avoid, quoted in docs/partner-performance.md.
 """
 
 from __future__ import annotations

@@ -43,13 +43,13 @@ MESSAGES = {
     "service_opt_out": "Stop contacting me and stop sending my details to contractors.",
     "analytics_opt_out": "Do not track me with analytics or advertising cookies.",
 }
-VERIFICATION_METHODS = ("otp_email", "otp_sms", "callback_registered_number", "knowledge_check")
+# The desk's vocabulary (data/privacy/workflow.py: VERIFICATION_METHODS / _OUTCOMES).
 VERIFICATION_EVIDENCE = {
-    "otp_email": "One-time code sent to the registered email address was confirmed.",
-    "otp_sms": "One-time code sent to the registered mobile number was confirmed.",
-    "callback_registered_number": "Called back on the number on record; caller confirmed.",
-    "knowledge_check": "Requester confirmed three facts about their recent leads.",
+    "registered_email_reply": "Requester replied from the email address on record.",
+    "registered_phone_otp": "One-time code sent to the registered mobile number was confirmed.",
+    "document_sighted": "ID document sighted at the office; number checked, no copy kept.",
 }
+VERIFICATION_METHODS = tuple(VERIFICATION_EVIDENCE)
 DENIAL_NOTES = {
     "identity_not_verified": "We could not verify your identity, so we cannot release records.",
     "manifestly_unfounded_or_repeated": "This repeats a request answered in full last month.",
@@ -302,7 +302,7 @@ def make_privacy(
         method = VERIFICATION_METHODS[int(rng.integers(len(VERIFICATION_METHODS)))]
         verified_at = min(rec + seconds(np.asarray(rng.uniform(0.2, 5) * DAY)), last_moment)
         if slot.status == "verifying":
-            row |= {"verification_method": method}
+            row |= {"verification_method": method, "verification_outcome": "pending"}
         if slot.status in ("in_progress", "completed") or slot.denial in (
             "legal_hold",
             "manifestly_unfounded_or_repeated",
@@ -362,7 +362,7 @@ def make_privacy(
         elif slot.status == "unverified":
             row |= {
                 "verification_method": method,
-                "verification_outcome": "no_response",
+                "verification_outcome": "expired",
                 "closed_at": min(due, last_moment),
                 "resolution_note": "Closed: identity not verified within 30 days.",
             }

@@ -62,8 +62,7 @@ VERIFICATION_OUTCOMES = {
     "expired": "Expired (no reply in time)",
 }
 # Outcomes after which "identity not verified" may be given as the denial reason
-# ("no_response" is how older records, e.g. the demo data, spell "expired").
-UNVERIFIABLE_OUTCOMES = ("failed", "expired", "no_response")
+UNVERIFIABLE_OUTCOMES = ("failed", "expired")
 DENIAL_REASON_LABELS = {
     "identity_not_verified": "Identity not verified",
     "manifestly_unfounded_or_repeated": "Manifestly unfounded or repeated",

@@ -400,3 +400,15 @@ def test_vectorised_statistics_match_the_scalar_ones():
     for i in range(200):
         scalar = pdata.median_from_histogram(hist[i].tolist())
         assert (scalar is None and np.isnan(medians[i])) or medians[i] == pytest.approx(scalar)
+
+
+def test_gc_pause_is_nested_and_restores_the_collector():
+    import gc
+
+    assert gc.isenabled()
+    with pdata.gc_paused():
+        assert not gc.isenabled()
+        with pdata.gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
