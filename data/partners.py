@@ -746,27 +746,39 @@ def headline(table: pd.DataFrame) -> Headline:
 def ratings_by_trade(
     conn: Connection, table: pd.DataFrame, trade_id: int | None = None
 ) -> pd.DataFrame:
-    """(trade, business_name, bayes_rating) for every ranked partner and each trade it is
-    registered for (only ``trade_id`` when the view is filtered to one trade): the data of the
-    "Bayesian ratings by trade" chart."""
-    ranked = table[table["bayes_rating"].notna()][["partner_id", "business_name", "bayes_rating"]]
-    if ranked.empty:
-        return pd.DataFrame(columns=["trade", "partner_id", "business_name", "bayes_rating"])
-    links = pd.DataFrame(
-        _tuples(
-            conn.execute(
-                select(PartnerTrade.partner_id, Trade.name)
-                .join(Trade, Trade.id == PartnerTrade.trade_id)
-                .where(true() if trade_id is None else PartnerTrade.trade_id == trade_id)
-            )
-        ),
-        columns=["partner_id", "trade"],
+    """(trade, partner_id, business_name, bayes_rating) for every ranked partner and each
+    trade it is registered for (only ``trade_id`` when the view is filtered to one trade): the
+    data of the "Bayesian ratings by trade" chart."""
+    columns = ["trade", "partner_id", "business_name", "bayes_rating"]
+    ranked_rows = table[table["bayes_rating"].notna()]
+    ranked = dict(
+        zip(
+            ranked_rows["partner_id"].tolist(),
+            zip(
+                ranked_rows["business_name"].tolist(),
+                ranked_rows["bayes_rating"].tolist(),
+                strict=True,
+            ),
+            strict=True,
+        )
     )
-    out = ranked.merge(links, on="partner_id", how="inner" if trade_id else "left")
-    out["trade"] = out["trade"].fillna("(no trade)")
-    return out[["trade", "partner_id", "business_name", "bayes_rating"]].sort_values(
-        ["trade", "bayes_rating"], ascending=[True, False]
+    if not ranked:
+        return pd.DataFrame(columns=columns)
+    query = select(PartnerTrade.partner_id, Trade.name).join(
+        Trade, Trade.id == PartnerTrade.trade_id
     )
+    if trade_id is not None:
+        query = query.where(PartnerTrade.trade_id == trade_id)
+    out: list[tuple[str, int, str, float]] = []
+    registered: set[int] = set()
+    for pid, trade in _tuples(conn.execute(query)):
+        if pid in ranked:
+            registered.add(pid)
+            out.append((trade, pid, *ranked[pid]))
+    if trade_id is None:
+        out.extend(("(no trade)", pid, *ranked[pid]) for pid in ranked if pid not in registered)
+    out.sort(key=lambda r: (r[0], -r[3]))
+    return pd.DataFrame(out, columns=columns)
 
 
 # --- reference lists --------------------------------------------------------------------------
