@@ -73,9 +73,8 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """``python app.py`` on its own SQLite demo database (so it never touches the unit-test DB)."""
-    from data.demo import build_demo
-
     from data.db import make_engine
+    from data.demo import build_demo
 
     folder = tmp_path_factory.mktemp("e2e")
     database_url = f"sqlite:///{folder / 'e2e.db'}"

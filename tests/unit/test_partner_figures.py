@@ -51,7 +51,8 @@ def test_ratings_by_trade_one_box_per_trade():
         }
     )
     fig = pf.ratings_by_trade(by_trade)
-    assert [t.name for t in fig.data] == ["Plumbing (2)", "Electrical (1)"]  # ascending median: best on top
+    # ascending median: best on top
+    assert [t.name for t in fig.data] == ["Plumbing (2)", "Electrical (1)"]
     assert is_empty(pf.ratings_by_trade(by_trade.iloc[0:0]))
 
 
