@@ -44,6 +44,18 @@ def grid_names(page) -> list[str]:
     return [name for _, name in sorted(rows) if name]
 
 
+def sort_descending(page, col_id: str) -> None:
+    """Click a column header until the grid reports a descending sort (a click that lands while
+    the grid is still mounting is lost)."""
+    header = page.locator(f"{GRID} .ag-header-cell[col-id='{col_id}']")
+    for _attempt in range(4):
+        if header.get_attribute("aria-sort") == "descending":
+            return
+        header.locator(".ag-header-cell-label").click()
+        page.wait_for_timeout(400)
+    expect(header).to_have_attribute("aria-sort", "descending")
+
+
 def settle(page) -> None:
     """Wait until the router has rendered the new view and its callbacks have answered."""
     page.wait_for_load_state("networkidle")
@@ -73,11 +85,7 @@ def test_filter_sort_open_back_and_export(page_as, tmp_path):
     expect(page.locator("#partners-count")).not_to_have_text(all_count)
 
     # sort by Bayesian rating (best first)
-    page.locator(f"{GRID} .ag-header-cell[col-id='bayes_rating']").click()
-    expect(page.locator(f"{GRID} .ag-header-cell[col-id='bayes_rating']")).to_have_attribute(
-        "aria-sort", "descending"
-    )
-    page.wait_for_timeout(500)
+    sort_descending(page, "bayes_rating")
     wait_for_rows(page)
     sorted_names = grid_names(page)
     assert sorted_names, "the grid shows no partner"
@@ -107,8 +115,7 @@ def test_filter_sort_open_back_and_export(page_as, tmp_path):
     expect(page.locator("#partners-period")).to_contain_text("Last 90 days")
 
     # sort again, then export exactly what the grid shows
-    page.locator(f"{GRID} .ag-header-cell[col-id='bayes_rating']").click()
-    page.wait_for_timeout(500)
+    sort_descending(page, "bayes_rating")
     wait_for_rows(page)
     shown = grid_names(page)
     total = int(re.sub(r"\D", "", page.inner_text("#partners-count")))
