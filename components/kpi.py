@@ -17,11 +17,8 @@ def kpi_card(
     if note:
         body.append(html.Div(note, className=f"kpi-note {note_class}"))
     card = dbc.Card(dbc.CardBody(body), className="kpi-card h-100 shadow-sm")
-    return (
-        dbc.Col(card, id=id_, xs=12, sm=6, lg=3, className="mb-3")
-        if id_
-        else dbc.Col(card, xs=12, sm=6, lg=3, className="mb-3")
-    )
+    extra = {"id": id_} if id_ else {}
+    return dbc.Col(card, xs=12, sm=6, lg=3, className="mb-3", **extra)
 
 
 def kpi_row(cards: list[dbc.Col]) -> dbc.Row:

@@ -24,6 +24,14 @@ _ids = count(1)
 EPOCH = datetime(2025, 1, 1)
 
 
+def _insert(session: Session, model: type, values: dict[str, Any], fields: dict[str, Any]) -> Any:
+    """Build ``model`` from defaults overridden by ``fields``, add it and flush (ids assigned)."""
+    row = model(**{**values, **fields})
+    session.add(row)
+    session.flush()
+    return row
+
+
 @dataclass
 class BaseRows:
     trade: Trade
@@ -56,11 +64,7 @@ def add_homeowner(session: Session, **fields: Any) -> Homeowner:
         "created_at": EPOCH,
         "last_activity_at": EPOCH,
     }
-    values.update(fields)
-    homeowner = Homeowner(**values)
-    session.add(homeowner)
-    session.flush()
-    return homeowner
+    return _insert(session, Homeowner, values, fields)
 
 
 def add_partner(session: Session, **fields: Any) -> Partner:
@@ -72,11 +76,7 @@ def add_partner(session: Session, **fields: Any) -> Partner:
         "vetting_status": "vetted",
         "joined_at": EPOCH,
     }
-    values.update(fields)
-    partner = Partner(**values)
-    session.add(partner)
-    session.flush()
-    return partner
+    return _insert(session, Partner, values, fields)
 
 
 def add_lead(session: Session, rows: BaseRows, **fields: Any) -> Lead:
@@ -90,11 +90,7 @@ def add_lead(session: Session, rows: BaseRows, **fields: Any) -> Lead:
         "created_at": EPOCH,
         "status": "created",
     }
-    values.update(fields)
-    lead = Lead(**values)
-    session.add(lead)
-    session.flush()
-    return lead
+    return _insert(session, Lead, values, fields)
 
 
 def add_share(
@@ -107,11 +103,7 @@ def add_share(
         "province": lead.province,
         "shared_at": lead.created_at + timedelta(minutes=5),
     }
-    values.update(fields)
-    share = LeadShare(**values)
-    session.add(share)
-    session.flush()
-    return share
+    return _insert(session, LeadShare, values, fields)
 
 
 def add_review(
@@ -128,11 +120,7 @@ def add_review(
         "moderation_status": "published",
         "dispute": False,
     }
-    values.update(fields)
-    review = Review(**values)
-    session.add(review)
-    session.flush()
-    return review
+    return _insert(session, Review, values, fields)
 
 
 def add_privacy_request(session: Session, **fields: Any) -> PrivacyRequest:
@@ -146,8 +134,4 @@ def add_privacy_request(session: Session, **fields: Any) -> PrivacyRequest:
         "original_due_at": received + timedelta(days=30),
         "status": "received",
     }
-    values.update(fields)
-    request = PrivacyRequest(**values)
-    session.add(request)
-    session.flush()
-    return request
+    return _insert(session, PrivacyRequest, values, fields)
