@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import gc
 import math
+import os
 import re
 import threading
 import time
@@ -68,6 +69,11 @@ NEW_MIN_REVIEWS = 5  # fewer reviews than this in NEW_WINDOW_DAYS: "new"
 NEW_WINDOW_DAYS = 365
 WILSON_Z = 1.96
 GRID_REVIEW_COLUMNS = ("reviews", "rating_sum", "all_reviews", "disputes")
+#: From this many candidate partners on, the ranking's rollup look-ups run in PARALLEL_PARTS
+#: parallel statements on PostgreSQL (data.rollups.range_totals): below it one statement is
+#: quicker than the extra connections cost.
+PARALLEL_MIN_PARTNERS = 10_000
+PARALLEL_PARTS = max(1, min(4, os.cpu_count() or 1))
 
 
 # --- settings ---------------------------------------------------------------------------------
@@ -215,10 +221,12 @@ def period_counts_many(
     columns: Sequence[str] | Sequence[Sequence[str]] | None = None,
     *,
     source: str = "rollup",
+    parts: int = 1,
 ) -> list[pd.DataFrame]:
     """Counts of ``family`` for each inclusive day range, per group of ``scope``: one frame
     per range, indexed by the group column, without groups that have nothing. ``columns`` is
-    one list for all ranges or one list per range.
+    one list for all ranges or one list per range; ``parts``: see
+    :func:`data.rollups.range_totals`.
 
     ``source="rollup"``: one statement over the cumulative rollups for all ranges (one index
     seek per partner and boundary day); ``"base"``: ``GROUP BY`` over the base tables (the
@@ -248,7 +256,7 @@ def period_counts_many(
             matrix = np.array(_tuples(rows), dtype=np.int64).reshape(len(rows), 1 + len(cols))
             out.append(_counts_frame(matrix[:, 0], matrix[:, 1:], group, cols))
         return out
-    ids, values = rollups.range_totals(conn, family, ranges, scope, per_range)
+    ids, values = rollups.range_totals(conn, family, ranges, scope, per_range, parts=parts)
     return [_counts_frame(ids, v, group, cols) for v, cols in zip(values, per_range, strict=True)]
 
 
@@ -638,7 +646,10 @@ def _compute_table(
     # One statement: the share tables also hold the ranking's review numbers, so the period,
     # the previous period and the 12 months share their look-ups (3–4 boundaries per partner).
     columns = [list(SHARES.counts), ["rv_published", "rv_rating_sum"], ["rv_published"]]
-    found = period_counts_many(conn, SHARES, ranges, scope, columns[: len(ranges)], source=source)
+    parts = PARALLEL_PARTS if len(base.partners) >= PARALLEL_MIN_PARTNERS else 1
+    found = period_counts_many(
+        conn, SHARES, ranges, scope, columns[: len(ranges)], source=source, parts=parts
+    )
     shares = found[0]
     reviews = shares[list(rollups.SHARE_REVIEW_COUNTS)].rename(columns=_RV_NAMES)
     reviews = reviews[(reviews != 0).any(axis=1)]

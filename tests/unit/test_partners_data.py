@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from data import partners as pdata
+from data import rollups
 from data.db import read_connection, session_scope
 from data.models import Lead, Partner, Setting
 from tests.factories import add_review
@@ -246,6 +247,30 @@ def test_rollups_agree_with_group_by_over_base_tables(db, world, filters):
         fast = table(db, f, "rollup")
         slow = table(db, f, "base")
         pd.testing.assert_frame_equal(fast, slow, check_dtype=False)
+
+
+def test_parallel_lookups_give_the_same_table(db, world, monkeypatch):
+    """On PostgreSQL a large ranking is looked up in parallel parts (one connection each,
+    all on the caller's snapshot): the table must not change."""
+    if db.dialect.name != "postgresql":
+        pytest.skip("the parallel look-up is PostgreSQL-only (SQLite ignores parts)")
+    calls: list[int] = []
+    real = rollups._rows_in_parts
+
+    def spy(conn, statement, params, parts):
+        calls.append(parts)
+        return real(conn, statement, params, parts)
+
+    monkeypatch.setattr(rollups, "_rows_in_parts", spy)
+    for filters in ({}, {"trade_id": world.electrical}, {"province": "Western Cape"}):
+        f = pdata.PartnerFilters(*MARCH, **filters)
+        monkeypatch.setattr(pdata, "PARALLEL_MIN_PARTNERS", 10**9)
+        single = table(db, f)
+        monkeypatch.setattr(pdata, "PARALLEL_MIN_PARTNERS", 0)
+        monkeypatch.setattr(pdata, "PARALLEL_PARTS", 3)
+        parallel = table(db, f)
+        pd.testing.assert_frame_equal(parallel, single)
+    assert calls == [3, 3, 3]
 
 
 def test_ratings_by_trade(db, world):
