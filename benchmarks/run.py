@@ -89,9 +89,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--rebuild", action="store_true", help="build even if the data matches")
     parser.add_argument(
-        "--baseline-repeat", type=int, default=3, help="runs of the (slow) pandas baseline"
+        "--baseline-repeat",
+        type=int,
+        default=3,
+        help="runs of the (slow) pandas baseline; 0 skips it",
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="MODULE",
+        help="run only this case module of benchmarks/cases (repeatable), e.g. partners",
+    )
+    args = parser.parse_args(argv)
+    known = {m.name for m in pkgutil.iter_modules(cases_package.__path__)}
+    unknown = sorted(set(args.only or ()) - known)
+    if unknown:
+        parser.error(f"unknown case module(s) {unknown}; known: {sorted(known)}")
+    return args
 
 
 def data_meta(engine: Engine) -> dict[str, str]:
@@ -125,13 +139,14 @@ def prepare_database(args: argparse.Namespace) -> tuple[Engine, date]:
     return engine, as_of
 
 
-def discover(ctx: BenchContext) -> tuple[list[Case], list[str]]:
-    """Every case of every module in ``benchmarks/cases`` (modules starting with _ skipped),
-    and the modules that failed to provide theirs (reported, and the run exits non-zero)."""
+def discover(ctx: BenchContext, only: list[str] | None = None) -> tuple[list[Case], list[str]]:
+    """Every case of every module in ``benchmarks/cases`` (modules starting with _ skipped;
+    only those named in ``only`` when given), and the modules that failed to provide theirs
+    (reported, and the run exits non-zero)."""
     found: list[Case] = []
     failed: list[str] = []
     for module in sorted(pkgutil.iter_modules(cases_package.__path__), key=lambda m: m.name):
-        if module.name.startswith("_"):
+        if module.name.startswith("_") or (only and module.name not in only):
             continue
         try:
             loaded = importlib.import_module(f"{cases_package.__name__}.{module.name}")
@@ -193,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     database = engine.dialect.name
 
     results = []
-    cases, failed = discover(ctx)
+    cases, failed = discover(ctx, args.only)
     for case in cases:
         samples = time_calls(case.run, args.repeat, case.reset)
         results.append(Result(case.name, case.filter_label, samples))
@@ -202,11 +217,13 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print("no benchmark cases found in benchmarks/cases")
 
-    base = Result(
-        BASELINE_NAME, "default", time_calls(lambda: baseline(engine), args.baseline_repeat)
-    )
-    print(f"\n{BASELINE_NAME}: median {base.median_ms:.0f} ms, p95 {base.p95_ms:.0f} ms")
-    if results:
+    if args.baseline_repeat < 1:
+        base = None
+    else:
+        samples = time_calls(lambda: baseline(engine), args.baseline_repeat)
+        base = Result(BASELINE_NAME, "default", samples)
+        print(f"\n{BASELINE_NAME}: median {base.median_ms:.0f} ms, p95 {base.p95_ms:.0f} ms")
+    if results and base:
         slowest = max(results, key=lambda r: r.median_ms)
         typical = statistics.median(r.median_ms for r in results)
         print(
@@ -224,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
                 "median_ms": round(r.median_ms, 3),
                 "p95_ms": round(r.p95_ms, 3),
             }
-            for r in [*results, base]
+            for r in [*results, *([base] if base else [])]
         ]
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
