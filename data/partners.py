@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, and_, select, true
+from sqlalchemy import Connection, CursorResult, and_, select, true
 
 from data import rollups
 from data.models import (
@@ -63,6 +63,7 @@ from data.models import (
     Trade,
 )
 from data.rollups import HIST, RESPONSE_BOUNDS, REVIEWS, SHARES, SUB_RATINGS, Scope
+from data.sqlfuncs import fetch_tuples
 
 PRIOR_WEIGHT = 10  # m of the Bayesian average
 NEW_MIN_REVIEWS = 5  # fewer reviews than this in NEW_WINDOW_DAYS: "new"
@@ -503,9 +504,11 @@ def _nan(value: Any) -> bool:
 
 def _tuples(result: Any) -> list[tuple]:
     """Plain tuples, fetched at once (iterating a result fetches row by row, and numpy and
-    pandas probe SQLAlchemy ``Row`` objects slowly)."""
-    rows = result.all() if hasattr(result, "all") else result
-    return [tuple(row) for row in rows]
+    pandas probe SQLAlchemy ``Row`` objects slowly); a live result's rows come straight from
+    the driver (:func:`data.sqlfuncs.fetch_tuples`: integer and text columns only)."""
+    if isinstance(result, CursorResult):
+        return fetch_tuples(result)
+    return [tuple(row) for row in result]
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from data.models import Base, Lead, LeadShare, Partner, Review
-from data.sqlfuncs import minutes_between
+from data.sqlfuncs import fetch_tuples, minutes_between
 
 # --- what is counted --------------------------------------------------------------------------
 
@@ -1055,7 +1055,7 @@ def range_totals(
     if parts > 1 and pg and scope.group == "partner":
         rows = _rows_in_parts(conn, statement, params, parts)
     else:
-        rows = [tuple(row) for row in conn.execute(statement, params).all()]
+        rows = fetch_tuples(conn.execute(statement, params))
     width = 1 + sum(len(c) for c in per_range)
     matrix = np.array(rows, dtype=np.int64).reshape(len(rows), width)
     out: list[np.ndarray] = []
@@ -1088,8 +1088,7 @@ def _rows_in_parts(
         with conn.engine.connect() as worker:
             worker.execution_options(isolation_level="REPEATABLE READ")
             worker.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
-            result = worker.execute(statement, {**params, "parts": parts, "part": part})
-            return [tuple(row) for row in result.all()]
+            return fetch_tuples(worker.execute(statement, {**params, "parts": parts, "part": part}))
 
     with ThreadPoolExecutor(max_workers=parts) as pool:
         return [row for rows in pool.map(run, range(parts)) for row in rows]

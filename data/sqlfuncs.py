@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Float, String
+from sqlalchemy import CursorResult, Float, String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -51,3 +51,17 @@ def _month_start_default(element: month_start, compiler: Any, **kw: Any) -> str:
 def _month_start_sqlite(element: month_start, compiler: Any, **kw: Any) -> str:
     (value,) = list(element.clauses)
     return f"strftime('%Y-%m-01', {compiler.process(value, **kw)})"
+
+
+def fetch_tuples(result: CursorResult[Any]) -> list[tuple]:
+    """All rows of ``result`` as the driver's own tuples, and close it.
+
+    Why: building SQLAlchemy ``Row`` objects and turning them back into tuples cost several
+    times the fetch itself at tens of thousands of rows (the partner ranking reads 50 000
+    partners × 30 counts at 10M leads). Only for columns that need no type conversion —
+    integers, floats and text — which SQLite and psycopg return as Python values already.
+    """
+    try:
+        return list(result.cursor.fetchall()) if result.returns_rows else []
+    finally:
+        result.close()
