@@ -253,7 +253,9 @@ def period_counts_many(
     if scope.uses_trade_totals:
         out = []
         for (start, end), cols in zip(ranges, per_range, strict=True):
-            rows = rollups.trade_totals(conn, family, start, end, scope.trade_ids, cols)
+            rows = rollups.trade_totals(
+                conn, family, start, end, scope.trade_ids, cols, scope.province
+            )
             matrix = np.array(_tuples(rows), dtype=np.int64).reshape(len(rows), 1 + len(cols))
             out.append(_counts_frame(matrix[:, 0], matrix[:, 1:], group, cols))
         return out

@@ -188,6 +188,28 @@ def _trade_day_table(name: str, counts: Sequence[str]) -> Table:
 
 share_trade_day = _trade_day_table("rollup_share_trade_day", SHARE_COUNTS)
 review_trade_day = _trade_day_table("rollup_review_trade_day", REVIEW_COUNTS)
+
+
+def _trade_province_day_table(name: str, counts: Sequence[str]) -> Table:
+    """Plain daily totals per trade and province over all partners: the trade comparison of
+    the detail page under a province filter (else thousands of partner look-ups)."""
+    return Table(
+        name,
+        Base.metadata,
+        Column("trade_id", Integer, primary_key=True),
+        Column("province", String(40), primary_key=True),
+        Column("day", Date, primary_key=True),
+        *(Column(c, Integer, nullable=False, default=0) for c in counts),
+        sqlite_with_rowid=False,
+    )
+
+
+share_trade_province_day = _trade_province_day_table(
+    "rollup_share_trade_province_day", SHARE_COUNTS
+)
+review_trade_province_day = _trade_province_day_table(
+    "rollup_review_trade_province_day", REVIEW_COUNTS
+)
 rollup_key = Table(
     "rollup_key",
     Base.metadata,
@@ -250,6 +272,7 @@ class Family:
     counts: tuple[str, ...]
     tables: Mapping[str, Table]
     trade_table: Table
+    trade_province_table: Table
 
     def deltas(
         self,
@@ -269,7 +292,14 @@ class Family:
         return _review_deltas(review_where, group)
 
     def all_tables(self) -> list[Table]:
-        return [*self.tables.values(), self.trade_table]
+        return [*self.tables.values(), self.trade_table, self.trade_province_table]
+
+    def totals_table(self, level: str) -> Table | None:
+        """The all-partner daily totals kept beside a level (its keys without the partner)."""
+        return {
+            "partner_trade": self.trade_table,
+            "partner_trade_province": self.trade_province_table,
+        }.get(level)
 
 
 def _share_deltas(
@@ -395,8 +425,10 @@ def _review_deltas(where: Iterable[ColumnElement[bool]], group: Sequence[str]) -
     return query.group_by(*(groups[g] for g in group))
 
 
-SHARES = Family("share", SHARE_COUNTS, SHARE_TABLES, share_trade_day)
-REVIEWS = Family("review", REVIEW_COUNTS, REVIEW_TABLES, review_trade_day)
+SHARES = Family("share", SHARE_COUNTS, SHARE_TABLES, share_trade_day, share_trade_province_day)
+REVIEWS = Family(
+    "review", REVIEW_COUNTS, REVIEW_TABLES, review_trade_day, review_trade_province_day
+)
 FAMILIES = (SHARES, REVIEWS)
 ALL_TABLES = (*SHARES.all_tables(), *REVIEWS.all_tables(), rollup_key)
 
@@ -499,6 +531,17 @@ def rebuild(conn: Connection) -> None:
                     scratch.c.trade_id,
                     *(func.sum(scratch.c[c]).label(c) for c in family.counts),
                 ).group_by(scratch.c.day, scratch.c.trade_id),
+            )
+        )
+        conn.execute(
+            insert(family.trade_province_table).from_select(
+                ["trade_id", "province", "day", *family.counts],
+                select(
+                    scratch.c.trade_id,
+                    scratch.c.province,
+                    scratch.c.day,
+                    *(func.sum(scratch.c[c]).label(c) for c in family.counts),
+                ).group_by(scratch.c.trade_id, scratch.c.province, scratch.c.day),
             )
         )
         known = select(rollup_key.c.partner_id).where(
@@ -627,20 +670,26 @@ def _write_series(
         conn.execute(insert(table), out)
 
 
-def _apply_trade_changes(conn: Connection, family: Family, old: Series, new: Series) -> None:
-    """Add (new − old) per (trade, day) to the trade totals with atomic upserts, and drop rows
-    that fall to zero (a rebuild would not have them)."""
-    table = family.trade_table
-    changes: dict[tuple[int, date], Counts] = {}
+def _apply_total_changes(
+    conn: Connection,
+    table: Table,
+    keys: Sequence[str],
+    counts: Sequence[str],
+    old: Series,
+    new: Series,
+) -> None:
+    """Add (new − old) per (``keys``, day) to an all-partner daily totals table with atomic
+    upserts, and drop rows that fall to zero (a rebuild would not have them)."""
+    changes: dict[tuple[tuple, date], Counts] = {}
     for sign, series in ((-1, old), (1, new)):
-        for (trade_id,), days in series.items():
+        for key, days in series.items():
             for day, values in days.items():
-                acc = changes.setdefault((trade_id, day), dict.fromkeys(family.counts, 0))
-                for name in family.counts:
+                acc = changes.setdefault((key, day), dict.fromkeys(counts, 0))
+                for name in counts:
                     acc[name] += sign * values[name]
     rows = [
-        {"trade_id": t, "day": d, **delta}
-        for (t, d), delta in sorted(changes.items())
+        {**dict(zip(keys, key, strict=True)), "day": day, **delta}
+        for (key, day), delta in sorted(changes.items())
         if any(delta.values())
     ]
     if not rows:
@@ -649,14 +698,15 @@ def _apply_trade_changes(conn: Connection, family: Family, old: Series, new: Ser
     for row in rows:
         statement = upsert(table).values(**row)
         statement = statement.on_conflict_do_update(
-            index_elements=["day", "trade_id"],
-            set_={name: table.c[name] + row[name] for name in family.counts},
+            index_elements=[*keys, "day"],
+            set_={name: table.c[name] + row[name] for name in counts},
         )
         conn.execute(statement)
+    columns = [table.c[k] for k in (*keys, "day")]
     conn.execute(
         delete(table).where(
-            tuple_(table.c.trade_id, table.c.day).in_([(r["trade_id"], r["day"]) for r in rows]),
-            *(table.c[name] == 0 for name in family.counts),
+            tuple_(*columns).in_([tuple(r[k] for k in (*keys, "day")) for r in rows]),
+            *(table.c[name] == 0 for name in counts),
         )
     )
 
@@ -686,11 +736,14 @@ def refresh_partner(conn: Connection, partner_id: int, since: date | None = None
             table = family.tables[level]
             old_series, offsets = _read_series(conn, table, keys, partner_id, since)
             new_daily = _aggregate(deltas, keys, family.counts)
-            if level == "partner_trade":
+            totals = family.totals_table(level)
+            if totals is not None:
                 old_daily = _daily_from_cumulative(old_series, offsets, family.counts)
-                _apply_trade_changes(
+                _apply_total_changes(
                     conn,
-                    family,
+                    totals,
+                    keys[1:],
+                    family.counts,
                     _drop_partner(old_daily),
                     _drop_partner(new_daily),
                 )
@@ -700,8 +753,8 @@ def refresh_partner(conn: Connection, partner_id: int, since: date | None = None
 
 
 def _drop_partner(series: Series) -> Series:
-    """(partner_id, trade_id) keys → (trade_id,) keys."""
-    return {(key[1],): days for key, days in series.items()}
+    """(partner_id, *rest) keys → (*rest) keys (partners' rows then add up per key)."""
+    return {key[1:]: days for key, days in series.items()}
 
 
 def _ensure_keys(conn: Connection, partner_id: int, pairs: set[tuple[int, str]]) -> None:
@@ -889,13 +942,9 @@ class Scope:
 
     @property
     def uses_trade_totals(self) -> bool:
-        """All partners of some or all trades, no province: read the per-trade daily totals."""
-        return (
-            self.group == "trade"
-            and self.province is None
-            and self.partner_ids is None
-            and not self.vetting
-        )
+        """All partners of some or all trades (in one province or all): read the per-trade
+        (or per trade and province) daily totals."""
+        return self.group == "trade" and self.partner_ids is None and not self.vetting
 
 
 def _driver(scope: Scope, params: dict[str, Any]) -> str:
@@ -1101,17 +1150,21 @@ def trade_totals(
     end: date,
     trade_ids: Sequence[int] | None = None,
     columns: Sequence[str] | None = None,
+    province: str | None = None,
 ) -> list[Any]:
-    """Totals per trade over all partners for the days ``start``..``end``: rows of
-    ``(trade_id, *columns)`` from the per-trade daily table (a few thousand rows at most)."""
+    """Totals per trade over all partners (in ``province`` when given) for the days
+    ``start``..``end``: rows of ``(trade_id, *columns)`` from the per-trade (or per trade and
+    province) daily table (a few thousand rows at most)."""
     columns = _checked(family, columns)
-    t = family.trade_table
+    t = family.trade_table if province is None else family.trade_province_table
     query = (
         select(t.c.trade_id, *(func.sum(t.c[c]).label(c) for c in columns))
         .where(t.c.day >= start, t.c.day <= end)
         .group_by(t.c.trade_id)
         .order_by(t.c.trade_id)
     )
+    if province is not None:
+        query = query.where(t.c.province == province)
     if trade_ids is not None:
         query = query.where(t.c.trade_id.in_(list(trade_ids)))
     return list(conn.execute(query).all())

@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert, inspect, select
 
 from data import partners as pdata
 from data import rollups
-from data.db import read_connection, session_scope
+from data.db import downgrade_database, read_connection, session_scope, upgrade_database
 from data.models import LeadShare, Review
 from tests.partners_world import MARCH, build_world
 
@@ -180,11 +180,21 @@ def test_cum_at_reads_the_latest_row_on_or_before_a_day(db, world):
         totals = rollups.trade_totals(
             conn, rollups.SHARES, date(2026, 1, 1), date(2026, 3, 31), None, ["shares"]
         )
+        in_gauteng = rollups.trade_totals(
+            conn,
+            rollups.SHARES,
+            date(2000, 1, 1),
+            date(2026, 3, 31),
+            (world.plumbing,),
+            ["shares", "contacted"],
+            province="Gauteng",
+        )
     assert before_any == []
     assert [tuple(r) for r in jan] == [(alpha, 1)]
     assert [tuple(r) for r in mar5] == [(alpha, 3)]
     # plumbing in Gauteng to the end of March: Alpha 5 (incl. January), Echo 3; contacted 3
     assert [tuple(r) for r in keyed] == [(world.plumbing, 8, 3)]
+    assert [tuple(r) for r in in_gauteng] == [(world.plumbing, 8, 3)]
     # all plumbing shares (Alpha 5, Bravo 2, Echo 3) and electrical (Delta 1) in Q1
     assert [tuple(r) for r in totals] == [(world.plumbing, 10), (world.electrical, 1)]
     with pytest.raises(ValueError, match="unknown rollup columns"), read_connection(db) as conn:
@@ -199,4 +209,33 @@ def test_scope_picks_the_narrowest_level():
     assert rollups.Scope(trade_ids=(1,)).level == "partner_trade"
     assert rollups.Scope(trade_ids=(1,), province="Gauteng").level == "partner_trade_province"
     assert rollups.Scope(group="trade").uses_trade_totals
-    assert not rollups.Scope(group="trade", province="Gauteng").uses_trade_totals
+    assert rollups.Scope(group="trade", province="Gauteng").uses_trade_totals
+    assert not rollups.Scope(group="trade", partner_ids=(1,)).uses_trade_totals
+    assert not rollups.Scope(group="trade", vetting=("vetted",)).uses_trade_totals
+
+
+@pytest.mark.parametrize("province", [None, "Gauteng", "Western Cape", "Limpopo"])
+def test_trade_totals_agree_with_group_by_over_base_tables(db, world, province):
+    """The detail page's trade comparison (all partners of a trade, optionally in one
+    province) comes from the daily totals tables; it must equal GROUP BY over the base."""
+    scope = rollups.Scope(province=province, group="trade")
+    with read_connection(db) as conn:
+        for family in rollups.FAMILIES:
+            for start, end in (MARCH, (date(2025, 1, 1), date(2026, 12, 31))):
+                fast = pdata.period_counts(conn, family, start, end, scope)
+                slow = pdata.period_counts(conn, family, start, end, scope, source="base")
+                assert fast.to_dict() == slow.to_dict()
+
+
+def test_migration_0004_fills_the_trade_province_totals_like_a_rebuild(db, world):
+    """An upgraded database gets the per-trade-and-province totals from its existing partner
+    rollups, equal to what a rebuild writes."""
+    names = [f.trade_province_table.name for f in rollups.FAMILIES]
+    expected = {name: rows for name, rows in rebuilt(db).items() if name in names}
+    assert all(expected.values())  # the world has shares and reviews
+    downgrade_database(db, "0002")
+    try:
+        assert not set(names) & set(inspect(db).get_table_names())
+    finally:
+        upgrade_database(db)
+    assert {name: rows for name, rows in snapshot(db).items() if name in names} == expected
