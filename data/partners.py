@@ -697,7 +697,10 @@ def partner_table(
 
     Partners appear when they match the vetting filter and either serve the filtered trade and
     province or had activity there in the period; all counts are restricted to the filters.
-    Cached per filters and rollup version (see :class:`QueryCache`).
+    Cached per filters and rollup version (see :class:`QueryCache`). On PostgreSQL a large
+    network is looked up on parallel connections sharing ``conn``'s snapshot, which sees only
+    committed data: call it on a read-only connection (as the pages do), not inside a
+    transaction that has just written shares or reviews.
     """
     criteria = criteria or RiskCriteria.load(conn)
 
