@@ -496,10 +496,6 @@ def _window_insert(
 
 def rebuild(conn: Connection) -> None:
     """Recompute every rollup from the base tables (run after bulk loads; idempotent)."""
-    if conn.dialect.name == "postgresql":
-        # The running totals are window sums sorted per key; with the default 4 MB of sort
-        # memory they spill to disk in many passes. For this transaction only.
-        conn.execute(text("SET LOCAL work_mem = '256MB'"))
     for table in ALL_TABLES:
         conn.execute(delete(table))
     for family in FAMILIES:
