@@ -71,8 +71,8 @@ NEW_WINDOW_DAYS = 365
 WILSON_Z = 1.96
 GRID_REVIEW_COLUMNS = ("reviews", "rating_sum", "all_reviews", "disputes")
 #: From this many candidate partners on, the ranking's rollup look-ups run in PARALLEL_PARTS
-#: parallel statements on PostgreSQL (data.rollups.range_totals): below it one statement is
-#: quicker than the extra connections cost.
+#: parallel statements on PostgreSQL (data.rollups.range_totals); below it the extra
+#: transactions cost about what they save (measured in docs/partner-performance.md).
 PARALLEL_MIN_PARTNERS = 1_000
 PARALLEL_PARTS = max(1, min(4, os.cpu_count() or 1))
 

@@ -28,6 +28,8 @@ Tables (all derived data; :func:`rebuild` recreates them from the base tables):
   were written (the province of a review is its lead's).
 * ``rollup_{share,review}_trade_day``: plain daily totals per trade (all partners), summed over
   the period for trade averages (a dozen trades × days: tiny).
+* ``rollup_{share,review}_trade_province_day``: the same per trade and province, for the
+  trade comparison under a province filter.
 * ``rollup_key``: every (partner, trade, province) with data: the driving table for filtered
   look-ups.
 * ``rollup_state``: a version number bumped by every change, so caches know when to drop.
@@ -37,7 +39,7 @@ Maintenance
 * :func:`rebuild` recomputes everything with ``GROUP BY`` and window sums (after bulk loads:
   the demo builder calls :func:`rebuild_all`).
 * :func:`refresh_partner` recomputes one partner's series from a given day on and applies the
-  difference to the trade totals. ORM hooks call it, just before the commit and inside the
+  difference to the trade (and trade × province) totals. ORM hooks call it, just before the commit and inside the
   writer's transaction, for every partner whose shares or reviews were inserted, updated or
   deleted through a :class:`~sqlalchemy.orm.Session`. Core-level bulk writes bypass
   the hook and must call :func:`refresh_partners` or :func:`rebuild` themselves. On
@@ -1054,7 +1056,9 @@ def range_totals(
     table = family.tables[scope.level]
     params: dict[str, Any] = {}
     driver = _driver(scope, params)
-    if parts > 1 and conn.dialect.name == "postgresql" and scope.group == "partner":
+    pg = conn.dialect.name == "postgresql"
+    split = parts > 1 and pg and scope.group == "partner"
+    if split:
         driver = f"SELECT * FROM ({driver}) AS d WHERE d.partner_id % :parts = :part"  # noqa: S608
     days: list[date] = []
     for start, end in ranges:
@@ -1062,7 +1066,6 @@ def range_totals(
             if day not in days:
                 days.append(day)
     joins: list[str] = []
-    pg = conn.dialect.name == "postgresql"
     match = " AND ".join(f"x.{k} = k.{k}" for k in keys)
     for i, day in enumerate(days):
         params[f"d{i}"] = day
@@ -1097,7 +1100,7 @@ def range_totals(
     for name in ("vetting", "partner_ids", "trade_ids"):
         if name in params:
             statement = statement.bindparams(bindparam(name, expanding=True))
-    if parts > 1 and pg and scope.group == "partner":
+    if split:
         rows = _rows_in_parts(conn, statement, params, parts)
     else:
         rows = fetch_tuples(conn.execute(statement, params))
