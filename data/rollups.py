@@ -39,12 +39,12 @@ Maintenance
 * :func:`rebuild` recomputes everything with ``GROUP BY`` and window sums (after bulk loads:
   the demo builder calls :func:`rebuild_all`).
 * :func:`refresh_partner` recomputes one partner's series from a given day on and applies the
-  difference to the trade (and trade × province) totals. ORM hooks call it, just before the commit and inside the
-  writer's transaction, for every partner whose shares or reviews were inserted, updated or
-  deleted through a :class:`~sqlalchemy.orm.Session`. Core-level bulk writes bypass
-  the hook and must call :func:`refresh_partners` or :func:`rebuild` themselves. On
-  PostgreSQL a transaction-scoped advisory lock per partner serialises concurrent refreshes of
-  the same partner, and trade totals are changed with atomic upserts (``x = x + delta``).
+  difference to the trade (and trade × province) totals. ORM hooks call it, just before the
+  commit and inside the writer's transaction, for every partner whose shares or reviews were
+  inserted, updated or deleted through a :class:`~sqlalchemy.orm.Session`. Core-level bulk
+  writes bypass the hook and must call :func:`refresh_partners` or :func:`rebuild` themselves.
+  On PostgreSQL a transaction-scoped advisory lock per partner serialises concurrent refreshes
+  of the same partner, and trade totals are changed with atomic upserts (``x = x + delta``).
 """
 
 from __future__ import annotations
