@@ -52,6 +52,21 @@ def format_minutes(minutes: float | None) -> str:
     return f"{minutes / 1440:.1f} d"
 
 
+#: Tick positions (hours) and labels of the response-time axis.
+RESPONSE_TICKS: tuple[tuple[float, str], ...] = (
+    (5 / 60, "5 min"),
+    (15 / 60, "15 min"),
+    (0.5, "30 min"),
+    (1, "1 h"),
+    (2, "2 h"),
+    (4, "4 h"),
+    (8, "8 h"),
+    (24, "1 day"),
+    (48, "2 days"),
+    (168, "7 days"),
+)
+
+
 def rating_vs_response(table: pd.DataFrame) -> go.Figure:
     """One point per ranked partner: Bayesian rating against median time to first contact
     (log scale), size = leads shared, colour = at risk."""
@@ -94,7 +109,13 @@ def rating_vs_response(table: pd.DataFrame) -> go.Figure:
                 ),
             )
         )
-    fig.update_xaxes(type="log", title="Median time to first contact (hours, log scale)")
+    # Plotly's own log ticks read "4 5 6 … 1 2" (tenths of an hour): name the times instead.
+    fig.update_xaxes(
+        type="log",
+        title="Median time to first contact (log scale)",
+        tickvals=[hours for hours, _ in RESPONSE_TICKS],
+        ticktext=[label for _, label in RESPONSE_TICKS],
+    )
     fig.update_yaxes(title="Bayesian rating", range=[0.9, 5.1])
     return _base(fig, title)
 
@@ -151,7 +172,15 @@ def monthly_trend(trend: pd.DataFrame) -> go.Figure:
         secondary_y=True,
     )
     fig.update_yaxes(title_text="Reviews", secondary_y=False, rangemode="tozero")
-    fig.update_yaxes(title_text="Mean rating", secondary_y=True, range=[0.9, 5.1])
+    fig.update_yaxes(  # whole stars, not ticks synced to the review counts (0.9, 1.7, …)
+        title_text="Mean rating",
+        secondary_y=True,
+        range=[0.9, 5.1],
+        tickmode="linear",
+        tick0=1,
+        dtick=1,
+        showgrid=False,
+    )
     fig.update_xaxes(dtick="M1", tickformat="%b %Y")
     return _base(fig, title)
 

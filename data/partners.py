@@ -930,10 +930,19 @@ def _comparison_trades(profile: PartnerProfile, filters: PartnerFilters) -> tupl
     return profile.trade_ids
 
 
-def monthly_trend(conn: Connection, partner_id: int, end: date, months: int = 12) -> pd.DataFrame:
+def monthly_trend(
+    conn: Connection,
+    partner_id: int,
+    end: date,
+    months: int = 12,
+    *,
+    trade_id: int | None = None,
+    province: str | None = None,
+) -> pd.DataFrame:
     """Per calendar month (the ``months`` months up to ``end``'s month, the last one up to
-    ``end``): reviews, mean rating and leads shared. One rollup statement per family with a
-    look-up per month boundary."""
+    ``end``): reviews, mean rating and leads shared, restricted to the trade and province
+    filters like the page's other numbers. One rollup statement per family with a look-up per
+    month boundary."""
     first = date(end.year, end.month, 1)
     for _ in range(months - 1):
         first = (first - timedelta(days=1)).replace(day=1)
@@ -943,7 +952,11 @@ def monthly_trend(conn: Connection, partner_id: int, end: date, months: int = 12
         nxt = (cursor + timedelta(days=32)).replace(day=1)
         bounds.append((cursor, min(nxt - timedelta(days=1), end)))
         cursor = nxt
-    scope = Scope(partner_ids=(partner_id,))
+    scope = Scope(
+        partner_ids=(partner_id,),
+        trade_ids=None if trade_id is None else (trade_id,),
+        province=province,
+    )
 
     def per_month(family: rollups.Family, cols: list[str]) -> np.ndarray:
         ids, values = rollups.range_totals(conn, family, bounds, scope, cols)

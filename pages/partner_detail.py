@@ -266,7 +266,14 @@ def layout(partner_id: Any = None, **kwargs: Any) -> html.Div:
             return _problem(f"There is no partner number {pid}.")
         filters = query.filters()
         metrics = pdata.partner_metrics(conn, pid, filters)
-        trend = pdata.monthly_trend(conn, pid, filters.end, months=12)
+        trend = pdata.monthly_trend(
+            conn,
+            pid,
+            filters.end,
+            months=12,
+            trade_id=filters.trade_id,
+            province=filters.province,
+        )
         stars, aspects = pdata.rating_breakdown(conn, profile, filters)
         funnel = pdata.funnel(conn, profile, filters)
         about = pdata.recent_reviews(conn, pid, about_partner=True, until=filters.end)

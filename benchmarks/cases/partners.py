@@ -90,7 +90,9 @@ def cases(ctx: BenchContext) -> list[Case]:
     detail: dict[str, Callable[[Any, pdata.PartnerFilters], Any]] = {
         "partner.profile": lambda c, f: pdata.partner_profile(c, pid),
         "partner.metrics": lambda c, f: pdata.partner_metrics(c, pid, f, criteria),
-        "partner.monthly_trend": lambda c, f: pdata.monthly_trend(c, pid, f.end),
+        "partner.monthly_trend": lambda c, f: pdata.monthly_trend(
+            c, pid, f.end, trade_id=f.trade_id, province=f.province
+        ),
         "partner.rating_breakdown": lambda c, f: pdata.rating_breakdown(c, profile, f),
         "partner.funnel": lambda c, f: pdata.funnel(c, profile, f),
         "partner.recent_reviews": lambda c, f: (

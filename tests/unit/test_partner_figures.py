@@ -38,6 +38,8 @@ def test_scatter_splits_by_risk_and_skips_unranked():
     assert list(ok.x) == [0.5] and list(risk.x) == [10.0]  # hours
     assert risk.marker.size[0] > ok.marker.size[0]  # more leads, bigger bubble
     assert fig.layout.xaxis.type == "log"
+    ticks = dict(zip(fig.layout.xaxis.ticktext, fig.layout.xaxis.tickvals, strict=True))
+    assert ticks["30 min"] == 0.5 and ticks["1 h"] == 1 and ticks["1 day"] == 24
     assert pf.rating_vs_response(table().iloc[2:]).layout.annotations
 
 
@@ -67,6 +69,7 @@ def test_detail_figures():
     )
     fig = pf.monthly_trend(trend)
     assert [t.type for t in fig.data] == ["bar", "scatter"]
+    assert fig.layout.yaxis2.dtick == 1 and fig.layout.yaxis2.tick0 == 1  # whole stars
     assert is_empty(pf.monthly_trend(trend.assign(reviews=0, shares=0)))
     stars = pd.DataFrame({"stars": [1, 2, 3, 4, 5], "reviews": [0, 0, 1, 3, 2]})
     assert list(pf.star_distribution(stars).data[0].y) == [0, 0, 1, 3, 2]

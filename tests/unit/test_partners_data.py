@@ -337,6 +337,19 @@ def test_monthly_trend(db, world):
     assert nan(trend["mean_rating"].iloc[0])
 
 
+def test_monthly_trend_follows_the_trade_and_province_filters(db, world):
+    alpha = world.ids["alpha"]
+    end = date(2026, 3, 31)
+    with read_connection(db) as conn:
+        everything = pdata.monthly_trend(conn, alpha, end, months=3)
+        plumbing = pdata.monthly_trend(conn, alpha, end, months=3, trade_id=world.plumbing)
+        electrical = pdata.monthly_trend(conn, alpha, end, months=3, trade_id=world.electrical)
+        limpopo = pdata.monthly_trend(conn, alpha, end, months=3, province="Limpopo")
+    pd.testing.assert_frame_equal(plumbing, everything)  # Alpha works in plumbing only
+    for empty in (electrical, limpopo):
+        assert empty["reviews"].sum() == 0 and empty["shares"].sum() == 0
+
+
 def test_rating_breakdown_against_trade(db, world):
     with read_connection(db) as conn:
         profile = pdata.partner_profile(conn, world.ids["alpha"])
