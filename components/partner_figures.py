@@ -152,8 +152,8 @@ def ratings_by_trade(by_trade: pd.DataFrame) -> go.Figure:
 def monthly_trend(trend: pd.DataFrame) -> go.Figure:
     """Reviews per month (bars) and the month's mean rating (line)."""
     title = "Rating and reviews per month"
-    if trend.empty or (trend["reviews"].sum() == 0 and trend["shares"].sum() == 0):
-        return empty_figure(title, "No reviews or leads in these months.")
+    if trend.empty or trend["reviews"].sum() == 0:  # leads alone would draw empty axes
+        return empty_figure(title, "No reviews in these months.")
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     months = pd.to_datetime(trend["month"])
     fig.add_trace(
