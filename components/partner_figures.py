@@ -150,14 +150,22 @@ def ratings_by_trade(by_trade: pd.DataFrame) -> go.Figure:
 
 
 def monthly_trend(trend: pd.DataFrame) -> go.Figure:
-    """Reviews per month (bars) and the month's mean rating (line)."""
+    """Reviews per month (bars, with the month's leads in the hover text) and the month's
+    mean rating (line)."""
     title = "Rating and reviews per month"
     if trend.empty or trend["reviews"].sum() == 0:  # leads alone would draw empty axes
         return empty_figure(title, "No reviews in these months.")
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     months = pd.to_datetime(trend["month"])
     fig.add_trace(
-        go.Bar(x=months, y=trend["reviews"], name="Reviews", marker_color=TRADE_COLOUR),
+        go.Bar(
+            x=months,
+            y=trend["reviews"],
+            name="Reviews",
+            marker_color=TRADE_COLOUR,
+            customdata=trend["shares"],
+            hovertemplate="%{x|%b %Y}: %{y} reviews, %{customdata} leads shared<extra></extra>",
+        ),
         secondary_y=False,
     )
     fig.add_trace(

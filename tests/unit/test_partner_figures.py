@@ -70,6 +70,7 @@ def test_detail_figures():
     fig = pf.monthly_trend(trend)
     assert [t.type for t in fig.data] == ["bar", "scatter"]
     assert fig.layout.yaxis2.dtick == 1 and fig.layout.yaxis2.tick0 == 1  # whole stars
+    assert list(fig.data[0].customdata) == [1, 0]  # leads per month, in the hover text
     assert is_empty(pf.monthly_trend(trend.assign(reviews=0, shares=0)))
     assert is_empty(pf.monthly_trend(trend.assign(reviews=0, shares=3)))
     stars = pd.DataFrame({"stars": [1, 2, 3, 4, 5], "reviews": [0, 0, 1, 3, 2]})
