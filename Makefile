@@ -21,8 +21,8 @@ run: install
 test: install lint
 	env -u TEST_DATABASE_URL -u DATABASE_URL $(PY) -m pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
-		echo "== PostgreSQL: $$TEST_DATABASE_URL (unit, callback and permission tests)"; \
-		env -u DATABASE_URL $(PY) -m pytest -m "not e2e"; \
+		echo "== PostgreSQL: $$TEST_DATABASE_URL (every test; the browser journeys' server uses a scratch database beside it)"; \
+		env -u DATABASE_URL $(PY) -m pytest; \
 	else \
 		echo "TEST_DATABASE_URL not set: PostgreSQL pass skipped"; \
 	fi

@@ -68,16 +68,38 @@ class LiveServer:
     url: str
     database_url: str
     as_of: date
+    instance_path: Path
+
+
+E2E_PG_DATABASE = "pod_e2e"
+
+
+def _e2e_database_url(folder: Path) -> str:
+    """The journeys' own demo database, never the unit tests' one: an SQLite file, or, when
+    the suite runs on PostgreSQL (``TEST_DATABASE_URL``), a scratch database on that server."""
+    from sqlalchemy import text
+
+    from data.db import make_engine
+
+    suite_url = os.environ.get("TEST_DATABASE_URL", "")
+    if not suite_url.startswith("postgresql"):
+        return f"sqlite:///{folder / 'e2e.db'}"
+    admin = make_engine(suite_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {E2E_PG_DATABASE} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {E2E_PG_DATABASE}"))
+    admin.dispose()
+    return suite_url.rsplit("/", 1)[0] + "/" + E2E_PG_DATABASE
 
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """``python app.py`` on its own SQLite demo database (so it never touches the unit-test DB)."""
+    """``python app.py`` on its own demo database (see :func:`_e2e_database_url`)."""
     from data.db import make_engine
     from data.demo import build_demo
 
     folder = tmp_path_factory.mktemp("e2e")
-    database_url = f"sqlite:///{folder / 'e2e.db'}"
+    database_url = _e2e_database_url(folder)
     as_of = date.today()
     engine = make_engine(database_url)
     build_demo(
@@ -114,7 +136,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     else:
         process.kill()
         pytest.fail("server did not start within 60 s")
-    yield LiveServer(url=url, database_url=database_url, as_of=as_of)
+    yield LiveServer(url=url, database_url=database_url, as_of=as_of, instance_path=folder)
     process.terminate()
     process.wait(timeout=10)
     log.close()

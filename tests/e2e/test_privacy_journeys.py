@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -229,13 +230,13 @@ def test_extend_once_and_the_second_extension_is_refused(officer, new_page, live
     stale.wait_for_selector("#privacy-request-extend-refused")
     assert stale.locator("#privacy-request-action-extend").count() == 0
 
-    extended, days = one(
+    extended, due, original_due = one(
         live_db,
-        "SELECT extended, julianday(due_at) - julianday(original_due_at) "
-        "FROM privacy_request WHERE id = :r",
+        "SELECT extended, due_at, original_due_at FROM privacy_request WHERE id = :r",
         r=rid,
     )
-    assert extended and round(days) == 14
+    days = datetime.fromisoformat(str(due)) - datetime.fromisoformat(str(original_due))
+    assert extended and round(days.total_seconds() / 86400) == 14
     assert (
         scalar(
             live_db,
@@ -255,7 +256,7 @@ WHERE h.erased_at IS NULL AND h.email IS NOT NULL AND h.first_name IS NOT NULL
   AND (SELECT c.granted FROM consent_event c
        WHERE c.subject_type = 'homeowner' AND c.subject_id = h.id
          AND c.purpose = 'marketing_email'
-       ORDER BY c.id DESC LIMIT 1) = 1
+       ORDER BY c.id DESC LIMIT 1) IS TRUE
   AND NOT EXISTS (SELECT 1 FROM privacy_request p
                   WHERE p.subject_type = 'homeowner' AND p.subject_id = h.id)
   AND (SELECT count(*) FROM homeowner h2 WHERE h2.email = h.email) = 1
@@ -286,8 +287,8 @@ def test_objection_withdraws_marketing_consent_and_suppresses(officer, live_db, 
         h=sid,
     )
     assert (granted, source) == (0, "privacy_request") and f"#{rid}" in evidence
-    folder = Path(live_server.database_url.removeprefix("sqlite:///")).parent
-    key = os.environ.get("SUPPRESSION_KEY") or (folder / "suppression_key").read_text().strip()
+    key_file = live_server.instance_path / "suppression_key"
+    key = os.environ.get("SUPPRESSION_KEY") or key_file.read_text().strip()
     digest = suppression_digest("email", email, key.encode())
     assert scalar(live_db, "SELECT reason FROM suppression WHERE digest = :d", d=digest) == (
         "objection"
