@@ -176,6 +176,26 @@ SHARE_TABLES = _level_tables("share", SHARE_COUNTS)
 REVIEW_TABLES = _level_tables("review", REVIEW_COUNTS)
 
 
+def _latest_tables(family: str, counts: Sequence[str]) -> dict[str, Table]:
+    """Per level, each key's latest running totals (a copy of its last row): a period that
+    ends on or after the last day with data reads its end here, one row per key, instead of
+    searching each key's series."""
+    return {
+        level: Table(
+            f"rollup_{family}_{level}_latest",
+            Base.metadata,
+            *(Column(k, _KEY_TYPES[k](), primary_key=True) for k in keys),
+            *(Column(c, Integer, nullable=False, default=0) for c in counts),
+            sqlite_with_rowid=False,
+        )
+        for level, keys in LEVELS.items()
+    }
+
+
+SHARE_LATEST = _latest_tables("share", SHARE_COUNTS)
+REVIEW_LATEST = _latest_tables("review", REVIEW_COUNTS)
+
+
 def _trade_day_table(name: str, counts: Sequence[str]) -> Table:
     """Plain (not cumulative) daily totals per trade over all partners."""
     return Table(
@@ -275,6 +295,7 @@ class Family:
     tables: Mapping[str, Table]
     trade_table: Table
     trade_province_table: Table
+    latest: Mapping[str, Table]
 
     def deltas(
         self,
@@ -294,7 +315,12 @@ class Family:
         return _review_deltas(review_where, group)
 
     def all_tables(self) -> list[Table]:
-        return [*self.tables.values(), self.trade_table, self.trade_province_table]
+        return [
+            *self.tables.values(),
+            *self.latest.values(),
+            self.trade_table,
+            self.trade_province_table,
+        ]
 
     def totals_table(self, level: str) -> Table | None:
         """The all-partner daily totals kept beside a level (its keys without the partner)."""
@@ -427,9 +453,16 @@ def _review_deltas(where: Iterable[ColumnElement[bool]], group: Sequence[str]) -
     return query.group_by(*(groups[g] for g in group))
 
 
-SHARES = Family("share", SHARE_COUNTS, SHARE_TABLES, share_trade_day, share_trade_province_day)
+SHARES = Family(
+    "share", SHARE_COUNTS, SHARE_TABLES, share_trade_day, share_trade_province_day, SHARE_LATEST
+)
 REVIEWS = Family(
-    "review", REVIEW_COUNTS, REVIEW_TABLES, review_trade_day, review_trade_province_day
+    "review",
+    REVIEW_COUNTS,
+    REVIEW_TABLES,
+    review_trade_day,
+    review_trade_province_day,
+    REVIEW_LATEST,
 )
 FAMILIES = (SHARES, REVIEWS)
 ALL_TABLES = (*SHARES.all_tables(), *REVIEWS.all_tables(), rollup_key)
@@ -496,6 +529,20 @@ def _window_insert(
     conn.execute(insert(target).from_select([*keys, "day", *counts], select(*columns)))
 
 
+def _latest_insert(
+    conn: Connection, series: Table, latest: Table, keys: Sequence[str], counts: Sequence[str]
+) -> None:
+    """INSERT each key's last row of ``series`` into ``latest``."""
+    last = (
+        select(*(series.c[k] for k in keys), func.max(series.c.day).label("day"))
+        .group_by(*(series.c[k] for k in keys))
+        .subquery()
+    )
+    match = and_(*(series.c[k] == last.c[k] for k in keys), series.c.day == last.c.day)
+    rows = select(*(series.c[k] for k in keys), *(series.c[c] for c in counts)).join(last, match)
+    conn.execute(insert(latest).from_select([*keys, *counts], rows))
+
+
 def rebuild(conn: Connection) -> None:
     """Recompute every rollup from the base tables (run after bulk loads; idempotent)."""
     for table in ALL_TABLES:
@@ -521,6 +568,7 @@ def rebuild(conn: Connection) -> None:
         )
         for level, keys in LEVELS.items():
             _window_insert(conn, family.tables[level], scratch, keys, family.counts)
+            _latest_insert(conn, family.tables[level], family.latest[level], keys, family.counts)
         conn.execute(
             insert(family.trade_table).from_select(
                 ["day", "trade_id", *family.counts],
@@ -652,20 +700,30 @@ def _write_series(
     daily: Series,
     offsets: Mapping[tuple, Counts],
     counts: Sequence[str],
+    latest: Table,
 ) -> None:
+    """Rewrite a partner's running totals from ``since`` on, and its keys' latest rows."""
     where = [table.c.partner_id == partner_id]
     if since is not None:
         where.append(table.c.day >= since)
     conn.execute(delete(table).where(*where))
     out: list[dict[str, Any]] = []
+    last: dict[tuple, Counts] = dict(offsets)  # keys without new days end where they were
     for key, days in daily.items():
         running = dict(offsets.get(key) or dict.fromkeys(counts, 0))
         for day in sorted(days):
             for name in counts:
                 running[name] += days[day][name]
             out.append({**dict(zip(keys, key, strict=True)), "day": day, **running})
+        last[key] = dict(running)
     if out:
         conn.execute(insert(table), out)
+    conn.execute(delete(latest).where(latest.c.partner_id == partner_id))
+    if last:
+        conn.execute(
+            insert(latest),
+            [{**dict(zip(keys, key, strict=True)), **values} for key, values in last.items()],
+        )
 
 
 def _apply_total_changes(
@@ -745,7 +803,17 @@ def refresh_partner(conn: Connection, partner_id: int, since: date | None = None
                     _drop_partner(old_daily),
                     _drop_partner(new_daily),
                 )
-            _write_series(conn, table, keys, partner_id, since, new_daily, offsets, family.counts)
+            _write_series(
+                conn,
+                table,
+                keys,
+                partner_id,
+                since,
+                new_daily,
+                offsets,
+                family.counts,
+                family.latest[level],
+            )
         _ensure_keys(conn, partner_id, {(row["trade_id"], row["province"]) for row in deltas})
     _drop_stale_keys(conn, partner_id)
 
@@ -1067,9 +1135,15 @@ def range_totals(
                 days.append(day)
     joins: list[str] = []
     match = " AND ".join(f"x.{k} = k.{k}" for k in keys)
+    last_day = _last_day(conn, family)
     for i, day in enumerate(days):
-        params[f"d{i}"] = day
         # Identifiers are this module's constants; every value is a bound parameter.
+        if last_day is None or day >= last_day:  # each key's latest row: no search needed
+            latest = family.latest[scope.level].name
+            on = " AND ".join(f"c{i}.{k} = k.{k}" for k in keys)
+            joins.append(f"LEFT JOIN {latest} AS c{i} ON {on}")
+            continue
+        params[f"d{i}"] = day
         if pg:
             joins.append(
                 f"LEFT JOIN LATERAL (SELECT * FROM {table.name} AS x WHERE {match} "  # noqa: S608
@@ -1096,7 +1170,9 @@ def range_totals(
         f"WITH k AS MATERIALIZED ({driver}) SELECT {group}, {', '.join(exprs)} "  # noqa: S608
         f"FROM k {' '.join(joins)}{tail}"
     )
-    statement = text(sql).bindparams(*(bindparam(f"d{i}", type_=Date) for i in range(len(days))))
+    statement = text(sql).bindparams(
+        *(bindparam(f"d{i}", type_=Date) for i in range(len(days)) if f"d{i}" in params)
+    )
     for name in ("vetting", "partner_ids", "trade_ids"):
         if name in params:
             statement = statement.bindparams(bindparam(name, expanding=True))
@@ -1112,6 +1188,13 @@ def range_totals(
         out.append(matrix[:, offset : offset + len(cols)])
         offset += len(cols)
     return matrix[:, 0], out
+
+
+def _last_day(conn: Connection, family: Family) -> date | None:
+    """The last day with any data in ``family``'s rollups (every such day has a row in the
+    per-trade daily totals, whose key starts with the day: one index read)."""
+    value = conn.execute(select(func.max(family.trade_table.c.day))).scalar()
+    return None if value is None else _as_date(value)
 
 
 _SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")

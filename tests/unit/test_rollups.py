@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, insert, inspect, select
+from sqlalchemy import Engine, event, insert, inspect, select
 
 from data import partners as pdata
 from data import rollups
@@ -239,3 +239,53 @@ def test_migration_0004_fills_the_trade_province_totals_like_a_rebuild(db, world
     finally:
         upgrade_database(db)
     assert {name: rows for name, rows in snapshot(db).items() if name in names} == expected
+
+
+def test_migration_0005_fills_the_latest_rows_like_a_rebuild(db, world):
+    names = [t.name for f in rollups.FAMILIES for t in f.latest.values()]
+    expected = {name: rows for name, rows in rebuilt(db).items() if name in names}
+    assert all(expected.values())
+    downgrade_database(db, "0004")
+    try:
+        assert not set(names) & set(inspect(db).get_table_names())
+    finally:
+        upgrade_database(db)
+    assert {name: rows for name, rows in snapshot(db).items() if name in names} == expected
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [
+        rollups.Scope(),
+        rollups.Scope(province="Gauteng"),
+        rollups.Scope(trade_ids=(1,)),
+        rollups.Scope(trade_ids=(1,), province="Gauteng"),
+    ],
+    ids=["partner", "province", "trade", "trade+province"],
+)
+def test_periods_ending_after_the_data_read_the_latest_rows(db, world, scope):
+    """A period that ends on or after the last day with data takes its end from the latest
+    rows (no search): it must equal GROUP BY over the base tables, and the statement must
+    name the level's latest table."""
+    if scope.trade_ids is not None:
+        scope = rollups.Scope(trade_ids=(world.plumbing,), province=scope.province)
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(db, "before_cursor_execute", record)
+    try:
+        with read_connection(db) as conn:
+            for family in rollups.FAMILIES:
+                for start, end in (
+                    (date(2026, 3, 1), date(2030, 1, 1)),
+                    (date(2000, 1, 1), MARCH[1]),
+                ):
+                    fast = pdata.period_counts(conn, family, start, end, scope)
+                    slow = pdata.period_counts(conn, family, start, end, scope, source="base")
+                    assert fast.to_dict() == slow.to_dict()
+    finally:
+        event.remove(db, "before_cursor_execute", record)
+    latest = [t.name for t in (f.latest[scope.level] for f in rollups.FAMILIES)]
+    assert all(any(name in sql for sql in statements) for name in latest)
