@@ -30,6 +30,8 @@ Tables (all derived data; :func:`rebuild` recreates them from the base tables):
   the period for trade averages (a dozen trades × days: tiny).
 * ``rollup_{share,review}_trade_province_day``: the same per trade and province, for the
   trade comparison under a province filter.
+* ``rollup_{share,review}_{level}_latest``: each key's last running totals, for period ends
+  on or after the last day with data (no search).
 * ``rollup_key``: every (partner, trade, province) with data: the driving table for filtered
   look-ups.
 * ``rollup_state``: a version number bumped by every change, so caches know when to drop.
