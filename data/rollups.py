@@ -115,7 +115,8 @@ _BOUND_SLACK = 1e-4
 #: The homeowner-review numbers the ranking needs, also kept in the share tables (by the day
 #: each review was written): one look-up per boundary then serves the whole grid row.
 SHARE_REVIEW_COUNTS: tuple[str, ...] = ("rv_all", "rv_published", "rv_rating_sum", "rv_disputes")
-SHARE_COUNTS: tuple[str, ...] = (
+#: Per share: 1 if it reached the step (funnel steps nested), or was prospective.
+_SHARE_FLAGS: tuple[str, ...] = (
     "shares",
     "accepted",
     "contacted",
@@ -124,9 +125,8 @@ SHARE_COUNTS: tuple[str, ...] = (
     "completed",
     "reviewed",
     "prospective",
-    *HIST,
-    *SHARE_REVIEW_COUNTS,
 )
+SHARE_COUNTS: tuple[str, ...] = (*_SHARE_FLAGS, *HIST, *SHARE_REVIEW_COUNTS)
 SUB_RATINGS: tuple[str, ...] = ("quality", "timeliness", "value", "communication")
 REVIEW_COUNTS: tuple[str, ...] = (
     "all_reviews",  # every homeowner review about the partner, any moderation status
@@ -153,86 +153,52 @@ LEVELS: dict[str, tuple[str, ...]] = {
     "partner_trade_province": ("partner_id", "trade_id", "province"),
 }
 DIM_KEY = LEVELS["partner_trade_province"]
-_KEY_TYPES = {"partner_id": Integer, "trade_id": Integer, "province": lambda: String(40)}
+_KEY_TYPES = {
+    "partner_id": Integer,
+    "trade_id": Integer,
+    "province": lambda: String(40),
+    "day": Date,
+}
 
 
-def _cum_table(name: str, keys: Sequence[str], counts: Sequence[str]) -> Table:
+def _counts_table(name: str, keys: Sequence[str], counts: Sequence[str]) -> Table:
+    """A rollup table: the key columns (in primary-key order) and one integer per count;
+    clustered by the key on SQLite (``WITHOUT ROWID``)."""
     return Table(
         name,
         Base.metadata,
         *(Column(k, _KEY_TYPES[k](), primary_key=True) for k in keys),
-        Column("day", Date, primary_key=True),
         *(Column(c, Integer, nullable=False, default=0) for c in counts),
         sqlite_with_rowid=False,
     )
 
 
-def _level_tables(family: str, counts: Sequence[str]) -> dict[str, Table]:
+def _level_tables(family: str, counts: Sequence[str], suffix: str = "") -> dict[str, Table]:
+    """Per level: running totals by key and day, or (``suffix="_latest"``) each key's last
+    running totals (a copy of its last row): a period that ends on or after the last day with
+    data reads its end there, one row per key, instead of searching each key's series."""
+    day = () if suffix else ("day",)
     return {
-        level: _cum_table(f"rollup_{family}_{level}", keys, counts)
+        level: _counts_table(f"rollup_{family}_{level}{suffix}", (*keys, *day), counts)
         for level, keys in LEVELS.items()
     }
 
 
 SHARE_TABLES = _level_tables("share", SHARE_COUNTS)
 REVIEW_TABLES = _level_tables("review", REVIEW_COUNTS)
-
-
-def _latest_tables(family: str, counts: Sequence[str]) -> dict[str, Table]:
-    """Per level, each key's latest running totals (a copy of its last row): a period that
-    ends on or after the last day with data reads its end here, one row per key, instead of
-    searching each key's series."""
-    return {
-        level: Table(
-            f"rollup_{family}_{level}_latest",
-            Base.metadata,
-            *(Column(k, _KEY_TYPES[k](), primary_key=True) for k in keys),
-            *(Column(c, Integer, nullable=False, default=0) for c in counts),
-            sqlite_with_rowid=False,
-        )
-        for level, keys in LEVELS.items()
-    }
-
-
-SHARE_LATEST = _latest_tables("share", SHARE_COUNTS)
-REVIEW_LATEST = _latest_tables("review", REVIEW_COUNTS)
-
-
-def _trade_day_table(name: str, counts: Sequence[str]) -> Table:
-    """Plain (not cumulative) daily totals per trade over all partners."""
-    return Table(
-        name,
-        Base.metadata,
-        Column("day", Date, primary_key=True),
-        Column("trade_id", Integer, primary_key=True),
-        *(Column(c, Integer, nullable=False, default=0) for c in counts),
-        sqlite_with_rowid=False,
-    )
-
-
-share_trade_day = _trade_day_table("rollup_share_trade_day", SHARE_COUNTS)
-review_trade_day = _trade_day_table("rollup_review_trade_day", REVIEW_COUNTS)
-
-
-def _trade_province_day_table(name: str, counts: Sequence[str]) -> Table:
-    """Plain daily totals per trade and province over all partners: the trade comparison of
-    the detail page under a province filter (else thousands of partner look-ups)."""
-    return Table(
-        name,
-        Base.metadata,
-        Column("trade_id", Integer, primary_key=True),
-        Column("province", String(40), primary_key=True),
-        Column("day", Date, primary_key=True),
-        *(Column(c, Integer, nullable=False, default=0) for c in counts),
-        sqlite_with_rowid=False,
-    )
-
-
-share_trade_province_day = _trade_province_day_table(
-    "rollup_share_trade_province_day", SHARE_COUNTS
+SHARE_LATEST = _level_tables("share", SHARE_COUNTS, "_latest")
+REVIEW_LATEST = _level_tables("review", REVIEW_COUNTS, "_latest")
+# Plain (not cumulative) daily totals over all partners: per trade (trade means and funnels),
+# and per trade and province (the trade comparison under a province filter, which would
+# otherwise visit every partner's series).
+share_trade_day = _counts_table("rollup_share_trade_day", ("day", "trade_id"), SHARE_COUNTS)
+review_trade_day = _counts_table("rollup_review_trade_day", ("day", "trade_id"), REVIEW_COUNTS)
+_TRADE_PROVINCE_DAY = ("trade_id", "province", "day")
+share_trade_province_day = _counts_table(
+    "rollup_share_trade_province_day", _TRADE_PROVINCE_DAY, SHARE_COUNTS
 )
-review_trade_province_day = _trade_province_day_table(
-    "rollup_review_trade_province_day", REVIEW_COUNTS
+review_trade_province_day = _counts_table(
+    "rollup_review_trade_province_day", _TRADE_PROVINCE_DAY, REVIEW_COUNTS
 )
 rollup_key = Table(
     "rollup_key",
@@ -409,18 +375,6 @@ def _share_deltas(
         *buckets,
         *(func.sum(m[c]).label(c) for c in SHARE_REVIEW_COUNTS),
     ).group_by(*(m[g] for g in group))
-
-
-_SHARE_FLAGS = (
-    "shares",
-    "accepted",
-    "contacted",
-    "quoted",
-    "hired",
-    "completed",
-    "reviewed",
-    "prospective",
-)
 
 
 def _review_deltas(where: Iterable[ColumnElement[bool]], group: Sequence[str]) -> Select:
