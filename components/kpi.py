@@ -21,6 +21,15 @@ def kpi_card(
     return dbc.Col(card, xs=12, sm=6, lg=3, className="mb-3", **extra)
 
 
+def alert_class(alert: bool) -> str:
+    """The note style of a KPI card: red and bold when it reports a problem."""
+    return "text-danger fw-semibold" if alert else "text-muted"
+
+
+def trend_arrow(value: float) -> str:
+    return "▲" if value > 0 else "▼" if value < 0 else "■"
+
+
 def kpi_row(cards: list[dbc.Col]) -> dbc.Row:
     return dbc.Row(cards, className="g-3")
 
@@ -36,5 +45,4 @@ def fmt_pct(value: float | None, digits: int = 0) -> str:
 def fmt_change(value: float | None) -> str:
     if value is None:
         return "no earlier data"
-    arrow = "▲" if value > 0 else "▼" if value < 0 else "■"
-    return f"{arrow} {abs(value) * 100:.1f} % vs previous 30 days"
+    return f"{trend_arrow(value)} {abs(value) * 100:.1f} % vs previous 30 days"

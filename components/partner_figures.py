@@ -6,10 +6,13 @@ by returning a figure that says so, rather than an empty set of axes.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from dash import dcc
 from plotly.subplots import make_subplots
 
 RISK_COLOUR = "#dc3545"
@@ -17,6 +20,11 @@ OK_COLOUR = "#0d6efd"
 TRADE_COLOUR = "#adb5bd"
 FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 12}
 MAX_BUBBLE_PX = 28
+
+
+def graph(id_: str, figure: go.Figure) -> dcc.Graph:
+    """A figure on a page (without Plotly's logo in the toolbar)."""
+    return dcc.Graph(id=id_, figure=figure, config={"displaylogo": False})
 
 
 def _base(fig: go.Figure, title: str, height: int = 360) -> go.Figure:
@@ -211,33 +219,45 @@ def star_distribution(stars: pd.DataFrame) -> go.Figure:
     return _base(fig, title, height=300)
 
 
+def _partner_against_trade(
+    x: Sequence[Any], frame: pd.DataFrame, trade_name: str, hover: str, *, value: str, count: str
+) -> go.Figure:
+    """Grouped bars, the partner's beside its trade's: the columns named by ``value`` and
+    ``count`` (patterns with ``{}`` for "partner" / "trade"), the count shown in the hover."""
+    bars = []
+    for side, name, colour in (
+        ("partner", "This partner", OK_COLOUR),
+        ("trade", trade_name, TRADE_COLOUR),
+    ):
+        bars.append(
+            go.Bar(
+                x=x,
+                y=frame[value.format(side)],
+                name=name,
+                marker_color=colour,
+                customdata=frame[count.format(side)],
+                hovertemplate=f"{hover}<extra>{name}</extra>",
+            )
+        )
+    fig = go.Figure(bars)
+    fig.update_layout(barmode="group")
+    return fig
+
+
 def aspects_against_trade(aspects: pd.DataFrame) -> go.Figure:
     """Overall rating and the four sub-ratings: the partner's mean against its trade's."""
     title = "Ratings against the trade average"
     if aspects.empty or aspects[["partner", "trade"]].isna().all().all():
         return empty_figure(title, "No ratings in this period.")
     labels = [a.capitalize() for a in aspects["aspect"]]
-    fig = go.Figure(
-        [
-            go.Bar(
-                x=labels,
-                y=aspects["partner"],
-                name="This partner",
-                marker_color=OK_COLOUR,
-                customdata=aspects["partner_n"],
-                hovertemplate="%{y:.2f} (%{customdata} ratings)<extra>This partner</extra>",
-            ),
-            go.Bar(
-                x=labels,
-                y=aspects["trade"],
-                name="Trade average",
-                marker_color=TRADE_COLOUR,
-                customdata=aspects["trade_n"],
-                hovertemplate="%{y:.2f} (%{customdata} ratings)<extra>Trade average</extra>",
-            ),
-        ]
+    fig = _partner_against_trade(
+        labels,
+        aspects,
+        "Trade average",
+        "%{y:.2f} (%{customdata} ratings)",
+        value="{}",
+        count="{}_n",
     )
-    fig.update_layout(barmode="group")
     fig.update_yaxes(title="Mean rating", range=[0, 5.2])
     return _base(fig, title, height=300)
 
@@ -247,27 +267,14 @@ def funnel_against_trade(funnel: pd.DataFrame) -> go.Figure:
     title = "Funnel: share of leads reaching each step"
     if funnel.empty or (funnel["partner"].iloc[0] == 0 and funnel["trade"].iloc[0] == 0):
         return empty_figure(title, "No leads shared in this period.")
-    fig = go.Figure(
-        [
-            go.Bar(
-                x=funnel["step"],
-                y=funnel["partner_share"],
-                name="This partner",
-                marker_color=OK_COLOUR,
-                customdata=funnel["partner"],
-                hovertemplate="%{y:.0%} (%{customdata} leads)<extra>This partner</extra>",
-            ),
-            go.Bar(
-                x=funnel["step"],
-                y=funnel["trade_share"],
-                name="Trade",
-                marker_color=TRADE_COLOUR,
-                customdata=funnel["trade"],
-                hovertemplate="%{y:.0%} (%{customdata} leads)<extra>Trade</extra>",
-            ),
-        ]
+    fig = _partner_against_trade(
+        funnel["step"],
+        funnel,
+        "Trade",
+        "%{y:.0%} (%{customdata} leads)",
+        value="{}_share",
+        count="{}",
     )
-    fig.update_layout(barmode="group")
     fig.update_yaxes(title="Share of leads shared", tickformat=".0%", range=[0, 1.05])
     return _base(fig, title, height=320)
 

@@ -12,7 +12,7 @@ import pandas as pd
 from dash import dcc, html
 
 from components.grid import data_grid, to_records
-from components.kpi import fmt_int, kpi_card, kpi_row
+from components.kpi import alert_class, fmt_int, kpi_card, kpi_row
 from components.privacy_common import STATUS_LABELS, humanise, options, simple_table
 
 STATUS_FILTER_LABELS = {
@@ -95,7 +95,7 @@ def summary_panel(summary: Any, today: Any) -> html.Div:
                         fmt_int(summary.overdue),
                         "past their due date",
                         id_="privacy-kpi-overdue",
-                        note_class="text-danger fw-semibold" if summary.overdue else "text-muted",
+                        note_class=alert_class(summary.overdue > 0),
                     ),
                     kpi_card(
                         "Deemed refusals",

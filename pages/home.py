@@ -5,7 +5,7 @@ from __future__ import annotations
 import dash
 from dash import html
 
-from components.kpi import fmt_change, fmt_int, fmt_pct, kpi_card, kpi_row
+from components.kpi import alert_class, fmt_change, fmt_int, fmt_pct, kpi_card, kpi_row
 from data import overview
 from data.db import read_connection
 from data.timeutil import today
@@ -66,7 +66,7 @@ def layout(**_query: str) -> html.Div:
                     fmt_int(queue.open),
                     f"{fmt_int(queue.overdue)} overdue",
                     id_="home-kpi-privacy",
-                    note_class="text-danger fw-semibold" if queue.overdue else "text-muted",
+                    note_class=alert_class(queue.overdue > 0),
                 )
             )
     return html.Div(

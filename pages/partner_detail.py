@@ -17,11 +17,12 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from components import messages
-from components.kpi import fmt_int, fmt_pct, kpi_card, kpi_row
+from components.kpi import alert_class, fmt_int, fmt_pct, kpi_card, kpi_row, trend_arrow
 from components.partner_figures import (
     aspects_against_trade,
     format_minutes,
     funnel_against_trade,
+    graph,
     monthly_trend,
     response_histogram,
     star_distribution,
@@ -101,6 +102,16 @@ def _profile_card(p: pdata.PartnerProfile) -> dbc.Card:
     )
 
 
+#: The funnel rate cards: label, rate column, what the rate is a share of.
+RATE_CARDS: tuple[tuple[str, str, str], ...] = (
+    ("Contact rate", "contact_rate", "leads"),
+    ("Quote rate", "quote_rate", "contacted leads"),
+    ("Win rate", "win_rate", "quotes"),
+    ("Completion rate", "completion_rate", "hires"),
+    ("Review rate", "review_rate", "completed jobs"),
+)
+
+
 def _rate_note(rate: float, lb: float, of: str) -> str:
     if rate != rate:  # NaN: no denominator
         return f"no {of}"
@@ -145,39 +156,17 @@ def _kpis(m: dict[str, Any]) -> list[dbc.Col]:
             "–" if num(m["mean_rating"]) is None else f"{m['mean_rating']:.2f} / 5",
             "no earlier reviews to compare"
             if trend is None
-            else f"{'▲' if trend > 0 else '▼' if trend < 0 else '■'} {abs(trend):.2f} vs "
-            "previous period",
+            else f"{trend_arrow(trend)} {abs(trend):.2f} vs previous period",
             id_="partner-detail-kpi-rating",
         ),
-        kpi_card(
-            "Contact rate",
-            fmt_pct(num(m["contact_rate"])),
-            _rate_note(m["contact_rate"], num(m["contact_lb"]), "leads"),
-            id_="partner-detail-kpi-contact",
-        ),
-        kpi_card(
-            "Quote rate",
-            fmt_pct(num(m["quote_rate"])),
-            _rate_note(m["quote_rate"], num(m["quote_lb"]), "contacted leads"),
-            id_="partner-detail-kpi-quote",
-        ),
-        kpi_card(
-            "Win rate",
-            fmt_pct(num(m["win_rate"])),
-            _rate_note(m["win_rate"], num(m["win_lb"]), "quotes"),
-            id_="partner-detail-kpi-win",
-        ),
-        kpi_card(
-            "Completion rate",
-            fmt_pct(num(m["completion_rate"])),
-            _rate_note(m["completion_rate"], num(m["completion_lb"]), "hires"),
-            id_="partner-detail-kpi-completion",
-        ),
-        kpi_card(
-            "Review rate",
-            fmt_pct(num(m["review_rate"])),
-            _rate_note(m["review_rate"], num(m["review_lb"]), "completed jobs"),
-            id_="partner-detail-kpi-review",
+        *(
+            kpi_card(
+                label,
+                fmt_pct(num(m[rate])),
+                _rate_note(m[rate], num(m[pdata.lb_column(rate)]), of),
+                id_=f"partner-detail-kpi-{rate.removesuffix('_rate')}",
+            )
+            for label, rate, of in RATE_CARDS
         ),
         kpi_card(
             "Dispute rate",
@@ -190,7 +179,7 @@ def _kpis(m: dict[str, Any]) -> list[dbc.Col]:
             "At risk" if m["at_risk"] else "OK",
             m["risk_reasons"] or "meets the performance criteria",
             id_="partner-detail-kpi-risk",
-            note_class="text-danger fw-semibold" if m["at_risk"] else "text-muted",
+            note_class=alert_class(bool(m["at_risk"])),
         ),
     ]
     return cards
@@ -246,10 +235,6 @@ PROSPECTIVE_COLUMNS = {
     "response": "Response",
     "outcome": "Outcome",
 }
-
-
-def _graph(id_: str, figure: Any) -> dcc.Graph:
-    return dcc.Graph(id=id_, figure=figure, config={"displaylogo": False})
 
 
 def layout(partner_id: Any = None, **kwargs: Any) -> html.Div:
@@ -334,16 +319,16 @@ def layout(partner_id: Any = None, **kwargs: Any) -> html.Div:
             ),
             dbc.Row(
                 [
-                    dbc.Col(_graph("partner-detail-trend", monthly_trend(trend)), lg=6),
-                    dbc.Col(_graph("partner-detail-funnel", funnel_against_trade(funnel)), lg=6),
+                    dbc.Col(graph("partner-detail-trend", monthly_trend(trend)), lg=6),
+                    dbc.Col(graph("partner-detail-funnel", funnel_against_trade(funnel)), lg=6),
                 ]
             ),
             dbc.Row(
                 [
-                    dbc.Col(_graph("partner-detail-stars", star_distribution(stars)), lg=4),
-                    dbc.Col(_graph("partner-detail-aspects", aspects_against_trade(aspects)), lg=4),
+                    dbc.Col(graph("partner-detail-stars", star_distribution(stars)), lg=4),
+                    dbc.Col(graph("partner-detail-aspects", aspects_against_trade(aspects)), lg=4),
                     dbc.Col(
-                        _graph(
+                        graph(
                             "partner-detail-response",
                             response_histogram(pdata.response_distribution(metrics)),
                         ),

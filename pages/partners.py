@@ -35,8 +35,13 @@ from components.grid import (
     visible_fields,
     with_visible_columns,
 )
-from components.kpi import fmt_int, fmt_pct, kpi_card, kpi_row
-from components.partner_figures import format_minutes, rating_vs_response, ratings_by_trade
+from components.kpi import alert_class, fmt_int, fmt_pct, kpi_card, kpi_row
+from components.partner_figures import (
+    format_minutes,
+    graph,
+    rating_vs_response,
+    ratings_by_trade,
+)
 from components.partner_query import (
     PartnerQuery,
     filter_bar,
@@ -323,7 +328,7 @@ def _headline_cards(h: pdata.Headline) -> list[dbc.Col]:
             fmt_int(h.partners),
             f"{fmt_int(h.at_risk)} at risk · {fmt_int(h.active_partners)} received leads",
             id_="partners-kpi-partners",
-            note_class="text-danger fw-semibold" if h.at_risk else "text-muted",
+            note_class=alert_class(h.at_risk > 0),
         ),
         kpi_card(
             "Leads shared",
@@ -411,19 +416,11 @@ def layout(**kwargs: Any) -> html.Div:
             dbc.Row(
                 [
                     dbc.Col(
-                        dcc.Graph(
-                            id="partners-scatter",
-                            figure=rating_vs_response(table),
-                            config={"displaylogo": False},
-                        ),
+                        graph("partners-scatter", rating_vs_response(table)),
                         lg=7,
                     ),
                     dbc.Col(
-                        dcc.Graph(
-                            id="partners-by-trade",
-                            figure=ratings_by_trade(by_trade),
-                            config={"displaylogo": False},
-                        ),
+                        graph("partners-by-trade", ratings_by_trade(by_trade)),
                         lg=5,
                     ),
                 ],
