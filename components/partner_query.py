@@ -165,109 +165,84 @@ def query_from_controls(
     return {k: v for k, v in params.items() if v and DEFAULTS.get(k) != v}
 
 
+def _field(label: str, control: Any, width: int) -> dbc.Col:
+    """A filter control under its label (the label points at the control's id)."""
+    return dbc.Col([dbc.Label(label, html_for=control.id, className="small"), control], md=width)
+
+
 def filter_bar(prefix: str, query: PartnerQuery, trades: Sequence[TradeRef]) -> html.Div:
     """Period, trade, province, vetting status and minimum reviews (ids ``{prefix}-…``)."""
     custom = query.period.preset == "custom"
-    return html.Div(
-        dbc.Row(
-            [
-                dbc.Col(
-                    [
-                        dbc.Label("Period", html_for=f"{prefix}-period", className="small"),
-                        dcc.Dropdown(
-                            id=f"{prefix}-period",
-                            options=[{"label": v, "value": k} for k, v in PRESETS.items()],
-                            value=query.period.preset,
-                            clearable=False,
-                        ),
-                    ],
-                    md=2,
-                ),
-                dbc.Col(
-                    [
-                        dbc.Label("From", html_for=f"{prefix}-from", className="small"),
-                        dbc.Input(
-                            id=f"{prefix}-from",
-                            type="date",
-                            value=query.period.start.isoformat(),
-                            debounce=True,
-                            disabled=not custom,
-                        ),
-                    ],
-                    md=2,
-                ),
-                dbc.Col(
-                    [
-                        dbc.Label("To", html_for=f"{prefix}-to", className="small"),
-                        dbc.Input(
-                            id=f"{prefix}-to",
-                            type="date",
-                            value=query.period.end.isoformat(),
-                            debounce=True,
-                            disabled=not custom,
-                        ),
-                    ],
-                    md=2,
-                ),
-                dbc.Col(
-                    [
-                        dbc.Label("Trade", html_for=f"{prefix}-trade", className="small"),
-                        dcc.Dropdown(
-                            id=f"{prefix}-trade",
-                            options=[{"label": t.name, "value": t.code} for t in trades],
-                            value=query.trade.code if query.trade else None,
-                            placeholder="All trades",
-                        ),
-                    ],
-                    md=2,
-                ),
-                dbc.Col(
-                    [
-                        dbc.Label("Province", html_for=f"{prefix}-province", className="small"),
-                        dcc.Dropdown(
-                            id=f"{prefix}-province",
-                            options=[{"label": p, "value": p} for p in PROVINCE_NAMES],
-                            value=query.province,
-                            placeholder="All provinces",
-                        ),
-                    ],
-                    md=2,
-                ),
-                dbc.Col(
-                    [
-                        dbc.Label("Vetting", html_for=f"{prefix}-vetting", className="small"),
-                        dcc.Dropdown(
-                            id=f"{prefix}-vetting",
-                            options=[
-                                {"label": v.capitalize(), "value": v} for v in VETTING_STATUSES
-                            ],
-                            value=list(query.vetting),
-                            multi=True,
-                            placeholder="Any status",
-                        ),
-                    ],
-                    md=1,
-                ),
-                dbc.Col(
-                    [
-                        dbc.Label(
-                            "Min. reviews", html_for=f"{prefix}-min-reviews", className="small"
-                        ),
-                        dbc.Input(
-                            id=f"{prefix}-min-reviews",
-                            type="number",
-                            min=0,
-                            max=MAX_MIN_REVIEWS,
-                            step=1,
-                            value=query.min_reviews,
-                            debounce=True,
-                        ),
-                    ],
-                    md=1,
-                ),
-            ],
-            className="g-2",
+
+    def day(name: str, value: date) -> dbc.Input:
+        return dbc.Input(
+            id=f"{prefix}-{name}",
+            type="date",
+            value=value.isoformat(),
+            debounce=True,
+            disabled=not custom,
+        )
+
+    fields = [
+        _field(
+            "Period",
+            dcc.Dropdown(
+                id=f"{prefix}-period",
+                options=[{"label": v, "value": k} for k, v in PRESETS.items()],
+                value=query.period.preset,
+                clearable=False,
+            ),
+            2,
         ),
+        _field("From", day("from", query.period.start), 2),
+        _field("To", day("to", query.period.end), 2),
+        _field(
+            "Trade",
+            dcc.Dropdown(
+                id=f"{prefix}-trade",
+                options=[{"label": t.name, "value": t.code} for t in trades],
+                value=query.trade.code if query.trade else None,
+                placeholder="All trades",
+            ),
+            2,
+        ),
+        _field(
+            "Province",
+            dcc.Dropdown(
+                id=f"{prefix}-province",
+                options=[{"label": p, "value": p} for p in PROVINCE_NAMES],
+                value=query.province,
+                placeholder="All provinces",
+            ),
+            2,
+        ),
+        _field(
+            "Vetting",
+            dcc.Dropdown(
+                id=f"{prefix}-vetting",
+                options=[{"label": v.capitalize(), "value": v} for v in VETTING_STATUSES],
+                value=list(query.vetting),
+                multi=True,
+                placeholder="Any status",
+            ),
+            1,
+        ),
+        _field(
+            "Min. reviews",
+            dbc.Input(
+                id=f"{prefix}-min-reviews",
+                type="number",
+                min=0,
+                max=MAX_MIN_REVIEWS,
+                step=1,
+                value=query.min_reviews,
+                debounce=True,
+            ),
+            1,
+        ),
+    ]
+    return html.Div(
+        dbc.Row(fields, className="g-2"),
         className="filter-bar",
         id=f"{prefix}-filters",
     )
