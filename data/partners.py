@@ -174,6 +174,14 @@ def bayesian_rating(
     return v / (v + m) * mean + m / (v + m) * prior
 
 
+def bayesian_ratings(mean: np.ndarray, v: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    """Vectorised :func:`bayesian_rating` (NaN for None)."""
+    with np.errstate(invalid="ignore"):
+        weighted = v / (v + PRIOR_WEIGHT) * mean + PRIOR_WEIGHT / (v + PRIOR_WEIGHT) * prior
+    bayes = np.where(v > 0, weighted, prior)
+    return np.where(np.isnan(prior) & (v > 0), mean, bayes)
+
+
 def median_from_histogram(counts: Sequence[float]) -> float | None:
     """Median minutes from response-time bucket counts, interpolating linearly inside the
     bucket; in the open last bucket the bucket's lower bound is returned."""
@@ -385,7 +393,6 @@ def medians_from_histograms(hist: np.ndarray) -> np.ndarray:
     lowers = np.array([0.0, *RESPONSE_BOUNDS], dtype=float)
     uppers = np.array([*RESPONSE_BOUNDS, np.nan], dtype=float)
     seen = np.where(bucket > 0, cum[np.arange(len(bucket)), bucket - 1], 0.0)
-    seen = np.where(bucket > 0, seen, 0.0)
     count = h[np.arange(len(bucket)), bucket]
     lo, hi = lowers[bucket], uppers[bucket]
     estimate = lo + (half - seen) / count * (hi - lo)
@@ -428,11 +435,7 @@ def derive_metrics(
     v = cols["reviews"].astype(float)
     mean = _ratio(cols["rating_sum"], cols["reviews"])
     prior = priors.reindex(index).to_numpy(dtype=float)
-    with np.errstate(invalid="ignore"):
-        bayes = np.where(
-            v > 0, v / (v + PRIOR_WEIGHT) * mean + PRIOR_WEIGHT / (v + PRIOR_WEIGHT) * prior, prior
-        )
-    bayes = np.where(np.isnan(prior) & (v > 0), mean, bayes)
+    bayes = bayesian_ratings(mean, v, prior)
     year = reviews_12m.reindex(index, fill_value=0).fillna(0).to_numpy(dtype=np.int64)
     is_new = year < NEW_MIN_REVIEWS
     bayes = np.where(is_new, np.nan, bayes)

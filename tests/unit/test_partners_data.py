@@ -438,6 +438,17 @@ def test_vectorised_statistics_match_the_scalar_ones():
     for i in range(200):
         scalar = pdata.median_from_histogram(hist[i].tolist())
         assert (scalar is None and np.isnan(medians[i])) or medians[i] == pytest.approx(scalar)
+    v = rng.integers(0, 8, 200)
+    mean = np.where(v > 0, rng.uniform(1, 5, 200), np.nan)
+    prior = np.where(rng.random(200) < 0.2, np.nan, rng.uniform(3, 5, 200))
+    bayes = pdata.bayesian_ratings(mean, v, prior)
+    for i in range(200):
+        scalar = pdata.bayesian_rating(
+            None if np.isnan(mean[i]) else float(mean[i]),
+            int(v[i]),
+            None if np.isnan(prior[i]) else float(prior[i]),
+        )
+        assert (scalar is None and np.isnan(bayes[i])) or bayes[i] == pytest.approx(scalar)
 
 
 def test_gc_pause_is_nested_and_restores_the_collector():
