@@ -17,6 +17,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from data.rollups import install_session_hooks
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
 
@@ -122,11 +124,16 @@ def reset_engine_cache() -> None:
     _ENGINES.clear()
 
 
+#: The application's one session factory. Every write goes through a session it makes, so the
+#: rules that must run inside every writer's transaction are installed here, once.
+SESSIONS: sessionmaker[Session] = sessionmaker(expire_on_commit=False)
+install_session_hooks(SESSIONS)  # partner rollups follow every share and review write
+
+
 @contextmanager
 def session_scope(engine: Engine | None = None) -> Iterator[Session]:
     """A session inside one transaction: committed on success, rolled back on any error."""
-    factory = sessionmaker(bind=engine or get_engine(), expire_on_commit=False)
-    with factory() as session, session.begin():
+    with SESSIONS(bind=engine or get_engine()) as session, session.begin():
         yield session
 
 

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import Connection, and_, case, func, select
 
 from data.models import Lead, LeadShare, PrivacyRequest, Review
 from data.sqlfuncs import minutes_between
+from data.timeutil import start_of
 
 OPEN_REQUEST_STATUSES = ("received", "verifying", "in_progress")
-
-
-def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min)
 
 
 @dataclass(frozen=True)
@@ -32,7 +29,7 @@ class LeadVolume:
 
 def lead_volume(conn: Connection, as_of: date, days: int = 30) -> LeadVolume:
     """Leads created in the ``days`` up to and including ``as_of``, and in the window before."""
-    end = _start_of(as_of + timedelta(days=1))
+    end = start_of(as_of + timedelta(days=1))
     mid = end - timedelta(days=days)
     start = mid - timedelta(days=days)
     row = conn.execute(
@@ -57,7 +54,7 @@ class ContactShare:
 def contact_within_24h(conn: Connection, as_of: date, days: int = 30) -> ContactShare:
     """Of the leads shared in the window (ending a day before ``as_of`` so every share had its
     full 24 hours), how many the partner contacted within 24 hours."""
-    end = _start_of(as_of)
+    end = start_of(as_of)
     start = end - timedelta(days=days)
     waited = minutes_between(LeadShare.shared_at, LeadShare.first_contact_at)
     row = conn.execute(
@@ -82,7 +79,7 @@ class RatingSummary:
 
 def mean_partner_rating(conn: Connection, as_of: date, days: int = 90) -> RatingSummary:
     """Mean of published homeowner reviews about partners in the window."""
-    end = _start_of(as_of + timedelta(days=1))
+    end = start_of(as_of + timedelta(days=1))
     start = end - timedelta(days=days)
     row = conn.execute(
         select(func.count(), func.avg(Review.rating)).where(
@@ -103,7 +100,7 @@ class PrivacyQueue:
 
 def privacy_queue(conn: Connection, as_of: date) -> PrivacyQueue:
     """Open privacy requests and how many are past their due date on ``as_of``."""
-    now = _start_of(as_of)
+    now = start_of(as_of)
     row = conn.execute(
         select(func.count(), func.count().filter(PrivacyRequest.due_at < now)).where(
             PrivacyRequest.status.in_(OPEN_REQUEST_STATUSES)

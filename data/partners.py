@@ -1,13 +1,16 @@
-"""Partner performance: the ranking table, its headline numbers and the partner detail page.
+"""Partner performance: the ranking table and its headline numbers.
+
+The partner detail page's queries are in ``data.partner_detail``, the statistics in
+``data.stats``, the result cache in ``data.query_cache``.
 
 Every number comes from SQL aggregation. The counts behind a period are read from the
-cumulative rollups (``data/rollups.py``: two index seeks per partner, whatever the period), or,
+cumulative rollups (``data.rollups``: two index seeks per partner, whatever the period), or,
 with ``source="base"``, computed by ``GROUP BY`` straight from ``lead_share``/``review`` — the
 naive way, kept as the test oracle and the benchmark baseline. Python then only turns counts
 into rates, intervals and flags, in one place (:func:`derive_metrics`), so the grid, the
 headline numbers, the charts and the detail page share every definition.
 
-Definitions (see also the design's "Partner performance" and docs/partner-performance.md):
+Definitions (see also docs/domain.md, "Partner metrics", and docs/partner-performance.md):
 
 * A share counts in the period of the day it was shared; its later steps (contact, quote, …)
   count with it, whenever they happened. Reviews count on the day they were written.
@@ -34,41 +37,38 @@ from __future__ import annotations
 import gc
 import math
 import os
-import re
 import threading
-import time
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
-from datetime import date, datetime, timedelta
-from itertools import pairwise
+from dataclasses import dataclass, fields
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, CursorResult, and_, select, true
+from sqlalchemy import Connection, select
 
 from data import rollups
 from data.models import (
-    Homeowner,
-    Lead,
-    LeadShare,
     Partner,
     PartnerArea,
     PartnerTrade,
-    Review,
-    ServiceType,
     Setting,
     Trade,
 )
-from data.rollups import HIST, RESPONSE_BOUNDS, REVIEWS, SHARES, SUB_RATINGS, Scope
-from data.sqlfuncs import fetch_tuples
+from data.query_cache import CACHE
+from data.rollups import HIST, REVIEWS, SHARES, Scope, period_counts, period_counts_many
+from data.sqlfuncs import tuples_of
+from data.stats import (
+    bayesian_ratings,
+    median_from_histogram,
+    medians_from_histograms,
+    ratios,
+    wilson_lower_bounds,
+)
 
-PRIOR_WEIGHT = 10  # m of the Bayesian average
 NEW_MIN_REVIEWS = 5  # fewer reviews than this in NEW_WINDOW_DAYS: "new"
 NEW_WINDOW_DAYS = 365
-WILSON_Z = 1.96
 GRID_REVIEW_COLUMNS = ("reviews", "rating_sum", "all_reviews", "disputes")
 #: From this many candidate partners on, the ranking's rollup look-ups run in PARALLEL_PARTS
 #: parallel statements on PostgreSQL (data.rollups.range_totals); below it the extra
@@ -82,7 +82,7 @@ PARALLEL_PARTS = max(1, min(4, os.cpu_count() or 1))
 
 @dataclass(frozen=True)
 class RiskCriteria:
-    """When a partner is flagged "at risk" (the design's defaults; overridable in ``setting``
+    """When a partner is flagged "at risk" (defaults from docs/domain.md; overridable in ``setting``
     under ``partner_risk.<field>``)."""
 
     min_rating: float = 3.5  # flagged when the mean rating R is below this …
@@ -147,150 +147,6 @@ class PartnerFilters:
             trade_ids=None if self.trade_id is None else (self.trade_id,),
             province=self.province,
         )
-
-
-# --- statistics -------------------------------------------------------------------------------
-
-
-def wilson_lower_bound(successes: float, n: float, z: float = WILSON_Z) -> float | None:
-    """Lower bound of the Wilson score interval for a proportion (None when n = 0)."""
-    if not n:
-        return None
-    p = min(max(successes / n, 0.0), 1.0)
-    z2 = z * z
-    centre = p + z2 / (2 * n)
-    margin = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
-    return max(0.0, (centre - margin) / (1 + z2 / n))
-
-
-def bayesian_rating(
-    mean: float | None, v: int, prior: float | None, m: int = PRIOR_WEIGHT
-) -> float | None:
-    """WR = v/(v+m)·R + m/(v+m)·C (R is ignored when v = 0)."""
-    if prior is None:
-        return mean if v else None
-    if not v or mean is None:
-        return prior
-    return v / (v + m) * mean + m / (v + m) * prior
-
-
-def bayesian_ratings(mean: np.ndarray, v: np.ndarray, prior: np.ndarray) -> np.ndarray:
-    """Vectorised :func:`bayesian_rating` (NaN for None)."""
-    with np.errstate(invalid="ignore"):
-        weighted = v / (v + PRIOR_WEIGHT) * mean + PRIOR_WEIGHT / (v + PRIOR_WEIGHT) * prior
-    bayes = np.where(v > 0, weighted, prior)
-    return np.where(np.isnan(prior) & (v > 0), mean, bayes)
-
-
-def median_from_histogram(counts: Sequence[float]) -> float | None:
-    """Median minutes from response-time bucket counts, interpolating linearly inside the
-    bucket; in the open last bucket the bucket's lower bound is returned."""
-    total = float(sum(counts))
-    if total <= 0:
-        return None
-    half = total / 2
-    seen = 0.0
-    lower = 0.0
-    for i, count in enumerate(counts):
-        upper = RESPONSE_BOUNDS[i] if i < len(RESPONSE_BOUNDS) else None
-        if count and seen + count >= half:
-            if upper is None:
-                return lower
-            return lower + (half - seen) / count * (upper - lower)
-        seen += count
-        lower = float(upper) if upper is not None else lower
-    return lower
-
-
-def histogram_labels() -> list[str]:
-    """Readable bucket names: "≤ 5 min", "5–15 min", …, "> 7 d"."""
-
-    def fmt(minutes: int) -> str:
-        if minutes < 60:
-            return f"{minutes} min"
-        if minutes < 1440:
-            return f"{minutes // 60} h"
-        return f"{minutes // 1440} d"
-
-    labels = [f"≤ {fmt(RESPONSE_BOUNDS[0])}"]
-    for lo, hi in pairwise(RESPONSE_BOUNDS):
-        labels.append(f"{fmt(lo)}–{fmt(hi)}")
-    labels.append(f"> {fmt(RESPONSE_BOUNDS[-1])}")
-    return labels
-
-
-# --- counts over a period ---------------------------------------------------------------------
-
-
-def period_counts_many(
-    conn: Connection,
-    family: rollups.Family,
-    ranges: Sequence[tuple[date, date]],
-    scope: Scope,
-    columns: Sequence[str] | Sequence[Sequence[str]] | None = None,
-    *,
-    source: str = "rollup",
-    parts: int = 1,
-) -> list[pd.DataFrame]:
-    """Counts of ``family`` for each inclusive day range, per group of ``scope``: one frame
-    per range, indexed by the group column, without groups that have nothing. ``columns`` is
-    one list for all ranges or one list per range; ``parts``: see
-    :func:`data.rollups.range_totals`.
-
-    ``source="rollup"``: one statement over the cumulative rollups for all ranges (one index
-    seek per partner and boundary day); ``"base"``: ``GROUP BY`` over the base tables (the
-    same result, much slower on large data).
-    """
-    if columns and not isinstance(columns[0], str):
-        per_range = [list(c) for c in columns]
-    else:
-        per_range = [list(columns or family.counts)] * len(ranges)  # type: ignore[arg-type]
-    (group,) = scope.group_columns
-    if source == "base":
-        out = []
-        for (start, end), cols in zip(ranges, per_range, strict=True):
-            query = family.deltas([group], start=start, end=end, scope=scope)
-            rows = conn.execute(query).mappings().all()
-            matrix = np.array(
-                [(r[group], *(r[c] for c in cols)) for r in rows], dtype=np.int64
-            ).reshape(len(rows), 1 + len(cols))
-            out.append(_counts_frame(matrix[:, 0], matrix[:, 1:], group, cols))
-        return out
-    if source != "rollup":
-        raise ValueError(f"unknown source {source!r}")
-    if scope.uses_trade_totals:
-        out = []
-        for (start, end), cols in zip(ranges, per_range, strict=True):
-            rows = rollups.trade_totals(
-                conn, family, start, end, scope.trade_ids, cols, scope.province
-            )
-            matrix = np.array(_tuples(rows), dtype=np.int64).reshape(len(rows), 1 + len(cols))
-            out.append(_counts_frame(matrix[:, 0], matrix[:, 1:], group, cols))
-        return out
-    ids, values = rollups.range_totals(conn, family, ranges, scope, per_range, parts=parts)
-    return [_counts_frame(ids, v, group, cols) for v, cols in zip(values, per_range, strict=True)]
-
-
-def _counts_frame(
-    ids: np.ndarray, values: np.ndarray, group: str, columns: Sequence[str]
-) -> pd.DataFrame:
-    keep = values.any(axis=1)
-    frame = pd.DataFrame(values[keep], index=pd.Index(ids[keep], name=group), columns=columns)
-    return frame.astype("int64")
-
-
-def period_counts(
-    conn: Connection,
-    family: rollups.Family,
-    start: date,
-    end: date,
-    scope: Scope,
-    columns: Sequence[str] | None = None,
-    *,
-    source: str = "rollup",
-) -> pd.DataFrame:
-    """:func:`period_counts_many` for one range."""
-    return period_counts_many(conn, family, [(start, end)], scope, columns, source=source)[0]
 
 
 # --- the ranking table ------------------------------------------------------------------------
@@ -358,48 +214,6 @@ def _counts_matrix(frame: pd.DataFrame, index: pd.Index, columns: Sequence[str])
     return aligned.fillna(0).to_numpy(dtype=np.int64)
 
 
-def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    out = np.full(len(num), np.nan)
-    ok = den > 0
-    out[ok] = num[ok] / den[ok]
-    return out
-
-
-def wilson_lower_bounds(successes: np.ndarray, n: np.ndarray, z: float = WILSON_Z) -> np.ndarray:
-    """Vectorised :func:`wilson_lower_bound` (NaN where n = 0)."""
-    out = np.full(len(n), np.nan)
-    ok = n > 0
-    k, m = successes[ok].astype(float), n[ok].astype(float)
-    p = np.clip(k / m, 0.0, 1.0)
-    z2 = z * z
-    centre = p + z2 / (2 * m)
-    margin = z * np.sqrt(p * (1 - p) / m + z2 / (4 * m * m))
-    out[ok] = np.maximum(0.0, (centre - margin) / (1 + z2 / m))
-    return out
-
-
-def medians_from_histograms(hist: np.ndarray) -> np.ndarray:
-    """Vectorised :func:`median_from_histogram` over rows of bucket counts."""
-    rows = hist.shape[0]
-    out = np.full(rows, np.nan)
-    total = hist.sum(axis=1)
-    ok = total > 0
-    if not ok.any():
-        return out
-    h = hist[ok].astype(float)
-    half = total[ok] / 2.0
-    cum = np.cumsum(h, axis=1)
-    bucket = np.argmax(cum >= half[:, None], axis=1)
-    lowers = np.array([0.0, *RESPONSE_BOUNDS], dtype=float)
-    uppers = np.array([*RESPONSE_BOUNDS, np.nan], dtype=float)
-    seen = np.where(bucket > 0, cum[np.arange(len(bucket)), bucket - 1], 0.0)
-    count = h[np.arange(len(bucket)), bucket]
-    lo, hi = lowers[bucket], uppers[bucket]
-    estimate = lo + (half - seen) / count * (hi - lo)
-    out[ok] = np.where(np.isnan(hi), lo, estimate)
-    return out
-
-
 def derive_metrics(
     base: pd.DataFrame,
     shares: pd.DataFrame,
@@ -429,11 +243,11 @@ def derive_metrics(
     cols["contacted_1h"] = hist[:, : len(rollups.WITHIN_1H)].sum(axis=1)
     cols["contacted_24h"] = hist[:, : len(rollups.WITHIN_24H)].sum(axis=1)
     for rate, num, den in RATE_DEFS:
-        cols[rate] = _ratio(cols[num], cols[den])
+        cols[rate] = ratios(cols[num], cols[den])
         cols[lb_column(rate)] = wilson_lower_bounds(cols[num], cols[den])
     cols["median_response_min"] = medians_from_histograms(hist)
     v = cols["reviews"].astype(float)
-    mean = _ratio(cols["rating_sum"], cols["reviews"])
+    mean = ratios(cols["rating_sum"], cols["reviews"])
     prior = priors.reindex(index).to_numpy(dtype=float)
     bayes = bayesian_ratings(mean, v, prior)
     year = reviews_12m.reindex(index, fill_value=0).fillna(0).to_numpy(dtype=np.int64)
@@ -446,7 +260,7 @@ def derive_metrics(
     cols["reviews_12m"] = year
     prev_m = _counts_matrix(prev_reviews, index, ("reviews", "rating_sum"))
     cols["prev_reviews"] = prev_m[:, 0]
-    cols["prev_mean_rating"] = _ratio(prev_m[:, 1], prev_m[:, 0])
+    cols["prev_mean_rating"] = ratios(prev_m[:, 1], prev_m[:, 0])
     cols["rating_trend"] = mean - cols["prev_mean_rating"]
     df = pd.DataFrame(cols)
     df["rank"] = df["bayes_rating"].rank(method="min", ascending=False).astype("Int64")
@@ -507,15 +321,6 @@ def _nan(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def _tuples(result: Any) -> list[tuple]:
-    """Plain tuples, fetched at once (iterating a result fetches row by row, and numpy and
-    pandas probe SQLAlchemy ``Row`` objects slowly); a live result's rows come straight from
-    the driver (:func:`data.sqlfuncs.fetch_tuples`: integer and text columns only)."""
-    if isinstance(result, CursorResult):
-        return fetch_tuples(result)
-    return [tuple(row) for row in result]
-
-
 @dataclass(frozen=True)
 class _Base:
     """Candidate partners, indexed by id: name, vetting status, trades and provinces as text,
@@ -541,13 +346,13 @@ def _partner_base(
         query = query.where(Partner.id.in_(list(partner_ids)))
         links_q = links_q.where(PartnerTrade.partner_id.in_(list(partner_ids)))
         areas_q = areas_q.where(PartnerArea.partner_id.in_(list(partner_ids)))
-    trade_names = dict(_tuples(conn.execute(select(Trade.id, Trade.name))))
-    rows = _tuples(conn.execute(query))
+    trade_names = dict(tuples_of(conn.execute(select(Trade.id, Trade.name))))
+    rows = tuples_of(conn.execute(query))
     trade_ids: dict[int, list[int]] = {}
-    for pid, tid in _tuples(conn.execute(links_q)):
+    for pid, tid in tuples_of(conn.execute(links_q)):
         trade_ids.setdefault(pid, []).append(tid)
     provinces: dict[int, set[str]] = {}
-    for pid, province in _tuples(conn.execute(areas_q)):
+    for pid, province in tuples_of(conn.execute(areas_q)):
         provinces.setdefault(pid, set()).add(province)
     ids = [r[0] for r in rows]
     tids = [tuple(sorted(trade_ids.get(pid, ()))) for pid in ids]
@@ -638,7 +443,7 @@ _RV_NAMES = {
 }
 
 
-def _compute_table(
+def compute_table(
     conn: Connection,
     filters: PartnerFilters,
     criteria: RiskCriteria,
@@ -646,6 +451,8 @@ def _compute_table(
     source: str,
     partner_ids: Sequence[int] | None = None,
 ) -> pd.DataFrame:
+    """The ranking rows, uncached (see :func:`partner_table`); with ``partner_ids``, only those
+    partners whatever their vetting status (the detail page's row of one partner)."""
     base = _partner_base(conn, filters, partner_ids)
     scope = filters.scope(partner_ids)
     period = (filters.start, filters.end)
@@ -709,7 +516,7 @@ def partner_table(
 
     def compute() -> pd.DataFrame:
         with gc_paused():
-            return _compute_table(conn, filters, criteria, source=source)
+            return compute_table(conn, filters, criteria, source=source)
 
     if not use_cache or source != "rollup":
         return compute()
@@ -793,7 +600,7 @@ def ratings_by_trade(
         query = query.where(PartnerTrade.trade_id == trade_id)
     out: list[tuple[str, int, str, float]] = []
     registered: set[int] = set()
-    for pid, trade in _tuples(conn.execute(query)):
+    for pid, trade in tuples_of(conn.execute(query)):
         if pid in ranked:
             registered.add(pid)
             out.append((trade, pid, *ranked[pid]))
@@ -819,442 +626,3 @@ def trades(conn: Connection) -> list[TradeRef]:
         TradeRef(*row)
         for row in conn.execute(select(Trade.id, Trade.code, Trade.name).order_by(Trade.name))
     ]
-
-
-# --- the detail page --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PartnerProfile:
-    """What the detail page shows about a partner. The payment token never leaves the
-    database: only its last four digits are read."""
-
-    id: int
-    business_name: str
-    contact_name: str | None
-    email: str | None
-    phone: str | None
-    whatsapp_opt_in: bool
-    website: str | None
-    vetting_status: str
-    joined_at: datetime
-    payment_last4: str | None
-    skills: str | None
-    certifications: str | None
-    working_preferences: str | None
-    biography: str | None
-    province: str | None
-    city: str | None
-    trades: tuple[str, ...] = ()
-    trade_ids: tuple[int, ...] = ()
-    areas: tuple[str, ...] = ()
-    erased: bool = False
-
-
-def partner_profile(conn: Connection, partner_id: int) -> PartnerProfile | None:
-    """The partner's profile, or None when there is no such partner."""
-    p = Partner.__table__.c
-    row = (
-        conn.execute(
-            select(
-                p.id,
-                p.business_name,
-                p.contact_name,
-                p.email,
-                p.phone,
-                p.whatsapp_opt_in,
-                p.website,
-                p.vetting_status,
-                p.joined_at,
-                p.payment_last4,
-                p.skills,
-                p.certifications,
-                p.working_preferences,
-                p.biography,
-                p.province,
-                p.city,
-                p.erased_at,
-            ).where(p.id == partner_id)
-        )
-        .mappings()
-        .first()
-    )
-    if row is None:
-        return None
-    trade_rows = conn.execute(
-        select(Trade.id, Trade.name)
-        .join(PartnerTrade, PartnerTrade.trade_id == Trade.id)
-        .where(PartnerTrade.partner_id == partner_id)
-        .order_by(Trade.name)
-    ).all()
-    area_rows = conn.execute(
-        select(PartnerArea.province, PartnerArea.city)
-        .where(PartnerArea.partner_id == partner_id)
-        .order_by(PartnerArea.province, PartnerArea.city)
-    ).all()
-    areas = tuple(f"{city}, {prov}" if city else prov for prov, city in area_rows)
-    values = {k: v for k, v in row.items() if k != "erased_at"}
-    values["business_name"] = values["business_name"] or "(erased partner)"
-    return PartnerProfile(
-        **values,
-        trades=tuple(name for _, name in trade_rows),
-        trade_ids=tuple(tid for tid, _ in trade_rows),
-        areas=areas,
-        erased=row["erased_at"] is not None,
-    )
-
-
-def partner_metrics(
-    conn: Connection,
-    partner_id: int,
-    filters: PartnerFilters,
-    criteria: RiskCriteria | None = None,
-    *,
-    source: str = "rollup",
-) -> dict[str, Any]:
-    """The partner's row of the ranking table (same definitions), whatever its vetting status
-    and review count. ``rank`` is left out: it only means something within the table."""
-    criteria = criteria or RiskCriteria.load(conn)
-    unfiltered = PartnerFilters(
-        filters.start, filters.end, trade_id=filters.trade_id, province=filters.province
-    )
-    with gc_paused():
-        table = _compute_table(conn, unfiltered, criteria, source=source, partner_ids=[partner_id])
-    if table.empty:
-        raise LookupError(f"no partner {partner_id}")
-    row = table.iloc[0].to_dict()
-    row.pop("rank", None)
-    return row
-
-
-def _comparison_trades(profile: PartnerProfile, filters: PartnerFilters) -> tuple[int, ...]:
-    if filters.trade_id is not None:
-        return (filters.trade_id,)
-    return profile.trade_ids
-
-
-def monthly_trend(
-    conn: Connection,
-    partner_id: int,
-    end: date,
-    months: int = 12,
-    *,
-    trade_id: int | None = None,
-    province: str | None = None,
-) -> pd.DataFrame:
-    """Per calendar month (the ``months`` months up to ``end``'s month, the last one up to
-    ``end``): reviews, mean rating and leads shared, restricted to the trade and province
-    filters like the page's other numbers. One rollup statement per family with a look-up per
-    month boundary."""
-    first = date(end.year, end.month, 1)
-    for _ in range(months - 1):
-        first = (first - timedelta(days=1)).replace(day=1)
-    bounds: list[tuple[date, date]] = []
-    cursor = first
-    while cursor <= end:
-        nxt = (cursor + timedelta(days=32)).replace(day=1)
-        bounds.append((cursor, min(nxt - timedelta(days=1), end)))
-        cursor = nxt
-    scope = Scope(
-        partner_ids=(partner_id,),
-        trade_ids=None if trade_id is None else (trade_id,),
-        province=province,
-    )
-
-    def per_month(family: rollups.Family, cols: list[str]) -> np.ndarray:
-        ids, values = rollups.range_totals(conn, family, bounds, scope, cols)
-        if not len(ids):
-            return np.zeros((len(bounds), len(cols)), dtype=np.int64)
-        return np.array([v[0] for v in values], dtype=np.int64)
-
-    reviews = per_month(REVIEWS, ["reviews", "rating_sum"])
-    shares = per_month(SHARES, ["shares"])
-    return pd.DataFrame(
-        {
-            "month": [b[0] for b in bounds],
-            "reviews": reviews[:, 0],
-            "mean_rating": _ratio(reviews[:, 1], reviews[:, 0]),
-            "shares": shares[:, 0],
-        }
-    )
-
-
-def rating_breakdown(
-    conn: Connection, profile: PartnerProfile, filters: PartnerFilters
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(stars, aspects): the count of 1–5 star reviews in the period, and the partner's mean
-    overall and sub-ratings against the mean of its trade(s) (all partners)."""
-    own_scope = Scope(
-        partner_ids=(profile.id,),
-        trade_ids=None if filters.trade_id is None else (filters.trade_id,),
-        province=filters.province,
-    )
-    own = period_counts(conn, REVIEWS, filters.start, filters.end, own_scope)
-    own_row = own.sum() if not own.empty else pd.Series(0, index=list(REVIEWS.counts))
-    trade_ids = _comparison_trades(profile, filters)
-    trade_scope = Scope(trade_ids=trade_ids, province=filters.province, group="trade")
-    trade = period_counts(conn, REVIEWS, filters.start, filters.end, trade_scope)
-    trade_row = trade.sum() if not trade.empty else pd.Series(0, index=list(REVIEWS.counts))
-    stars = pd.DataFrame(
-        {"stars": [1, 2, 3, 4, 5], "reviews": [int(own_row[f"r{k}"]) for k in range(1, 6)]}
-    )
-
-    def mean(row: pd.Series, total: str, n: str) -> float | None:
-        return float(row[total]) / float(row[n]) if row[n] else None
-
-    aspects = [("overall", "rating_sum", "reviews")] + [
-        (name, f"{name}_sum", f"{name}_n") for name in SUB_RATINGS
-    ]
-    comparison = pd.DataFrame(
-        {
-            "aspect": [a for a, _, _ in aspects],
-            "partner": [mean(own_row, s, n) for _, s, n in aspects],
-            "partner_n": [int(own_row[n]) for _, _, n in aspects],
-            "trade": [mean(trade_row, s, n) for _, s, n in aspects],
-            "trade_n": [int(trade_row[n]) for _, _, n in aspects],
-        }
-    )
-    return stars, comparison
-
-
-FUNNEL_STEPS: tuple[tuple[str, str], ...] = (
-    ("shares", "Shared"),
-    ("contacted", "Contacted"),
-    ("quoted", "Quoted"),
-    ("hired", "Hired"),
-    ("completed", "Completed"),
-    ("reviewed", "Reviewed"),
-)
-
-
-def funnel(conn: Connection, profile: PartnerProfile, filters: PartnerFilters) -> pd.DataFrame:
-    """The partner's funnel for leads shared in the period, against its trade(s): count and
-    share of shared leads reaching each step."""
-    cols = [c for c, _ in FUNNEL_STEPS]
-    own_scope = Scope(
-        partner_ids=(profile.id,),
-        trade_ids=None if filters.trade_id is None else (filters.trade_id,),
-        province=filters.province,
-    )
-    own = period_counts(conn, SHARES, filters.start, filters.end, own_scope, cols).sum()
-    trade_scope = Scope(
-        trade_ids=_comparison_trades(profile, filters), province=filters.province, group="trade"
-    )
-    trade = period_counts(conn, SHARES, filters.start, filters.end, trade_scope, cols).sum()
-    own = own.reindex(cols, fill_value=0)
-    trade = trade.reindex(cols, fill_value=0)
-    return pd.DataFrame(
-        {
-            "step": [label for _, label in FUNNEL_STEPS],
-            "partner": [int(own[c]) for c in cols],
-            "partner_share": [(own[c] / own["shares"]) if own["shares"] else None for c in cols],
-            "trade": [int(trade[c]) for c in cols],
-            "trade_share": [
-                (trade[c] / trade["shares"]) if trade["shares"] else None for c in cols
-            ],
-        }
-    )
-
-
-def response_distribution(metrics: dict[str, Any]) -> pd.DataFrame:
-    """Response-time histogram (contacted leads per bucket) from a metrics row."""
-    return pd.DataFrame({"bucket": histogram_labels(), "leads": [int(metrics[h]) for h in HIST]})
-
-
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-_PHONE = re.compile(r"(?<!\w)(\+?\d[\d ()-]{7,}\d)(?!\w)")
-
-
-def redact_contacts(value: str | None) -> str | None:
-    """Remove e-mail addresses and phone numbers that people type into free text."""
-    if not value:
-        return value
-    return _PHONE.sub("[number removed]", _EMAIL.sub("[email removed]", value))
-
-
-def initials(first: str | None, last: str | None) -> str:
-    """ "T. N." for Thandi Nkosi; "–" when the name is gone (erased)."""
-    parts = [f"{n.strip()[0].upper()}." for n in (first, last) if n and n.strip()]
-    return " ".join(parts) if parts else "–"
-
-
-def _review_rows(conn: Connection, query: Any) -> pd.DataFrame:
-    rows = conn.execute(query).mappings().all()
-    out = [
-        {
-            "review_id": r["id"],
-            "date": r["created_at"].date() if r["created_at"] else None,
-            "rating": r["rating"],
-            "quality": r["quality"],
-            "timeliness": r["timeliness"],
-            "value": r["value"],
-            "communication": r["communication"],
-            "comment": redact_contacts(r["comment"]),
-            "homeowner": initials(r["first_name"], r["last_name"]),
-            "suburb": r["suburb"] or "–",
-            "status": r["moderation_status"],
-            "dispute": bool(r["dispute"]),
-            "lead_id": r["lead_id"],
-        }
-        for r in rows
-    ]
-    columns = [
-        "review_id",
-        "date",
-        "rating",
-        "quality",
-        "timeliness",
-        "value",
-        "communication",
-        "comment",
-        "homeowner",
-        "suburb",
-        "status",
-        "dispute",
-        "lead_id",
-    ]
-    return pd.DataFrame(out, columns=columns)
-
-
-def _review_query(partner_id: int, until: date) -> Any:
-    r = Review.__table__.c
-    h = Homeowner.__table__.c
-    return (
-        select(
-            r.id,
-            r.created_at,
-            r.rating,
-            r.quality,
-            r.timeliness,
-            r.value,
-            r.communication,
-            r.comment,
-            r.moderation_status,
-            r.dispute,
-            r.lead_id,
-            h.first_name,
-            h.last_name,
-            h.suburb,
-        )
-        .join(Homeowner.__table__, h.id == r.homeowner_id)
-        .where(r.partner_id == partner_id, r.created_at < rollups._start_of(until) + _DAY)
-        .order_by(r.created_at.desc(), r.id.desc())
-    )
-
-
-_DAY = timedelta(days=1)
-
-
-def recent_reviews(
-    conn: Connection, partner_id: int, *, about_partner: bool, until: date, limit: int = 10
-) -> pd.DataFrame:
-    """Latest reviews about the partner (by homeowners) or by the partner (about homeowners),
-    up to ``until``. Homeowners appear as initials and suburb only; contact details typed into
-    comments are removed."""
-    side = rollups.ABOUT_PARTNER if about_partner else "partner_about_homeowner"
-    query = _review_query(partner_id, until).where(Review.author_side == side).limit(limit)
-    return _review_rows(conn, query)
-
-
-def disputes_and_flags(
-    conn: Connection, partner_id: int, *, until: date, limit: int = 10
-) -> pd.DataFrame:
-    """Latest disputed or flagged reviews about the partner."""
-    query = (
-        _review_query(partner_id, until)
-        .where(
-            Review.author_side == rollups.ABOUT_PARTNER,
-            (Review.dispute.is_(True)) | (Review.moderation_status == "flagged"),
-        )
-        .limit(limit)
-    )
-    return _review_rows(conn, query)
-
-
-def prospective_leads(
-    conn: Connection, partner_id: int, *, until: date, limit: int = 20
-) -> tuple[int, pd.DataFrame]:
-    """Leads shared with the partner while it was still prospective (count, latest rows).
-    Only the lead's trade, service, place and outcome: no homeowner and no description."""
-    s = LeadShare.__table__.c
-    where = and_(
-        s.partner_id == partner_id,
-        s.partner_was_prospective == true(),
-        s.shared_at < rollups._start_of(until) + _DAY,
-    )
-    _, counts = rollups.range_totals(
-        conn, SHARES, [(date(1900, 1, 2), until)], Scope(partner_ids=(partner_id,)), ["prospective"]
-    )
-    total = int(counts[0][0, 0]) if len(counts[0]) else 0
-    rows = conn.execute(
-        select(
-            s.lead_id,
-            s.shared_at,
-            Trade.name.label("trade"),
-            ServiceType.name.label("service"),
-            Lead.city,
-            Lead.province,
-            s.response,
-            s.outcome,
-        )
-        .join(Lead, Lead.id == s.lead_id)
-        .join(Trade, Trade.id == Lead.trade_id)
-        .join(ServiceType, ServiceType.id == Lead.service_type_id)
-        .where(where)
-        .order_by(s.shared_at.desc(), s.lead_id.desc())
-        .limit(limit)
-    ).all()
-    columns = ["lead_id", "shared", "trade", "service", "city", "province", "response", "outcome"]
-    df = pd.DataFrame([tuple(r) for r in rows], columns=columns)
-    if not df.empty:
-        df["shared"] = pd.to_datetime(df["shared"]).dt.date
-    return int(total), df
-
-
-# --- caching ----------------------------------------------------------------------------------
-
-
-@dataclass
-class QueryCache:
-    """A small LRU cache for page-level results, keyed on the filters *and* the rollup version.
-
-    Every rollup change bumps the version (``data/rollups.py``), so a cached table is never
-    served after the data under it changed, in this or any other process: the version is read
-    from the database (one primary-key look-up) on every call. Entries also expire after
-    ``ttl`` seconds, which bounds staleness of the partner names and trades (not versioned).
-    """
-
-    max_entries: int = 64
-    ttl: float = 300.0
-    enabled: bool = True
-    _entries: OrderedDict[Hashable, tuple[float, Any]] = field(default_factory=OrderedDict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    hits: int = 0
-    misses: int = 0
-
-    def get_or_compute(self, conn: Connection, key: Hashable, compute: Callable[[], Any]) -> Any:
-        if not self.enabled:
-            return compute()
-        full_key = (key, rollups.current_version(conn))
-        now = time.monotonic()
-        with self._lock:
-            found = self._entries.get(full_key)
-            if found and now - found[0] < self.ttl:
-                self._entries.move_to_end(full_key)
-                self.hits += 1
-                return found[1]
-        value = compute()
-        with self._lock:
-            self.misses += 1
-            self._entries[full_key] = (now, value)
-            self._entries.move_to_end(full_key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
-        return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-CACHE = QueryCache()

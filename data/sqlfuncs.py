@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import CursorResult, Float, String
+from sqlalchemy import CursorResult, Date, Float, String, case, func
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 
@@ -53,6 +54,30 @@ def _month_start_sqlite(element: month_start, compiler: Any, **kw: Any) -> str:
     return f"strftime('%Y-%m-01', {compiler.process(value, **kw)})"
 
 
+class day_of(FunctionElement):
+    """The calendar day of a timestamp (a DATE on PostgreSQL, 'YYYY-MM-DD' text on SQLite)."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(day_of)
+def _day_of_default(element: day_of, compiler: Any, **kw: Any) -> str:
+    (value,) = list(element.clauses)
+    return f"CAST({compiler.process(value, **kw)} AS DATE)"
+
+
+@compiles(day_of, "sqlite")
+def _day_of_sqlite(element: day_of, compiler: Any, **kw: Any) -> str:
+    (value,) = list(element.clauses)
+    return f"date({compiler.process(value, **kw)})"
+
+
+def count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    """The number of rows for which ``condition`` holds (``SUM(CASE WHEN … THEN 1 ELSE 0)``)."""
+    return func.sum(case((condition, 1), else_=0))
+
+
 def fetch_tuples(result: CursorResult[Any]) -> list[tuple]:
     """All rows of ``result`` as the driver's own tuples, and close it.
 
@@ -65,3 +90,12 @@ def fetch_tuples(result: CursorResult[Any]) -> list[tuple]:
         return list(result.cursor.fetchall()) if result.returns_rows else []
     finally:
         result.close()
+
+
+def tuples_of(result: Any) -> list[tuple]:
+    """Plain tuples, fetched at once (iterating a result fetches row by row, and numpy and
+    pandas probe SQLAlchemy ``Row`` objects slowly); a live result's rows come straight from
+    the driver (:func:`fetch_tuples`: integer and text columns only)."""
+    if isinstance(result, CursorResult):
+        return fetch_tuples(result)
+    return [tuple(row) for row in result]

@@ -4,7 +4,8 @@ leads it received while still prospective.
 
 The page reads the same query string as ``/partners`` (period, trade, province), so the link
 from the grid and the way back keep the view. Homeowners appear as initials and suburb only and
-the payment card as its last four digits: ``data/partners.py`` never reads more than that.
+the payment card as its last four digits: ``data/partner_detail.py`` never reads more than
+that. Everything shown comes from one :func:`~data.partner_detail.load_partner_view` call.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from components.partner_query import PartnerQuery, safe_partner_query
 from components.url_state import PRESETS, BadQuery, clean_params, parse_id, to_search
 from data import partners as pdata
 from data.db import read_connection
+from data.partner_detail import PartnerProfile, load_partner_view
 from data.timeutil import today
 
 dash.register_page(
@@ -42,7 +44,6 @@ dash.register_page(
     id_prefix="partner-detail",
 )
 
-RECENT = 10
 VETTING_COLOURS = {
     "vetted": "success",
     "prospective": "info",
@@ -68,7 +69,7 @@ def _field(label: str, value: Any) -> html.Div:
     )
 
 
-def _profile_card(p: pdata.PartnerProfile) -> dbc.Card:
+def _profile_card(p: PartnerProfile) -> dbc.Card:
     contact = p.phone or "–"
     if p.phone and p.whatsapp_opt_in:
         contact += " (WhatsApp)"
@@ -246,25 +247,10 @@ def layout(partner_id: Any = None, **kwargs: Any) -> html.Div:
     with read_connection() as conn:
         trades = pdata.trades(conn)
         query, problem = safe_partner_query(params, today=today(), trades=trades)
-        profile = pdata.partner_profile(conn, pid)
-        if profile is None:
-            return _problem(f"There is no partner number {pid}.")
-        filters = query.filters()
-        metrics = pdata.partner_metrics(conn, pid, filters)
-        trend = pdata.monthly_trend(
-            conn,
-            pid,
-            filters.end,
-            months=12,
-            trade_id=filters.trade_id,
-            province=filters.province,
-        )
-        stars, aspects = pdata.rating_breakdown(conn, profile, filters)
-        funnel = pdata.funnel(conn, profile, filters)
-        about = pdata.recent_reviews(conn, pid, about_partner=True, until=filters.end)
-        by_partner = pdata.recent_reviews(conn, pid, about_partner=False, until=filters.end)
-        disputes = pdata.disputes_and_flags(conn, pid, until=filters.end)
-        prospective_total, prospective = pdata.prospective_leads(conn, pid, until=filters.end)
+        view = load_partner_view(conn, pid, query.filters())
+    if view is None:
+        return _problem(f"There is no partner number {pid}.")
+    profile, metrics = view.profile, view.metrics
     scope = []
     if query.trade:
         scope.append(query.trade.name)
@@ -319,37 +305,43 @@ def layout(partner_id: Any = None, **kwargs: Any) -> html.Div:
             ),
             dbc.Row(
                 [
-                    dbc.Col(graph("partner-detail-trend", monthly_trend(trend)), lg=6),
-                    dbc.Col(graph("partner-detail-funnel", funnel_against_trade(funnel)), lg=6),
+                    dbc.Col(graph("partner-detail-trend", monthly_trend(view.trend)), lg=6),
+                    dbc.Col(
+                        graph("partner-detail-funnel", funnel_against_trade(view.funnel)), lg=6
+                    ),
                 ]
             ),
             dbc.Row(
                 [
-                    dbc.Col(graph("partner-detail-stars", star_distribution(stars)), lg=4),
-                    dbc.Col(graph("partner-detail-aspects", aspects_against_trade(aspects)), lg=4),
+                    dbc.Col(graph("partner-detail-stars", star_distribution(view.stars)), lg=4),
+                    dbc.Col(
+                        graph("partner-detail-aspects", aspects_against_trade(view.aspects)), lg=4
+                    ),
                     dbc.Col(
                         graph(
                             "partner-detail-response",
-                            response_histogram(pdata.response_distribution(metrics)),
+                            response_histogram(view.response),
                         ),
                         lg=4,
                     ),
                 ]
             ),
             html.H4("Recent reviews about the partner", className="mt-4"),
-            _table(about, REVIEW_COLUMNS, "partner-detail-reviews", "No reviews yet."),
+            _table(view.reviews_about, REVIEW_COLUMNS, "partner-detail-reviews", "No reviews yet."),
             html.H4("Recent reviews by the partner", className="mt-4"),
             _table(
-                by_partner,
+                view.reviews_by,
                 BY_PARTNER_COLUMNS,
                 "partner-detail-reviews-by",
                 "The partner has not reviewed any homeowner.",
             ),
             html.H4("Disputes and flagged reviews", className="mt-4"),
-            _table(disputes, REVIEW_COLUMNS, "partner-detail-disputes", "None."),
-            html.H4(f"Leads received while prospective ({prospective_total})", className="mt-4"),
+            _table(view.disputes, REVIEW_COLUMNS, "partner-detail-disputes", "None."),
+            html.H4(
+                f"Leads received while prospective ({view.prospective_total})", className="mt-4"
+            ),
             _table(
-                prospective,
+                view.prospective,
                 PROSPECTIVE_COLUMNS,
                 "partner-detail-prospective",
                 "None: every lead arrived after vetting.",

@@ -21,6 +21,7 @@ from components.privacy_forms import disclosure_rows, disclosures_panel, intake_
 from components.privacy_queue import filter_bar, queue_grid, summary_panel
 from components.url_state import BadQuery, clean_params, parse_choice, parse_int, to_search
 from data.db import read_connection, session_scope
+from data.identifiers import normalise_email, normalise_phone
 from data.models import REQUEST_TYPES
 from data.privacy import workflow
 from data.privacy.disclosures import list_disclosures, record_disclosure
@@ -33,7 +34,6 @@ from data.privacy.queue import (
     request_queue,
 )
 from data.privacy.validation import ValidationError, looks_like_email
-from data.suppression import normalise_email, normalise_phone
 from data.timeutil import today, utcnow
 
 dash.register_page(

@@ -24,8 +24,10 @@ from sqlalchemy import func, select
 
 from benchmarks.cases import BenchContext, Case
 from components.grid import GridRequest, serve_rows
+from data import partner_detail as pdetail
 from data import partners as pdata
 from data.models import LeadShare
+from data.query_cache import CACHE
 
 VARIANTS = ("default", "90-day window", "one trade", "one province")
 
@@ -56,14 +58,14 @@ def _conn_case(ctx: BenchContext, name: str, label: str, function: Callable[...,
         with ctx.engine.connect() as conn:
             return function(conn)
 
-    return Case(name, label, run, pdata.CACHE.clear)
+    return Case(name, label, run, CACHE.clear)
 
 
 def cases(ctx: BenchContext) -> list[Case]:
     filters = variant_filters(ctx)
     pid = busiest_partner(ctx)
     with ctx.engine.connect() as conn:
-        profile = pdata.partner_profile(conn, pid)
+        profile = pdetail.partner_profile(conn, pid)
         criteria = pdata.RiskCriteria.load(conn)
         tables = {label: pdata.partner_table(conn, f, criteria) for label, f in filters.items()}
     assert profile is not None
@@ -88,19 +90,19 @@ def cases(ctx: BenchContext) -> list[Case]:
             )
         )
     detail: dict[str, Callable[[Any, pdata.PartnerFilters], Any]] = {
-        "partner.profile": lambda c, f: pdata.partner_profile(c, pid),
-        "partner.metrics": lambda c, f: pdata.partner_metrics(c, pid, f, criteria),
-        "partner.monthly_trend": lambda c, f: pdata.monthly_trend(
+        "partner.profile": lambda c, f: pdetail.partner_profile(c, pid),
+        "partner.metrics": lambda c, f: pdetail.partner_metrics(c, pid, f, criteria),
+        "partner.monthly_trend": lambda c, f: pdetail.monthly_trend(
             c, pid, f.end, trade_id=f.trade_id, province=f.province
         ),
-        "partner.rating_breakdown": lambda c, f: pdata.rating_breakdown(c, profile, f),
-        "partner.funnel": lambda c, f: pdata.funnel(c, profile, f),
+        "partner.rating_breakdown": lambda c, f: pdetail.rating_breakdown(c, profile, f),
+        "partner.funnel": lambda c, f: pdetail.funnel(c, profile, f),
         "partner.recent_reviews": lambda c, f: (
-            pdata.recent_reviews(c, pid, about_partner=True, until=f.end),
-            pdata.recent_reviews(c, pid, about_partner=False, until=f.end),
+            pdetail.recent_reviews(c, pid, about_partner=True, until=f.end),
+            pdetail.recent_reviews(c, pid, about_partner=False, until=f.end),
         ),
-        "partner.disputes_and_flags": lambda c, f: pdata.disputes_and_flags(c, pid, until=f.end),
-        "partner.prospective_leads": lambda c, f: pdata.prospective_leads(c, pid, until=f.end),
+        "partner.disputes_and_flags": lambda c, f: pdetail.disputes_and_flags(c, pid, until=f.end),
+        "partner.prospective_leads": lambda c, f: pdetail.prospective_leads(c, pid, until=f.end),
     }
     for label, f in filters.items():
         for name, function in detail.items():

@@ -40,9 +40,9 @@ from data.demo.people import (
 from data.demo.privacy import make_disclosures, make_privacy, make_users
 from data.demo.timeline import Window
 from data.demo.vocab import SERVICE_NAMES, TRADES
+from data.do_not_contact import suppression_key
 from data.models import LEAD_CHANNELS, SERVICE_TYPES, Base
 from data.rollups import rebuild_all as rebuild_rollups
-from data.suppression import suppression_key
 
 HOMEOWNERS_PER_LEAD = 0.8
 LEADS_PER_PARTNER = 200
@@ -139,7 +139,7 @@ def build_demo(
             phase("privacy, consent and interactions")
             loader.submit(_meta(seed, leads, as_of))
         phase("loaded")
-        rebuild_rollups(engine, progress)  # bulk loads bypass the ORM hook: data/rollups.py
+        rebuild_rollups(engine, progress)  # bulk loads bypass the rollups' session hooks
         phase("rollups")
     except BaseException:
         progress("the load failed: leaving an empty schema behind")

@@ -16,8 +16,8 @@ from data.demo.people import Homeowners, Partners
 from data.demo.privacy import PrivacyOutcome
 from data.demo.timeline import DAY, Window, seconds
 from data.demo.vocab import CONSENT_EVIDENCE
+from data.do_not_contact import suppression_digest
 from data.models import CONSENT_PURPOSES, CONSENT_SOURCES, SUBJECT_TYPES
-from data.suppression import suppression_digest
 
 P = {name: i for i, name in enumerate(CONSENT_PURPOSES)}
 S = {name: i for i, name in enumerate(CONSENT_SOURCES)}

@@ -17,11 +17,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from data.geography import PROVINCE_NAMES
+from data.identifiers import normalise_email, normalise_phone
 from data.models import GENDERS, PROPERTY_TYPES, Homeowner, Lead, LeadShare, Partner
 from data.privacy.models import PrivacyCorrection
 from data.privacy.validation import Errors, ValidationError, clean_text, looks_like_email
 from data.privacy.workflow import Actor, begin_transition, log_transition
-from data.suppression import normalise_email, normalise_phone
 from data.timeutil import utcnow
 
 

@@ -1,7 +1,7 @@
 """Intake: validate a request that arrived by email, phone or post, propose the subjects it may
 be about (with why), and log it against the subject the officer confirms.
 
-Identifiers are normalised with ``data.suppression`` (emails lower-cased; South African phone
+Identifiers are normalised with ``data.identifiers`` (emails lower-cased; South African phone
 numbers in ``0xx``, ``+27`` or ``27`` form, with spaces or dashes, to ``+27XXXXXXXXX``), which is
 how the homeowner and partner tables store them, so matching is an indexed equality look-up.
 The chosen subject is re-checked against the candidates on the server: a crafted request cannot
@@ -20,6 +20,7 @@ from sqlalchemy import Connection, func, or_, select
 from sqlalchemy.orm import Session
 
 from data import audit
+from data.identifiers import normalise_email, normalise_phone
 from data.models import (
     REQUEST_CHANNELS,
     REQUEST_TYPES,
@@ -38,7 +39,6 @@ from data.privacy.validation import (
     looks_like_email,
 )
 from data.privacy.workflow import OBJECT_TYPE, Actor, require_privacy_role
-from data.suppression import normalise_email, normalise_phone
 from data.timeutil import utcnow
 
 DUPLICATE_WINDOW = timedelta(days=365)

@@ -8,7 +8,7 @@ so the unmasked value never reaches the browser for a list view.
 
 from __future__ import annotations
 
-from data.suppression import normalise_phone
+from data.identifiers import normalise_phone
 
 
 def mask_email(value: str | None) -> str:

@@ -4,7 +4,7 @@ purposes they refused.
 
 Consent history is append-only: a withdrawal is a new event, never an edit. A purpose whose
 current consent is already "withdrawn" is not withdrawn again. Suppression entries hold keyed
-digests of the normalised email and phone (``data.suppression``), never the identifiers; an
+digests of the normalised email and phone (``data.do_not_contact``), never the identifiers; an
 identifier already on the list is left as it is. Contact purposes (service contact, marketing)
 lead to a suppression entry; analytics, cookies and sharing do not concern contact.
 """
@@ -18,10 +18,11 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from data.do_not_contact import suppression_digest, suppression_key
+from data.identifiers import normalise_phone
 from data.models import CONSENT_PURPOSES, ConsentEvent, Homeowner, Partner, Suppression
 from data.privacy.validation import ValidationError
 from data.privacy.workflow import Actor, begin_transition, log_transition
-from data.suppression import normalise_phone, suppression_digest, suppression_key
 from data.timeutil import utcnow
 
 PURPOSE_LABELS = {

@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 from sqlalchemy import text
 
 from data.db import make_engine
-from data.suppression import suppression_digest
+from data.do_not_contact import suppression_digest
 from tests.e2e.conftest import login_as
 
 

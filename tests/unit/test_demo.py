@@ -19,6 +19,7 @@ from werkzeug.security import check_password_hash
 
 from data.db import make_engine
 from data.demo import DemoSummary, build_demo
+from data.identifiers import normalise_phone
 from data.models import (
     CONSENT_PURPOSES,
     REQUEST_STATUSES,
@@ -37,7 +38,6 @@ from data.models import (
     Suppression,
     User,
 )
-from data.suppression import normalise_phone
 
 AS_OF = date(2025, 10, 31)
 LEADS = 2_000

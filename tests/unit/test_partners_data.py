@@ -14,10 +14,12 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
+from data import partner_detail as pdetail
 from data import partners as pdata
-from data import rollups
+from data import rollups, stats
 from data.db import read_connection, session_scope
 from data.models import Lead, Partner, Setting
+from data.query_cache import CACHE
 from tests.factories import add_review
 from tests.partners_world import MARCH, build_world
 
@@ -28,7 +30,7 @@ WR_HOTEL = 5 / 15 * 3.2 + 10 / 15 * C_PLUMBING
 
 @pytest.fixture
 def world(db):
-    pdata.CACHE.clear()
+    CACHE.clear()
     return build_world(db)
 
 
@@ -56,29 +58,29 @@ def nan(value) -> bool:
 
 def test_wilson_lower_bound_by_hand():
     # p = 0.75, n = 4, z = 1.96: (1.2302 − 0.640834) / 1.9604
-    assert pdata.wilson_lower_bound(3, 4) == pytest.approx(0.30063, abs=1e-5)
-    assert pdata.wilson_lower_bound(0, 10) == 0.0
-    assert pdata.wilson_lower_bound(10, 10) == pytest.approx(0.72246, abs=1e-5)
-    assert pdata.wilson_lower_bound(0, 0) is None
+    assert stats.wilson_lower_bound(3, 4) == pytest.approx(0.30063, abs=1e-5)
+    assert stats.wilson_lower_bound(0, 10) == 0.0
+    assert stats.wilson_lower_bound(10, 10) == pytest.approx(0.72246, abs=1e-5)
+    assert stats.wilson_lower_bound(0, 0) is None
 
 
 def test_bayesian_rating_by_hand():
-    assert pdata.bayesian_rating(4.4, 5, 3.0) == pytest.approx(5 / 15 * 4.4 + 10 / 15 * 3.0)
-    assert pdata.bayesian_rating(None, 0, 3.7) == 3.7  # no reviews: the prior
-    assert pdata.bayesian_rating(5.0, 1, 4.0) == pytest.approx(1 / 11 * 5 + 10 / 11 * 4)
-    assert pdata.bayesian_rating(None, 0, None) is None
+    assert stats.bayesian_rating(4.4, 5, 3.0) == pytest.approx(5 / 15 * 4.4 + 10 / 15 * 3.0)
+    assert stats.bayesian_rating(None, 0, 3.7) == 3.7  # no reviews: the prior
+    assert stats.bayesian_rating(5.0, 1, 4.0) == pytest.approx(1 / 11 * 5 + 10 / 11 * 4)
+    assert stats.bayesian_rating(None, 0, None) is None
 
 
 def test_median_from_histogram_interpolates():
     # buckets (15,30], (60,120], (1440,2880]: median position 1.5 falls in (60,120] → 90
     counts = [0] * 12
     counts[2], counts[4], counts[9] = 1, 1, 1
-    assert pdata.median_from_histogram(counts) == pytest.approx(90)
-    assert pdata.median_from_histogram([0] * 12) is None
+    assert stats.median_from_histogram(counts) == pytest.approx(90)
+    assert stats.median_from_histogram([0] * 12) is None
     only_last = [0] * 11 + [3]
-    assert pdata.median_from_histogram(only_last) == 10080  # open bucket: its lower bound
-    assert pdata.histogram_labels()[0] == "≤ 5 min"
-    assert pdata.histogram_labels()[-1] == "> 7 d"
+    assert stats.median_from_histogram(only_last) == 10080  # open bucket: its lower bound
+    assert stats.histogram_labels()[0] == "≤ 5 min"
+    assert stats.histogram_labels()[-1] == "> 7 d"
 
 
 # --- the ranking table ------------------------------------------------------------------------
@@ -255,13 +257,13 @@ def test_parallel_lookups_give_the_same_table(db, world, monkeypatch):
     if db.dialect.name != "postgresql":
         pytest.skip("the parallel look-up is PostgreSQL-only (SQLite ignores parts)")
     calls: list[int] = []
-    real = rollups._rows_in_parts
+    real = rollups.read._rows_in_parts
 
     def spy(conn, statement, params, parts):
         calls.append(parts)
         return real(conn, statement, params, parts)
 
-    monkeypatch.setattr(rollups, "_rows_in_parts", spy)
+    monkeypatch.setattr(rollups.read, "_rows_in_parts", spy)
     for filters in ({}, {"trade_id": world.electrical}, {"province": "Western Cape"}):
         f = pdata.PartnerFilters(*MARCH, **filters)
         monkeypatch.setattr(pdata, "PARALLEL_MIN_PARTNERS", 10**9)
@@ -282,7 +284,7 @@ def test_ratings_by_trade(db, world):
 
 
 def test_cache_is_keyed_on_filters_and_invalidated_by_changes(db, world):
-    pdata.CACHE.clear()
+    CACHE.clear()
     with read_connection(db) as conn:
         first = pdata.partner_table(conn, march())
         again = pdata.partner_table(conn, march())
@@ -304,8 +306,8 @@ def test_cache_is_keyed_on_filters_and_invalidated_by_changes(db, world):
 
 def test_profile_never_exposes_the_payment_token(db, world):
     with read_connection(db) as conn:
-        profile = pdata.partner_profile(conn, world.ids["alpha"])
-        missing = pdata.partner_profile(conn, 999_999)
+        profile = pdetail.partner_profile(conn, world.ids["alpha"])
+        missing = pdetail.partner_profile(conn, 999_999)
     assert missing is None
     assert profile is not None
     assert profile.payment_last4 == "4242"
@@ -315,10 +317,10 @@ def test_profile_never_exposes_the_payment_token(db, world):
 
 def test_partner_metrics_match_the_table_row(db, world):
     with read_connection(db) as conn:
-        metrics = pdata.partner_metrics(conn, world.ids["alpha"], march())
+        metrics = pdetail.partner_metrics(conn, world.ids["alpha"], march())
         table_row = row(pdata.partner_table(conn, march(), use_cache=False), world.ids["alpha"])
         with pytest.raises(LookupError):
-            pdata.partner_metrics(conn, 999_999, march())
+            pdetail.partner_metrics(conn, 999_999, march())
     for key, value in metrics.items():
         expected = table_row[key]
         if nan(expected):
@@ -329,7 +331,7 @@ def test_partner_metrics_match_the_table_row(db, world):
 
 def test_monthly_trend(db, world):
     with read_connection(db) as conn:
-        trend = pdata.monthly_trend(conn, world.ids["alpha"], date(2026, 3, 31), months=3)
+        trend = pdetail.monthly_trend(conn, world.ids["alpha"], date(2026, 3, 31), months=3)
     assert [m.isoformat() for m in trend["month"]] == ["2026-01-01", "2026-02-01", "2026-03-01"]
     assert trend["reviews"].tolist() == [0, 2, 5]
     assert trend["shares"].tolist() == [1, 0, 4]
@@ -341,10 +343,10 @@ def test_monthly_trend_follows_the_trade_and_province_filters(db, world):
     alpha = world.ids["alpha"]
     end = date(2026, 3, 31)
     with read_connection(db) as conn:
-        everything = pdata.monthly_trend(conn, alpha, end, months=3)
-        plumbing = pdata.monthly_trend(conn, alpha, end, months=3, trade_id=world.plumbing)
-        electrical = pdata.monthly_trend(conn, alpha, end, months=3, trade_id=world.electrical)
-        limpopo = pdata.monthly_trend(conn, alpha, end, months=3, province="Limpopo")
+        everything = pdetail.monthly_trend(conn, alpha, end, months=3)
+        plumbing = pdetail.monthly_trend(conn, alpha, end, months=3, trade_id=world.plumbing)
+        electrical = pdetail.monthly_trend(conn, alpha, end, months=3, trade_id=world.electrical)
+        limpopo = pdetail.monthly_trend(conn, alpha, end, months=3, province="Limpopo")
     pd.testing.assert_frame_equal(plumbing, everything)  # Alpha works in plumbing only
     for empty in (electrical, limpopo):
         assert empty["reviews"].sum() == 0 and empty["shares"].sum() == 0
@@ -352,8 +354,8 @@ def test_monthly_trend_follows_the_trade_and_province_filters(db, world):
 
 def test_rating_breakdown_against_trade(db, world):
     with read_connection(db) as conn:
-        profile = pdata.partner_profile(conn, world.ids["alpha"])
-        stars, aspects = pdata.rating_breakdown(conn, profile, march())
+        profile = pdetail.partner_profile(conn, world.ids["alpha"])
+        stars, aspects = pdetail.rating_breakdown(conn, profile, march())
     assert stars["reviews"].tolist() == [0, 0, 0, 3, 2]
     overall = aspects.set_index("aspect").loc["overall"]
     assert overall["partner"] == pytest.approx(4.4)
@@ -364,8 +366,8 @@ def test_rating_breakdown_against_trade(db, world):
 
 def test_funnel_against_trade(db, world):
     with read_connection(db) as conn:
-        profile = pdata.partner_profile(conn, world.ids["alpha"])
-        f = pdata.funnel(conn, profile, march()).set_index("step")
+        profile = pdetail.partner_profile(conn, world.ids["alpha"])
+        f = pdetail.funnel(conn, profile, march()).set_index("step")
     assert f["partner"].tolist() == [4, 3, 2, 2, 1, 1]
     # plumbing in March: Alpha 4, Bravo 2, Echo 3 shares; contacted 3 + 2
     assert f.loc["Shared", "trade"] == 9 and f.loc["Contacted", "trade"] == 5
@@ -375,17 +377,17 @@ def test_funnel_against_trade(db, world):
 
 def test_response_distribution(db, world):
     with read_connection(db) as conn:
-        metrics = pdata.partner_metrics(conn, world.ids["alpha"], march())
-    dist = pdata.response_distribution(metrics)
+        metrics = pdetail.partner_metrics(conn, world.ids["alpha"], march())
+    dist = pdetail.response_distribution(metrics)
     assert dist["leads"].sum() == 3
     assert dist.set_index("bucket").loc["15 min–30 min", "leads"] == 1
 
 
 def test_recent_reviews_show_initials_and_suburb_only(db, world):
     with read_connection(db) as conn:
-        about = pdata.recent_reviews(conn, world.ids["alpha"], about_partner=True, until=MARCH[1])
-        by = pdata.recent_reviews(conn, world.ids["alpha"], about_partner=False, until=MARCH[1])
-        flagged = pdata.disputes_and_flags(conn, world.ids["alpha"], until=MARCH[1])
+        about = pdetail.recent_reviews(conn, world.ids["alpha"], about_partner=True, until=MARCH[1])
+        by = pdetail.recent_reviews(conn, world.ids["alpha"], about_partner=False, until=MARCH[1])
+        flagged = pdetail.disputes_and_flags(conn, world.ids["alpha"], until=MARCH[1])
     assert len(about) == 8  # 5 March + hidden + 2 February
     assert set(about["homeowner"]) == {"T. N."} and set(about["suburb"]) == {"Sandton"}
     text = about.to_json() + by.to_json() + flagged.to_json()
@@ -398,8 +400,8 @@ def test_recent_reviews_show_initials_and_suburb_only(db, world):
 
 def test_prospective_leads(db, world):
     with read_connection(db) as conn:
-        total, rows = pdata.prospective_leads(conn, world.ids["alpha"], until=MARCH[1])
-        none_total, _ = pdata.prospective_leads(conn, world.ids["bravo"], until=MARCH[1])
+        total, rows = pdetail.prospective_leads(conn, world.ids["alpha"], until=MARCH[1])
+        none_total, _ = pdetail.prospective_leads(conn, world.ids["bravo"], until=MARCH[1])
     assert total == 1 and none_total == 0
     assert rows.iloc[0]["shared"] == date(2026, 1, 10)
     assert set(rows.columns) == {
@@ -415,12 +417,12 @@ def test_prospective_leads(db, world):
 
 
 def test_redaction_and_initials():
-    assert pdata.redact_contacts("ring +27 82 123 4567 or a@b.co.za") == (
+    assert pdetail.redact_contacts("ring +27 82 123 4567 or a@b.co.za") == (
         "ring [number removed] or [email removed]"
     )
-    assert pdata.redact_contacts("job 2 of 3 done") == "job 2 of 3 done"
-    assert pdata.initials("thandi", "Nkosi") == "T. N."
-    assert pdata.initials(None, None) == "–"
+    assert pdetail.redact_contacts("job 2 of 3 done") == "job 2 of 3 done"
+    assert pdetail.initials("thandi", "Nkosi") == "T. N."
+    assert pdetail.initials(None, None) == "–"
 
 
 def test_vectorised_statistics_match_the_scalar_ones():
@@ -429,21 +431,21 @@ def test_vectorised_statistics_match_the_scalar_ones():
     rng = np.random.default_rng(3)
     n = rng.integers(0, 30, 200)
     k = (n * rng.random(200)).astype(int)
-    vector = pdata.wilson_lower_bounds(k, n)
+    vector = stats.wilson_lower_bounds(k, n)
     for i in range(200):
-        scalar = pdata.wilson_lower_bound(int(k[i]), int(n[i]))
+        scalar = stats.wilson_lower_bound(int(k[i]), int(n[i]))
         assert (scalar is None and np.isnan(vector[i])) or vector[i] == pytest.approx(scalar)
     hist = rng.integers(0, 4, (200, 12)) * (rng.random((200, 12)) < 0.4)
-    medians = pdata.medians_from_histograms(hist)
+    medians = stats.medians_from_histograms(hist)
     for i in range(200):
-        scalar = pdata.median_from_histogram(hist[i].tolist())
+        scalar = stats.median_from_histogram(hist[i].tolist())
         assert (scalar is None and np.isnan(medians[i])) or medians[i] == pytest.approx(scalar)
     v = rng.integers(0, 8, 200)
     mean = np.where(v > 0, rng.uniform(1, 5, 200), np.nan)
     prior = np.where(rng.random(200) < 0.2, np.nan, rng.uniform(3, 5, 200))
-    bayes = pdata.bayesian_ratings(mean, v, prior)
+    bayes = stats.bayesian_ratings(mean, v, prior)
     for i in range(200):
-        scalar = pdata.bayesian_rating(
+        scalar = stats.bayesian_rating(
             None if np.isnan(mean[i]) else float(mean[i]),
             int(v[i]),
             None if np.isnan(prior[i]) else float(prior[i]),

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from data.db import session_scope
+from data.do_not_contact import suppression_digest
 from data.models import AuditLog, ConsentEvent, Homeowner, PrivacyRequest, Suppression
 from data.privacy import access_package as ap
 from data.privacy import workflow as wf
@@ -16,7 +17,6 @@ from data.privacy.correction import correct_subject, partners_to_tell
 from data.privacy.models import PrivacyCorrection
 from data.privacy.optouts import current_consent, record_opt_outs
 from data.privacy.validation import ValidationError
-from data.suppression import suppression_digest
 from tests.privacy_support import KEY, NOW, add_request, make_staff, make_world, verified_request
 
 

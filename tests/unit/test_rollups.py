@@ -7,11 +7,19 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, event, insert, inspect, select
+from sqlalchemy import Engine, event, func, insert, inspect, select
+from sqlalchemy.orm import Session
 
+from data import partner_detail as pdetail
 from data import partners as pdata
 from data import rollups
-from data.db import downgrade_database, read_connection, session_scope, upgrade_database
+from data.db import (
+    SESSIONS,
+    downgrade_database,
+    read_connection,
+    session_scope,
+    upgrade_database,
+)
 from data.models import LeadShare, Review
 from tests.partners_world import MARCH, build_world
 
@@ -75,15 +83,15 @@ def test_updates_that_move_shares_between_days_partners_and_provinces(db, world)
         shares[3].province = "Limpopo"  # moves to another key
     assert_consistent(db)
     with read_connection(db) as conn:
-        alpha = pdata.partner_metrics(conn, world.ids["alpha"], pdata.PartnerFilters(*MARCH))
-        charlie = pdata.partner_metrics(conn, world.ids["charlie"], pdata.PartnerFilters(*MARCH))
+        alpha = pdetail.partner_metrics(conn, world.ids["alpha"], pdata.PartnerFilters(*MARCH))
+        charlie = pdetail.partner_metrics(conn, world.ids["charlie"], pdata.PartnerFilters(*MARCH))
     assert alpha["shares"] == 2 and charlie["shares"] == 1
 
 
 def test_deletes_and_reviewed_flag(db, world):
     filters = pdata.PartnerFilters(*MARCH)
     with read_connection(db) as conn:
-        assert pdata.partner_metrics(conn, world.ids["alpha"], filters)["reviewed"] == 1
+        assert pdetail.partner_metrics(conn, world.ids["alpha"], filters)["reviewed"] == 1
     with session_scope(db) as s:
         review = s.scalars(
             select(Review).where(
@@ -96,7 +104,7 @@ def test_deletes_and_reviewed_flag(db, world):
         s.delete(review)
     assert_consistent(db)
     with read_connection(db) as conn:
-        alpha = pdata.partner_metrics(conn, world.ids["alpha"], filters)
+        alpha = pdetail.partner_metrics(conn, world.ids["alpha"], filters)
     assert alpha["reviewed"] == 0 and alpha["reviews"] == 4
     with session_scope(db) as s:
         for share in s.scalars(select(LeadShare).where(LeadShare.partner_id == world.ids["echo"])):
@@ -222,8 +230,8 @@ def test_trade_totals_agree_with_group_by_over_base_tables(db, world, province):
     with read_connection(db) as conn:
         for family in rollups.FAMILIES:
             for start, end in (MARCH, (date(2025, 1, 1), date(2026, 12, 31))):
-                fast = pdata.period_counts(conn, family, start, end, scope)
-                slow = pdata.period_counts(conn, family, start, end, scope, source="base")
+                fast = rollups.period_counts(conn, family, start, end, scope)
+                slow = rollups.period_counts(conn, family, start, end, scope, source="base")
                 assert fast.to_dict() == slow.to_dict()
 
 
@@ -278,10 +286,54 @@ def test_periods_ending_after_the_data_read_the_latest_rows(db, world, scope):
                     (date(2026, 3, 1), date(2030, 1, 1)),
                     (date(2000, 1, 1), MARCH[1]),
                 ):
-                    fast = pdata.period_counts(conn, family, start, end, scope)
-                    slow = pdata.period_counts(conn, family, start, end, scope, source="base")
+                    fast = rollups.period_counts(conn, family, start, end, scope)
+                    slow = rollups.period_counts(conn, family, start, end, scope, source="base")
                     assert fast.to_dict() == slow.to_dict()
     finally:
         event.remove(db, "before_cursor_execute", record)
     latest = [t.name for t in (f.latest[scope.level] for f in rollups.FAMILIES)]
     assert all(any(name in sql for sql in statements) for name in latest)
+
+
+def _march_shares(engine: Engine, partner_id: int) -> tuple[int, int]:
+    """(by the rollups, by a plain COUNT over lead_share) for the partner's March shares."""
+    scope = rollups.Scope(partner_ids=(partner_id,))
+    start, end = MARCH
+    with read_connection(engine) as conn:
+        counts = rollups.period_counts(conn, rollups.SHARES, start, end, scope, ["shares"])
+        plain = conn.execute(
+            select(func.count())
+            .select_from(LeadShare)
+            .where(
+                LeadShare.partner_id == partner_id,
+                LeadShare.shared_at >= datetime(2026, 3, 1),
+                LeadShare.shared_at < datetime(2026, 4, 1),
+            )
+        ).scalar_one()
+    return (int(counts["shares"].sum()) if not counts.empty else 0), plain
+
+
+def test_a_fresh_session_of_the_factory_keeps_rollups_current(db, world):
+    """The rollup hooks come with the application's session factory (installed explicitly in
+    ``data.db``), not with importing ``data.rollups``: a new session of the factory updates the
+    rollups when it commits, and a bare ``Session`` made elsewhere does not."""
+    alpha, bravo = world.ids["alpha"], world.ids["bravo"]
+    before, plain_before = _march_shares(db, alpha)
+    assert before == plain_before
+    march = (
+        LeadShare.shared_at >= datetime(2026, 3, 1),
+        LeadShare.shared_at < datetime(2026, 4, 1),
+    )
+    session = SESSIONS(bind=db)
+    with session, session.begin():
+        share = session.scalars(
+            select(LeadShare).where(LeadShare.partner_id == bravo, *march).limit(1)
+        ).one()
+        share.partner_id = alpha
+    assert _march_shares(db, alpha) == (before + 1, plain_before + 1)
+    with Session(db) as bare, bare.begin():
+        share = bare.scalars(
+            select(LeadShare).where(LeadShare.partner_id == bravo, *march).limit(1)
+        ).one()
+        share.partner_id = alpha
+    assert _march_shares(db, alpha) == (before + 1, plain_before + 2)  # rollups not told

@@ -12,10 +12,10 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from data import partners as pdata
 from data.db import session_scope
 from data.export import read_csv_export, read_xlsx_export
 from data.models import AuditLog
+from data.query_cache import CACHE
 from tests.conftest import route as raw_route
 from tests.partners_world import build_world
 
@@ -26,7 +26,7 @@ SECRETS = ("tok_secret", "Thandi", "Nkosi", "t@example.co.za", "082 555 1234", "
 
 @pytest.fixture
 def world(db):
-    pdata.CACHE.clear()
+    CACHE.clear()
     return build_world(db)
 
 
@@ -170,7 +170,7 @@ def test_business_names_are_escaped_in_links(client_for, dash_app, world):
 
     with session_scope() as s:
         s.get(Partner, world.ids["golf"]).business_name = "Evil](javascript:alert(1))"
-    pdata.CACHE.clear()
+    CACHE.clear()
     response, _ = grid_rows(
         client_for("manager"),
         dash_app,

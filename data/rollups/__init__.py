@@ -1,0 +1,105 @@
+"""Cumulative daily rollups behind partner performance, and their maintenance.
+
+Why cumulative, and why daily
+-----------------------------
+The partner pages ask, for every partner, "how many leads were shared with it between day A
+and day B, how many were contacted within an hour, …" for arbitrary day ranges (last 30/90/365
+days, this year, custom). A ``GROUP BY`` over ``lead_share`` costs O(shares in the range)
+(≈0.7 s on SQLite at 1M leads), and plain monthly rollups still cost O(partners × months) and
+need slow raw scans for the partial months at both ends of a day range.
+
+So each rollup row holds *running totals*: for a partner (or a partner × trade, partner ×
+province, partner × trade × province), the counts of everything up to and including ``day``.
+Rows exist only for days on which something happened. Any range is then the difference of two
+look-ups::
+
+    counts(A..B) = cum(latest row with day <= B) - cum(latest row with day < A)
+
+which costs two index seeks per partner, whatever the length of the range. There is one table
+per filter combination ("level") so that a look-up never visits more rows than there are
+partners: filtering by province in a partner × trade × province table would visit every trade
+of every partner in the province. See docs/partner-performance.md for measurements and the
+alternatives considered.
+
+The package, by role
+--------------------
+* :mod:`data.rollups.tables`: what is counted, the tables, and :class:`Scope` (which rows a
+  look-up covers and which level answers it).
+* :mod:`data.rollups.counting`: the same counts straight from the base tables (``GROUP BY``),
+  per :class:`Family` (shares, reviews): what the rebuild and the incremental refresh write,
+  and the naive oracle the tests and benchmarks compare against.
+* :mod:`data.rollups.maintain`: full rebuild after bulk loads, incremental refresh in the
+  writer's transaction, the version counter, and :func:`install_session_hooks`, which
+  ``data.db`` calls on the one session factory of the application (importing this package
+  installs nothing).
+* :mod:`data.rollups.read`: look-ups (:func:`cum_at`, :func:`range_totals`,
+  :func:`trade_totals`) and the generic period readers (:func:`period_counts`,
+  :func:`period_counts_many`) that the partner ranking, and any later page that counts shares
+  or reviews over a period, read through.
+
+The names below are the package's public interface; import them from ``data.rollups``.
+"""
+
+from data.rollups.counting import ALL_TABLES, FAMILIES, REVIEWS, SHARES, Family
+from data.rollups.maintain import (
+    SKIP_ROLLUPS,
+    bump_version,
+    install_session_hooks,
+    rebuild,
+    rebuild_all,
+    refresh_partner,
+    refresh_partners,
+)
+from data.rollups.read import (
+    cum_at,
+    current_version,
+    period_counts,
+    period_counts_many,
+    range_totals,
+    trade_totals,
+)
+from data.rollups.tables import (
+    ABOUT_PARTNER,
+    HIST,
+    LEVELS,
+    RESPONSE_BOUNDS,
+    REVIEW_COUNTS,
+    SHARE_COUNTS,
+    SHARE_REVIEW_COUNTS,
+    SUB_RATINGS,
+    WITHIN_1H,
+    WITHIN_24H,
+    Scope,
+)
+
+__all__ = [
+    "ABOUT_PARTNER",
+    "ALL_TABLES",
+    "FAMILIES",
+    "HIST",
+    "LEVELS",
+    "RESPONSE_BOUNDS",
+    "REVIEWS",
+    "REVIEW_COUNTS",
+    "SHARES",
+    "SHARE_COUNTS",
+    "SHARE_REVIEW_COUNTS",
+    "SKIP_ROLLUPS",
+    "SUB_RATINGS",
+    "WITHIN_1H",
+    "WITHIN_24H",
+    "Family",
+    "Scope",
+    "bump_version",
+    "cum_at",
+    "current_version",
+    "install_session_hooks",
+    "period_counts",
+    "period_counts_many",
+    "range_totals",
+    "rebuild",
+    "rebuild_all",
+    "refresh_partner",
+    "refresh_partners",
+    "trade_totals",
+]
