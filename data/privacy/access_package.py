@@ -4,7 +4,7 @@ Only for an access request whose requester's identity is verified (``workflow.re
 decides, from the database row, never from anything the browser sends). Every preview and every
 download is written to the audit log with the section counts (no content).
 
-What is included (design, "Access package"): the profile, leads with their descriptions and
+What is included (docs/domain.md, "Access package"): the profile, leads with their descriptions and
 status history, which partners received the details and when, interactions and recording
 references, reviews by and about the subject, consent history, privacy requests, corrections and
 disclosures to authorities. Other people are represented only by a partner's business name (the
@@ -23,13 +23,14 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data import audit
+from data import audit, subject_rows
 from data.models import (
+    Base,
     ConsentEvent,
     Homeowner,
     Interaction,
@@ -112,6 +113,9 @@ PARTNER_PROFILE = (
 )
 
 
+_Model = TypeVar("_Model", bound=Base)
+
+
 class PackageRefused(TransitionRefused):
     """The package cannot be built for this request (identity not verified, wrong type …)."""
 
@@ -146,41 +150,32 @@ def _names(session: Session, model: Any, ids: set[int], column: str) -> dict[int
     return {r[0]: r[1] for r in rows}
 
 
+def _rows(
+    session: Session, model: type[_Model], subject_type: str, subject_id: int
+) -> list[_Model]:
+    """The subject's rows of ``model``'s table, oldest first: which rows, and their order, come
+    from the registry (:mod:`data.subjects`), so the package reaches exactly the rows that the
+    erasure and the residue scan will."""
+    table = model.__table__.name
+    query = (
+        select(model)
+        .where(subject_rows.subject_condition(subject_type, table, subject_id))
+        .order_by(*subject_rows.time_order(subject_type, table))
+    )
+    return list(session.scalars(query).all())
+
+
 def _homeowner_sections(session: Session, subject_id: int) -> dict[str, list[dict[str, Any]]]:
     person = session.get(Homeowner, subject_id)
     if person is None or person.erased_at is not None:
         raise PackageRefused("The subject's record no longer exists (erased).")
-    leads = session.scalars(
-        select(Lead).where(Lead.homeowner_id == subject_id).order_by(Lead.created_at, Lead.id)
-    ).all()
-    lead_ids = [lead.id for lead in leads]
+    leads = _rows(session, Lead, "homeowner", subject_id)
     trades = _names(session, Trade, {lead.trade_id for lead in leads}, "name")
     services = _names(session, ServiceType, {lead.service_type_id for lead in leads}, "name")
-    shares = (
-        session.scalars(
-            select(LeadShare)
-            .where(LeadShare.lead_id.in_(lead_ids))
-            .order_by(LeadShare.shared_at, LeadShare.id)
-        ).all()
-        if lead_ids
-        else []
-    )
-    events = (
-        session.scalars(
-            select(LeadEvent).where(LeadEvent.lead_id.in_(lead_ids)).order_by(LeadEvent.at)
-        ).all()
-        if lead_ids
-        else []
-    )
-    interaction_filter = [Interaction.homeowner_id == subject_id]
-    if lead_ids:
-        interaction_filter.append(Interaction.lead_id.in_(lead_ids))
-    interactions = session.scalars(
-        select(Interaction).where(or_(*interaction_filter)).order_by(Interaction.at)
-    ).all()
-    reviews = session.scalars(
-        select(Review).where(Review.homeowner_id == subject_id).order_by(Review.created_at)
-    ).all()
+    shares = _rows(session, LeadShare, "homeowner", subject_id)
+    events = _rows(session, LeadEvent, "homeowner", subject_id)
+    interactions = _rows(session, Interaction, "homeowner", subject_id)
+    reviews = _rows(session, Review, "homeowner", subject_id)
     partner_ids = (
         {s.partner_id for s in shares}
         | {r.partner_id for r in reviews}
@@ -242,24 +237,14 @@ def _partner_sections(session: Session, subject_id: int) -> dict[str, list[dict[
     trade_names = session.scalars(
         select(Trade.name)
         .join(PartnerTrade, PartnerTrade.trade_id == Trade.id)
-        .where(PartnerTrade.partner_id == subject_id)
+        .where(subject_rows.subject_condition("partner", PartnerTrade.__tablename__, subject_id))
         .order_by(Trade.name)
     ).all()
-    areas = session.scalars(
-        select(PartnerArea).where(PartnerArea.partner_id == subject_id).order_by(PartnerArea.id)
-    ).all()
-    shares = session.scalars(
-        select(LeadShare)
-        .where(LeadShare.partner_id == subject_id)
-        .order_by(LeadShare.shared_at, LeadShare.id)
-    ).all()
+    areas = _rows(session, PartnerArea, "partner", subject_id)
+    shares = _rows(session, LeadShare, "partner", subject_id)
     trades = _names(session, Trade, {s.trade_id for s in shares}, "name")
-    interactions = session.scalars(
-        select(Interaction).where(Interaction.partner_id == subject_id).order_by(Interaction.at)
-    ).all()
-    reviews = session.scalars(
-        select(Review).where(Review.partner_id == subject_id).order_by(Review.created_at)
-    ).all()
+    interactions = _rows(session, Interaction, "partner", subject_id)
+    reviews = _rows(session, Review, "partner", subject_id)
     own = {subject_id: partner.business_name}
     return {
         "profile": [_row(partner, PARTNER_PROFILE)],
@@ -323,35 +308,10 @@ def _review(r: Review, partner: str | None) -> dict[str, Any]:
 def _common_sections(
     session: Session, subject_type: str, subject_id: int
 ) -> dict[str, list[dict[str, Any]]]:
-    consent = session.scalars(
-        select(ConsentEvent)
-        .where(ConsentEvent.subject_type == subject_type, ConsentEvent.subject_id == subject_id)
-        .order_by(ConsentEvent.at, ConsentEvent.id)
-    ).all()
-    requests = session.scalars(
-        select(PrivacyRequest)
-        .where(
-            PrivacyRequest.subject_type == subject_type,
-            PrivacyRequest.subject_id == subject_id,
-        )
-        .order_by(PrivacyRequest.received_at, PrivacyRequest.id)
-    ).all()
-    corrections = session.scalars(
-        select(PrivacyCorrection)
-        .where(
-            PrivacyCorrection.subject_type == subject_type,
-            PrivacyCorrection.subject_id == subject_id,
-        )
-        .order_by(PrivacyCorrection.at, PrivacyCorrection.id)
-    ).all()
-    disclosures = session.scalars(
-        select(LegalDisclosure)
-        .where(
-            LegalDisclosure.subject_type == subject_type,
-            LegalDisclosure.subject_id == subject_id,
-        )
-        .order_by(LegalDisclosure.at)
-    ).all()
+    consent = _rows(session, ConsentEvent, subject_type, subject_id)
+    requests = _rows(session, PrivacyRequest, subject_type, subject_id)
+    corrections = _rows(session, PrivacyCorrection, subject_type, subject_id)
+    disclosures = _rows(session, LegalDisclosure, subject_type, subject_id)
     return {
         "consent_history": [
             _row(c, ("purpose", "granted", "at", "source", "evidence")) for c in consent
