@@ -13,6 +13,10 @@ Rules (see docs/security.md):
 
 Page layouts are also wrapped (:func:`wrap_page_layouts`) because Dash renders them inside its
 router callback, which every logged-in user may call.
+
+Rules finer than page access (exports, people vs counts, overview KPIs, privacy actions) live in
+``data/roles.py``; :func:`current_role_can` asks that map for the logged-in user, so pages never
+hold role sets of their own.
 """
 
 from __future__ import annotations
@@ -28,11 +32,10 @@ from flask import Flask, Response, jsonify, redirect, request
 from flask_login import current_user
 
 from components import messages
-from data.models import ROLES
+from data.roles import ALL_ROLES, can
 
 logger = logging.getLogger(__name__)
 
-ALL_ROLES = frozenset(ROLES)
 # Component ids owned by the shell (navbar, location, page container): any logged-in user.
 SHELL_PREFIXES = {"shell": ALL_ROLES}
 DASH_ROUTER_PREFIX = "_pages_"  # Dash's own page router ids (_pages_content, …)
@@ -133,6 +136,12 @@ def current_role() -> str | None:
     if not current_user.is_authenticated:
         return None
     return current_user.role
+
+
+def current_role_can(capability: str) -> bool:
+    """Whether the logged-in user's role has ``capability`` (``data.roles``); anonymous users,
+    unknown roles and unknown capabilities get False."""
+    return can(current_role(), capability)
 
 
 def _deny(status: int, message: str) -> Response:

@@ -20,7 +20,7 @@ from components.shell import ROLE_LABELS
 from data.db import session_scope
 from data.models import ROLES
 from data.users import UserError, change_role, create_user, list_users, reset_password, set_active
-from guard import current_role
+from guard import current_role_can
 
 dash.register_page(
     __name__,
@@ -196,7 +196,7 @@ TARGETS = Output("users-target", "options", allow_duplicate=True)
 
 
 def _apply(action) -> tuple[Any, Any, Any]:
-    if current_role() != "admin":
+    if not current_role_can("manage_users"):
         return _outcome(None, "Only administrators manage users.")
     try:
         with session_scope() as session:

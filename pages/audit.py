@@ -1,9 +1,10 @@
 """The audit log (``/audit``): every action by anyone, filterable, exportable.
 
-Administrators and privacy officers read it; only administrators export it (checked again in
-the export callback, on the server). Nothing on this page writes to the log except the record
-of an export itself: the log is append-only (``data.audit``; a PostgreSQL trigger refuses UPDATE
-and DELETE). Filters live in the URL; the grid pages through the filtered entries on the server.
+Administrators and privacy officers read it; only administrators export it (``export_audit_log``
+in ``data/roles.py``, checked again on the server in the export callback and in ``data.export``).
+Nothing on this page writes to the log except the record of an export itself: the log is
+append-only (``data.audit``; a PostgreSQL trigger refuses UPDATE and DELETE). Filters live in
+the URL; the grid pages through the filtered entries on the server.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from components.url_state import (
     parse_text,
     to_search,
 )
-from data import audit
 from data.audit_queries import (
     ROW_CAP,
     AuditFilters,
@@ -37,9 +37,9 @@ from data.audit_queries import (
     audit_page,
 )
 from data.db import read_connection, session_scope
-from data.export import to_csv_bytes, to_xlsx_bytes
-from data.timeutil import today, utcnow
-from guard import current_role
+from data.export import AUDIT_LOG, export_table
+from data.timeutil import today
+from guard import current_role, current_role_can
 
 dash.register_page(
     __name__,
@@ -51,7 +51,6 @@ dash.register_page(
     nav_order=90,
 )
 
-EXPORT_ROLES = {"admin"}
 # Newest first, paged in SQL: the filter bar filters, so the grid's own sort and column
 # filters are off (they would need the whole filtered log in memory).
 FIXED = {"sortable": False, "filter": False}
@@ -112,7 +111,7 @@ def layout(**query: str) -> html.Div:
     with read_connection() as conn:
         facets = audit_facets(conn)
         total = audit_count(conn, filters)
-    can_export = current_role() in EXPORT_ROLES
+    can_export = current_role_can(AUDIT_LOG.capability)
     actions = action_groups(facets.actions) + facets.actions
     bar = html.Div(
         [
@@ -275,7 +274,7 @@ def export(csv_clicks, xlsx_clicks, stored):
     fmt = {"audit-export-csv": "csv", "audit-export-xlsx": "xlsx"}.get(str(dash.ctx.triggered_id))
     if fmt is None or not (csv_clicks or xlsx_clicks):
         raise dash.exceptions.PreventUpdate
-    if current_role() not in EXPORT_ROLES:
+    if not current_role_can(AUDIT_LOG.capability):
         return no_update, "Only administrators can export the audit log."
     try:
         filters = _filters_from_store(stored)
@@ -283,19 +282,15 @@ def export(csv_clicks, xlsx_clicks, stored):
         return no_update, str(exc)
     with read_connection() as conn:
         df = audit_entries(conn, filters, cap=ROW_CAP)
-    described = filters.describe()
     with session_scope() as session:
-        audit.record(
+        file = export_table(
             session,
-            current_user.username,
-            "audit.export",
-            "audit_log",
-            None,
-            {"format": fmt, "rows": len(df), "filters": described},
+            AUDIT_LOG,
+            df,
+            fmt=fmt,
+            header=filters.describe(),
+            actor=current_user.username,
+            role=current_role(),
         )
-    stamp = utcnow().strftime("%Y%m%d-%H%M")
-    if fmt == "csv":
-        data = dcc.send_bytes(to_csv_bytes(df, described), f"audit-log-{stamp}.csv")
-    else:
-        data = dcc.send_bytes(to_xlsx_bytes(df, described, "Audit log"), f"audit-log-{stamp}.xlsx")
+    data = dcc.send_bytes(file.content, file.filename, type=file.mime)
     return data, f"Exported {len(df)} entries."

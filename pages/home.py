@@ -1,4 +1,8 @@
-"""Overview: headline numbers chosen by role (marketing sees aggregate KPIs only)."""
+"""Overview: headline numbers chosen by role (marketing sees aggregate KPIs only).
+
+Which KPI group each role gets is a capability in ``data/roles.py`` (``overview_*``), not a
+role set kept here, so the overview cannot drift from the rest of the role rules.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from components.kpi import alert_class, fmt_change, fmt_int, fmt_pct, kpi_card, 
 from data import overview
 from data.db import read_connection
 from data.timeutil import today
-from guard import ALL_ROLES, current_role
+from guard import ALL_ROLES, current_role_can
 
 dash.register_page(
     __name__,
@@ -21,25 +25,22 @@ dash.register_page(
     nav_order=0,
 )
 
-PRIVACY_ROLES = {"admin", "privacy_officer"}
-PARTNER_ROLES = {"admin", "manager", "marketing"}
-
 
 def layout(**_query: str) -> html.Div:
-    role = current_role()
     as_of = today()
     cards = []
     with read_connection() as conn:
-        volume = overview.lead_volume(conn, as_of)
-        cards.append(
-            kpi_card(
-                "Leads, last 30 days",
-                fmt_int(volume.current),
-                fmt_change(volume.change),
-                id_="home-kpi-leads",
+        if current_role_can("overview_lead_volume"):
+            volume = overview.lead_volume(conn, as_of)
+            cards.append(
+                kpi_card(
+                    "Leads, last 30 days",
+                    fmt_int(volume.current),
+                    fmt_change(volume.change),
+                    id_="home-kpi-leads",
+                )
             )
-        )
-        if role in PARTNER_ROLES:
+        if current_role_can("overview_partner_kpis"):
             contact = overview.contact_within_24h(conn, as_of)
             cards.append(
                 kpi_card(
@@ -58,7 +59,7 @@ def layout(**_query: str) -> html.Div:
                     id_="home-kpi-rating",
                 )
             )
-        if role in PRIVACY_ROLES:
+        if current_role_can("overview_privacy_kpis"):
             queue = overview.privacy_queue(conn, as_of)
             cards.append(
                 kpi_card(

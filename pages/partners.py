@@ -49,12 +49,11 @@ from components.partner_query import (
     safe_partner_query,
 )
 from components.url_state import clean_params, to_search
-from data import audit
 from data import partners as pdata
 from data.db import read_connection, session_scope
-from data.export import to_csv_bytes, to_xlsx_bytes
-from data.timeutil import today, utcnow
-from guard import current_role
+from data.export import PARTNER_TABLE, Format, export_table, sort_and_filter_lines
+from data.timeutil import today
+from guard import current_role, current_role_can
 
 dash.register_page(
     __name__,
@@ -67,7 +66,6 @@ dash.register_page(
 )
 
 PREFIX = "partners"
-EXPORT_ROLES = {"admin", "manager"}
 PAGE_SIZE = 25
 SEARCH_COLUMNS = ("business_name", "trades", "provinces", "vetting_status")
 LOCKED = ("business_name",)
@@ -358,7 +356,7 @@ def layout(**kwargs: Any) -> html.Div:
     with read_connection() as conn:
         by_trade = pdata.ratings_by_trade(conn, table, query.trade.id if query.trade else None)
     headline = pdata.headline(table)
-    can_export = current_role() in EXPORT_ROLES
+    can_export = current_role_can(PARTNER_TABLE.capability)
     toolbar = dbc.Row(
         [
             dbc.Col(
@@ -555,12 +553,11 @@ def export(
 ) -> tuple[Any, str]:
     """The grid as filtered, searched and sorted, in CSV or Excel, with the filters in the file;
     every export is recorded in the audit log."""
-    fmt = {"partners-export-csv": "csv", "partners-export-xlsx": "xlsx"}.get(
-        str(dash.ctx.triggered_id)
-    )
+    formats: dict[str, Format] = {"partners-export-csv": "csv", "partners-export-xlsx": "xlsx"}
+    fmt = formats.get(str(dash.ctx.triggered_id))
     if fmt is None or not (csv_clicks or xlsx_clicks):
         raise dash.exceptions.PreventUpdate
-    if current_role() not in EXPORT_ROLES:
+    if not current_role_can(PARTNER_TABLE.capability):
         return no_update, "Your role cannot export partner data."
     query = _stored_query(stored)
     grid = parse_grid_request(request)
@@ -575,28 +572,20 @@ def export(
     chosen = [v for v in visible if v in FIELDS] if isinstance(visible, list) else None
     fields = visible_fields(COLUMNS, chosen, locked=LOCKED)
     frame = export_frame(rows, fields)
-    described = query.describe()
-    if grid.sort_model:
-        described["sorted by"] = ", ".join(
-            f"{EXPORT_HEADERS.get(c, c)} {'descending' if d else 'ascending'}"
-            for c, d in grid.sort_model
-        )
-    if grid.filter_model:
-        described["column filters"] = ", ".join(
-            EXPORT_HEADERS.get(str(c), str(c)) for c in grid.filter_model
-        )
+    header = {
+        **query.describe(),
+        **sort_and_filter_lines(grid.sort_model, grid.filter_model, EXPORT_HEADERS),
+    }
     with session_scope() as session:
-        audit.record(
+        file = export_table(
             session,
-            current_user.username,
-            "partners.export",
-            "partner",
-            None,
-            {"format": fmt, "rows": len(frame), "filters": query.params()},
+            PARTNER_TABLE,
+            frame,
+            fmt=fmt,
+            header=header,
+            spec=query.params(),
+            actor=current_user.username,
+            role=current_role(),
         )
-    stamp = utcnow().strftime("%Y%m%d-%H%M")
-    if fmt == "csv":
-        data = dcc.send_bytes(to_csv_bytes(frame, described), f"partners-{stamp}.csv")
-    else:
-        data = dcc.send_bytes(to_xlsx_bytes(frame, described, "Partners"), f"partners-{stamp}.xlsx")
+    data = dcc.send_bytes(file.content, file.filename, type=file.mime)
     return data, f"Exported {len(frame):,} partners.".replace(",", " ")

@@ -22,6 +22,7 @@ from data.privacy.clock import (
     is_deemed_refusal,
 )
 from data.privacy.masking import masked_subject
+from data.roles import roles_with
 
 STATUS_FILTERS = ("open", "closed", "all", *REQUEST_STATUSES)
 QUEUE_LIMIT = 5000
@@ -264,7 +265,7 @@ def assignee_options(conn: Connection) -> list[tuple[int, str]]:
         select(User.id, User.username)
         .where(
             and_(User.id.in_(owners.distinct()))
-            | (User.active.is_(True) & User.role.in_(("admin", "privacy_officer")))
+            | (User.active.is_(True) & User.role.in_(roles_with("handle_privacy_requests")))
         )
         .order_by(User.username)
     ).all()

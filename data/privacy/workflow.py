@@ -45,9 +45,11 @@ from data.privacy.validation import (
     clean_past_datetime,
     clean_text,
 )
+from data.roles import can, roles_with
 from data.timeutil import utcnow
 
-PRIVACY_ROLES = frozenset({"admin", "privacy_officer"})
+# Who may act on (and be assigned) a privacy request: a capability in data/roles.py.
+HANDLE = "handle_privacy_requests"
 OBJECT_TYPE = "privacy_request"
 
 VERIFICATION_METHODS = {
@@ -157,7 +159,7 @@ class RequestState(Protocol):
 
 def require_privacy_role(actor: Actor) -> None:
     """Defence in depth behind the page guard: only privacy roles act on requests."""
-    if actor.role not in PRIVACY_ROLES:
+    if not can(actor.role, HANDLE):
         raise NotAllowed("Only a privacy officer or an administrator may do this.")
 
 
@@ -319,7 +321,7 @@ def assignable_users(conn: Connection | Session) -> list[tuple[int, str]]:
     """Active users who may own a request, as (id, username)."""
     rows = conn.execute(
         select(User.id, User.username)
-        .where(User.active.is_(True), User.role.in_(sorted(PRIVACY_ROLES)))
+        .where(User.active.is_(True), User.role.in_(roles_with(HANDLE)))
         .order_by(User.username)
     ).all()
     return [(r[0], r[1]) for r in rows]

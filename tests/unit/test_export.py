@@ -7,15 +7,26 @@ from datetime import datetime
 
 import openpyxl
 import pandas as pd
+import pytest
+from sqlalchemy import select
 
+from data.db import session_scope
 from data.export import (
+    AUDIT_LOG,
     FILTERS_SHEET,
+    PARTNER_TABLE,
+    ExportFile,
+    ExportNotAllowed,
+    export_table,
     read_csv_export,
     read_xlsx_export,
+    safe_frame,
     sheet_title,
+    sort_and_filter_lines,
     to_csv_bytes,
     to_xlsx_bytes,
 )
+from data.models import AuditLog
 
 STAMP = datetime(2026, 11, 25, 9, 30)
 
@@ -95,3 +106,145 @@ def test_sheet_title_is_valid():
     assert len(sheet_title("x" * 50)) == 31
     assert sheet_title("") == "Data"
     assert sheet_title("Filters") == "Data"
+
+
+# --- formula neutralisation after leading blanks ------------------------------------------------
+
+# (cell as typed, cell as written): hand-written expectations.
+NEUTRALISED = [
+    (" =1+1", "' =1+1"),
+    ("   @SUM(A1)", "'   @SUM(A1)"),
+    ('\n=HYPERLINK("x")', '\'\n=HYPERLINK("x")'),
+    (" \n -2+3", "' \n -2+3"),
+    ("\r\n+1", "'\r\n+1"),
+    ("\t", "'\t"),
+    ("\u00a0=1", "'\u00a0=1"),
+    ("=1", "'=1"),
+    (" plain text", " plain text"),
+    ("a = b", "a = b"),
+    ("O'Neill + Sons", "O'Neill + Sons"),
+    ("", ""),
+    ("   ", "   "),
+]
+
+
+def test_formulas_after_leading_spaces_and_newlines_are_neutralised():
+    typed = [t for t, _ in NEUTRALISED]
+    written = [w for _, w in NEUTRALISED]
+    df = pd.DataFrame({" =head": typed, "n": range(len(typed))})
+    safe = safe_frame(df)
+    assert list(safe.columns) == ["' =head", "n"]
+    assert safe["' =head"].tolist() == written
+    assert safe["n"].tolist() == list(range(len(typed)))
+
+    data = to_xlsx_bytes(df, {"\n@search": " -x"}, "Sheet", generated_at=STAMP)
+    sheet = openpyxl.load_workbook(io.BytesIO(data))["Sheet"]
+    assert [c.value for c in sheet[1]] == ["' =head", "n"]
+    cells = [sheet.cell(row=r, column=1).value for r in range(2, len(typed) + 2)]
+    # XML turns CR LF into LF, and openpyxl reads empty strings back as None
+    assert cells == [w.replace("\r\n", "\n") or None for w in written]
+    assert [sheet.cell(row=r, column=2).value for r in range(2, 5)] == [0, 1, 2]
+    filters, _ = read_xlsx_export(data, "Sheet")
+    assert filters["'\n@search"] == "' -x"
+
+    csv_filters, table = read_csv_export(to_csv_bytes(df, {"\n@search": " -x"}))
+    assert list(table.columns) == ["' =head", "n"]
+    assert table["' =head"].fillna("").tolist() == written
+    assert csv_filters["'\n@search"] == "' -x"
+
+
+def test_text_categories_are_neutralised_and_numbers_untouched():
+    df = pd.DataFrame(
+        {
+            "c": pd.Categorical([" =1", "ok"]),
+            "k": pd.Categorical([-1, 2]),
+            "s": pd.array(["@x", None], dtype="string"),
+        }
+    )
+    safe = safe_frame(df)
+    assert safe["c"].tolist() == ["' =1", "ok"]
+    assert safe["k"].tolist() == [-1, 2]
+    assert safe["s"].tolist()[0] == "'@x" and pd.isna(safe["s"].tolist()[1])
+
+
+# --- the export path: file, name, audit entry, capability -----------------------------------------
+
+
+def test_sort_and_filter_lines():
+    labels = {"bayes_rating": "Bayesian rating", "shares": "Leads shared"}
+    assert sort_and_filter_lines([], {}, labels) == {}
+    assert sort_and_filter_lines(
+        [("bayes_rating", True), ("odd", False)], {"shares": {}, "x": {}}, labels
+    ) == {
+        "sorted by": "Bayesian rating descending, odd ascending",
+        "column filters": "Leads shared, x",
+    }
+
+
+def test_export_table_builds_the_file_and_logs_it(db):
+    now = datetime(2026, 11, 25, 9, 30, 59)
+    header = {"period": "2026-11-01 to 2026-11-25", "trade": "plumbing"}
+    with session_scope(db) as s:
+        file = export_table(
+            s,
+            PARTNER_TABLE,
+            frame(),
+            fmt="csv",
+            header=header,
+            spec={"trade": "plumbing", "period": "mtd"},
+            actor="mandla",
+            role="manager",
+            now=now,
+        )
+    assert file == ExportFile(
+        to_csv_bytes(frame(), header, generated_at=now),
+        "partners-20261125-0930.csv",
+        "text/csv",
+    )
+    with session_scope(db) as s:
+        entry = s.scalars(select(AuditLog)).one()
+        assert (entry.actor, entry.action, entry.object_type, entry.object_id) == (
+            "mandla",
+            "partners.export",
+            "partner",
+            None,
+        )
+        assert entry.details == {
+            "format": "csv",
+            "rows": 3,
+            "filters": {"trade": "plumbing", "period": "mtd"},
+        }
+        assert entry.at.replace(tzinfo=None) == now
+
+
+def test_export_table_excel_logs_the_header_when_no_spec(db):
+    now = datetime(2026, 1, 2, 3, 4)
+    header = {"from": "2026-01-01", "to": "2026-01-02"}
+    with session_scope(db) as s:
+        file = export_table(
+            s, AUDIT_LOG, frame(), fmt="xlsx", header=header, actor="ada", role="admin", now=now
+        )
+    assert file.filename == "audit-log-20260102-0304.xlsx"
+    assert file.mime == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    filters, table = read_xlsx_export(file.content, "Audit log")
+    assert filters == {"generated": "2026-01-02 03:04 UTC", **header}
+    assert table["Business"].tolist()[1] == '\'=HYPERLINK("x")'
+    with session_scope(db) as s:
+        entry = s.scalars(select(AuditLog)).one()
+        assert entry.action == "audit.export" and entry.object_type == "audit_log"
+        assert entry.details == {"format": "xlsx", "rows": 3, "filters": header}
+
+
+@pytest.mark.parametrize("role", ["manager", "privacy_officer", "marketing", None, "root"])
+def test_export_table_refuses_roles_without_the_capability(db, role):
+    with pytest.raises(ExportNotAllowed), session_scope(db) as s:
+        export_table(s, AUDIT_LOG, frame(), fmt="csv", header={}, actor="x", role=role)
+    with session_scope(db) as s:
+        assert s.scalars(select(AuditLog)).all() == []
+
+
+def test_export_table_refuses_unknown_formats(db):
+    with pytest.raises(ValueError, match="format"), session_scope(db) as s:
+        export_table(s, AUDIT_LOG, frame(), fmt="pdf", header={}, actor="x", role="admin")  # type: ignore[arg-type]
+    with session_scope(db) as s:
+        assert s.scalars(select(AuditLog)).all() == []
