@@ -210,6 +210,13 @@ class LeadShare(Base):
         UniqueConstraint("lead_id", "partner_id", name="uq_lead_share_lead_partner"),
         Index("ix_lead_share_partner_shared", "partner_id", "shared_at"),
         Index("ix_lead_share_shared_trade_province", "shared_at", "trade_id", "province"),
+        # The partner detail page's prospective-leads list (migration 0002).
+        Index(
+            "ix_lead_share_partner_prospective",
+            "partner_id",
+            "partner_was_prospective",
+            "shared_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -270,6 +277,8 @@ class Review(Base):
     __table_args__ = (
         Index("ix_review_partner_created", "partner_id", "created_at"),
         Index("ix_review_trade_created", "trade_id", "created_at"),
+        # The partner detail page's reviews by author side (migration 0002).
+        Index("ix_review_partner_side_created", "partner_id", "author_side", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
