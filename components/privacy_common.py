@@ -48,7 +48,7 @@ def status_badge(status: str, id_: str | None = None) -> dbc.Badge:
 
 
 def days_left_span(label: str, css_class: str, id_: str | None = None) -> html.Span:
-    """The clock in the design's colours (classes defined in assets/02-app.css)."""
+    """The clock in the colours of docs/domain.md (classes defined in assets/02-app.css)."""
     kwargs: dict[str, Any] = {"id": id_} if id_ else {}
     return html.Span(label, className=css_class, **kwargs)
 

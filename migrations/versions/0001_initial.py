@@ -1,4 +1,4 @@
-"""Initial schema: every table of the design"s data model, and the audit-log guard trigger.
+"""Initial schema: every table of the data model (docs/domain.md), and the audit-log guard trigger.
 
 Revision ID: 0001
 Revises:
