@@ -108,8 +108,9 @@ def cases(ctx: BenchContext) -> list[Case]:
         for name, function in detail.items():
             out.append(_conn_case(ctx, name, label, lambda c, fn=function, f=f: fn(c, f)))
 
-        def page(c: Any, f: pdata.PartnerFilters = f) -> list[Any]:
-            return [fn(c, f) for fn in detail.values()]
-
-        out.append(_conn_case(ctx, "partner.page", label, page))
+        out.append(
+            _conn_case(
+                ctx, "partner.page", label, lambda c, f=f: pdetail.load_partner_view(c, pid, f)
+            )
+        )
     return out
