@@ -79,16 +79,23 @@ def _preamble(filters: Mapping[str, str], generated_at: datetime | None) -> list
     return rows
 
 
+CSV_LINE_END = "\r\n"
+
+
 def to_csv_bytes(
     df: pd.DataFrame, filters: Mapping[str, str], *, generated_at: datetime | None = None
 ) -> bytes:
-    """UTF-8 CSV (with BOM, so Excel shows accents) with the filters in a ``#`` preamble."""
+    """UTF-8 CSV (with BOM, so Excel shows accents) with the filters in a ``#`` preamble.
+
+    Rows end in CRLF (RFC 4180): the csv module quotes a cell that holds any character of the
+    line terminator, so with CRLF a lone carriage return is quoted too. With a bare LF it was
+    not, and a reader split the row there, which put ``=cmd()`` at the start of a line."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator=CSV_LINE_END)
     for key, value in _preamble(filters, generated_at):
         writer.writerow([f"{CSV_MARK} {_neutralise(key)}", _neutralise(value)])
     writer.writerow([])
-    safe_frame(df).to_csv(buffer, index=False, lineterminator="\n")
+    safe_frame(df).to_csv(buffer, index=False, lineterminator=CSV_LINE_END)
     return buffer.getvalue().encode("utf-8-sig")
 
 

@@ -248,3 +248,91 @@ def test_export_table_refuses_unknown_formats(db):
         export_table(s, AUDIT_LOG, frame(), fmt="pdf", header={}, actor="x", role="admin")  # type: ignore[arg-type]
     with session_scope(db) as s:
         assert s.scalars(select(AuditLog)).all() == []
+
+
+# --- every trigger, in cells, column headers and header lines, in both formats -------------------
+
+# (as typed, as a CSV reader gets it back, as an XLSX reader gets it back): written by hand.
+# XML turns a carriage return (alone or before a line feed) into a line feed.
+TRIGGERS = [
+    ('=HYPERLINK("http://x.example","go")', '\'=HYPERLINK("http://x.example","go")', None),
+    ("+27 82 123 4567", "'+27 82 123 4567", None),
+    ("-2+3", "'-2+3", None),
+    ("@SUM(A1:A9)", "'@SUM(A1:A9)", None),
+    ("\t=1+1", "'\t=1+1", None),
+    ("\tcmd", "'\tcmd", None),  # a tab or a carriage return is a trigger by itself
+    ("\r=1+1", "'\r=1+1", "'\n=1+1"),
+    ("\rcmd", "'\rcmd", "'\ncmd"),
+    ("   =1+1", "'   =1+1", None),
+    (" +1", "' +1", None),
+    ("  -1", "'  -1", None),
+    (" @x", "' @x", None),
+    (" \t-1", "' \t-1", None),
+    ("\n=1+1", "'\n=1+1", None),
+    ("\r\n+1", "'\r\n+1", "'\n+1"),
+    ("\n \n@x", "'\n \n@x", None),
+]
+
+
+def _csv_case(typed, csv_read, _xlsx):
+    return pytest.param(typed, csv_read, id=repr(typed))
+
+
+@pytest.mark.parametrize(("typed", "expected"), [_csv_case(*t) for t in TRIGGERS])
+def test_csv_neutralises_every_trigger_in_cells_headers_and_header_lines(typed, expected):
+    df = pd.DataFrame({typed: [typed, "plain"], "n": [1, -2]})
+    data = to_csv_bytes(df, {typed: typed, "trade": "plumbing"}, generated_at=STAMP)
+    filters, table = read_csv_export(data)
+    assert filters == {"generated": "2026-11-25 09:30 UTC", expected: expected, "trade": "plumbing"}
+    assert list(table.columns) == [expected, "n"]
+    assert table[expected].tolist() == [expected, "plain"]
+    assert table["n"].tolist() == [1, -2]
+
+
+def test_csv_keeps_a_cell_with_a_carriage_return_inside_in_one_row():
+    df = pd.DataFrame({"Business": ["Plumbing\r=HYPERLINK(1)", "Next"]})
+    _, table = read_csv_export(to_csv_bytes(df, {}, generated_at=STAMP))
+    assert table["Business"].tolist() == ["Plumbing\r=HYPERLINK(1)", "Next"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [pytest.param(t, x or c, id=repr(t)) for t, c, x in TRIGGERS],
+)
+def test_xlsx_neutralises_every_trigger_in_cells_headers_and_header_lines(typed, expected):
+    df = pd.DataFrame({typed: [typed, "plain"], "n": [1, -2]})
+    data = to_xlsx_bytes(df, {typed: typed}, "Partners", generated_at=STAMP)
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    sheet = book["Partners"]
+    header, first, second = (sheet.cell(row=r, column=1) for r in (1, 2, 3))
+    assert (header.value, first.value, second.value) == (expected, expected, "plain")
+    assert (header.data_type, first.data_type) == ("s", "s")  # text, never a formula
+    assert [sheet.cell(row=r, column=2).value for r in (1, 2, 3)] == ["n", 1, -2]
+    about = book[FILTERS_SHEET]
+    rows = [[c.value for c in row] for row in about.iter_rows()]
+    assert rows == [
+        ["filter", "value"],
+        ["generated", "2026-11-25 09:30 UTC"],
+        [expected, expected],
+    ]
+    assert {c.data_type for row in about.iter_rows() for c in row} == {"s"}
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["1-2", "a=b", "O'Neill + Sons", "info@alpha.example", "Plumbing, Gauteng", "", "  ", "x\t=1"],
+)
+def test_text_that_does_not_start_with_a_trigger_is_left_alone(typed):
+    df = pd.DataFrame({"Business": [typed]})
+    assert safe_frame(df)["Business"].tolist() == [typed]
+    sheet = openpyxl.load_workbook(io.BytesIO(to_xlsx_bytes(df, {}, "S", generated_at=STAMP)))
+    assert sheet["S"]["A2"].value == (typed or None)  # openpyxl reads "" back as None
+
+
+def test_numbers_are_never_prefixed():
+    df = pd.DataFrame({"Leads": [-3, 0, 5], "Rate": [-0.5, 1.25, None]})
+    safe = safe_frame(df)
+    assert safe["Leads"].tolist() == [-3, 0, 5]
+    assert safe["Rate"].tolist()[:2] == [-0.5, 1.25]
+    _, table = read_csv_export(to_csv_bytes(df, {}, generated_at=STAMP))
+    assert table["Leads"].tolist() == [-3, 0, 5] and table["Rate"].tolist()[:2] == [-0.5, 1.25]
