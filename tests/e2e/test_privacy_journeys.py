@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 from datetime import datetime
@@ -19,7 +21,6 @@ from playwright.sync_api import expect
 from sqlalchemy import text
 
 from data.db import make_engine
-from data.do_not_contact import suppression_digest
 from tests.e2e.conftest import login_as
 
 
@@ -289,7 +290,11 @@ def test_objection_withdraws_marketing_consent_and_suppresses(officer, live_db, 
     assert (granted, source) == (0, "privacy_request") and f"#{rid}" in evidence
     key_file = live_server.instance_path / "suppression_key"
     key = os.environ.get("SUPPRESSION_KEY") or key_file.read_text().strip()
-    digest = suppression_digest("email", email, key.encode())
+    # the digest the list must hold, computed here (not with the function under test):
+    # HMAC-SHA256 of "email:<address as stored>" under the instance's key
+    digest = hmac.new(
+        key.encode(), f"email:{email.strip().lower()}".encode(), hashlib.sha256
+    ).hexdigest()
     assert scalar(live_db, "SELECT reason FROM suppression WHERE digest = :d", d=digest) == (
         "objection"
     )

@@ -91,3 +91,75 @@ def test_initials_and_subject_line():
         "T. N. · t***@x.co.za · 082 *** 0101"
     )
     assert masked_subject(None, None, None) == "(no identifiers)"
+
+
+# --- edges, with every expectation written out by hand -------------------------------------------
+
+OPEN = ("received", "verifying", "in_progress")  # the rules' open statuses, spelt out
+CLOSED = ("completed", "denied", "unverified", "duplicate")
+
+
+@pytest.mark.parametrize("status", OPEN)
+def test_every_open_status_of_an_overdue_access_request_is_a_deemed_refusal(status):
+    assert is_deemed_refusal("access", status, due_in(-1), TODAY) is True
+    assert is_deemed_refusal("access", status, due_in(-30), TODAY) is True
+    assert is_deemed_refusal("access", status, due_in(0), TODAY) is False  # due today
+    assert is_deemed_refusal("access", status, due_in(1), TODAY) is False
+
+
+@pytest.mark.parametrize("status", CLOSED)
+def test_no_closed_status_is_a_deemed_refusal(status):
+    assert is_deemed_refusal("access", status, due_in(-1), TODAY) is False
+    assert is_deemed_refusal("access", status, due_in(-30), TODAY) is False
+
+
+@pytest.mark.parametrize(
+    "request_type",
+    ["correction", "objection", "service_opt_out", "analytics_opt_out", "erasure"],
+)
+@pytest.mark.parametrize("status", OPEN)
+def test_only_access_requests_are_deemed_refusals(request_type, status):
+    assert is_deemed_refusal(request_type, status, due_in(-1), TODAY) is False
+
+
+@pytest.mark.parametrize(
+    ("due_at", "today", "days", "label", "deemed"),
+    [
+        # the first and the last second of the due day: "due today", not yet refused
+        (datetime(2026, 6, 1, 0, 0, 0), date(2026, 6, 1), 0, "due today", False),
+        (datetime(2026, 6, 1, 23, 59, 59), date(2026, 6, 1), 0, "due today", False),
+        # the next day, even for a request due in the last second of the day before
+        (datetime(2026, 6, 1, 23, 59, 59), date(2026, 6, 2), -1, "1 day overdue", True),
+        (datetime(2026, 6, 1, 0, 0, 0), date(2026, 6, 2), -1, "1 day overdue", True),
+        # the day before the due day
+        (datetime(2026, 6, 1, 0, 0, 0), date(2026, 5, 31), 1, "1 day left", False),
+    ],
+)
+def test_the_due_day_turns_over_at_midnight(due_at, today, days, label, deemed):
+    badge = days_left_badge(due_at, today)
+    assert (badge.days, badge.label) == (days, label)
+    assert is_deemed_refusal("access", "received", due_at, today) is deemed
+
+
+def test_due_days_are_utc_calendar_days_today():
+    """The clock counts UTC calendar days (docs/domain.md §3: the rule is South African days,
+    the code does not do it yet). A request due at 22:30 UTC on 1 June is due at 00:30 on
+    2 June in Johannesburg, but on UTC day 2 June the clock already calls it overdue. When days
+    move to Africa/Johannesburg (``today()``, the clock and the rollups together) this
+    expectation flips to "due today"."""
+    due = datetime(2026, 6, 1, 22, 30)  # 2 June 00:30 SAST
+    badge = days_left_badge(due, date(2026, 6, 2))
+    assert (badge.days, badge.label) == (-1, "1 day overdue")
+    assert is_deemed_refusal("access", "in_progress", due, date(2026, 6, 2)) is True
+
+
+def test_due_date_keeps_the_time_of_receipt():
+    assert due_date(datetime(2026, 5, 2, 23, 59, 59)) == datetime(2026, 6, 1, 23, 59, 59)
+    assert due_date(datetime(2026, 12, 15, 0, 0, 0)) == datetime(2027, 1, 14, 0, 0, 0)
+
+
+def test_days_left_colour_bands_at_their_edges():
+    assert days_left_badge(datetime(2026, 6, 11, 0, 0), TODAY).css_class == "days-green"  # 10
+    assert days_left_badge(datetime(2026, 6, 10, 23, 59), TODAY).css_class == "days-amber"  # 9
+    assert days_left_badge(datetime(2026, 6, 6, 0, 0), TODAY).css_class == "days-amber"  # 5
+    assert days_left_badge(datetime(2026, 6, 5, 23, 59), TODAY).css_class == "days-red"  # 4

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -472,3 +473,209 @@ def test_every_transition_is_audited_without_free_text(db, staff):
     with session_scope(db) as s:
         dump = str(s.scalars(select(AuditLog.details)).all())
     assert "SECRET" not in dump and "Code 1234" not in dump
+
+
+# --- every refusal rule at its edge (expectations by hand) ------------------------------------
+
+DUE = datetime(2026, 6, 1, 12, 0, 0)  # the original due instant of the requests below
+ONE_SECOND = timedelta(seconds=1)
+
+
+@dataclass
+class Req:
+    """A request as the state machine reads it (``wf.RequestState``), without a database."""
+
+    type: str = "access"
+    status: str = "received"
+    extended: bool = False
+    original_due_at: datetime = DUE
+    received_at: datetime = DUE - timedelta(days=30)
+    verification_outcome: str | None = None
+    subject_id: int | None = 1
+    no_record_found: bool = False
+
+
+@pytest.mark.parametrize(
+    ("now", "allowed"),
+    [
+        (DUE - timedelta(days=29), True),
+        (DUE - ONE_SECOND, True),
+        (DUE, False),  # the original due instant itself is too late
+        (DUE + ONE_SECOND, False),
+        (DUE + timedelta(days=1), False),
+    ],
+)
+@pytest.mark.parametrize("status", ["received", "verifying", "in_progress"])
+def test_extension_must_come_before_the_original_due_instant(now, allowed, status):
+    req = Req(status=status, verification_outcome="verified" if status == "in_progress" else None)
+    reason = wf.refusal_reason(req, "extend", now)
+    if allowed:
+        assert reason is None
+        assert "extend" in wf.allowed_actions(req, now)
+    else:
+        assert reason == (
+            "The original due date has passed; an extension must be recorded before it."
+        )
+        assert "extend" not in wf.allowed_actions(req, now)
+
+
+def test_a_second_extension_is_refused_even_before_the_original_due_instant():
+    req = Req(extended=True)
+    assert "second extension" in wf.refusal_reason(req, "extend", DUE - ONE_SECOND)
+
+
+def test_extend_transition_at_the_due_instant_and_one_second_either_side(db, staff):
+    received = DUE - timedelta(days=30)
+    early, exact, late = (new_request(db, received_at=received) for _ in range(3))
+    assert load(db, early).original_due_at == DUE
+    with session_scope(db) as s:
+        wf.extend(
+            s,
+            early,
+            1,
+            staff.officer,
+            days=30,
+            reason="Large volume of records",
+            notice_date="2026-06-01 11:59:59",  # notified in the same last second
+            now=DUE - ONE_SECOND,
+        )
+    req = load(db, early)
+    assert (req.extended, req.due_at) == (True, datetime(2026, 7, 1, 12, 0, 0))
+    for rid, now in ((exact, DUE), (late, DUE + ONE_SECOND)):
+        refused = pytest.raises(wf.TransitionRefused, match="original due date has passed")
+        with refused, session_scope(db) as s:
+            wf.extend(
+                s,
+                rid,
+                1,
+                staff.officer,
+                days=30,
+                reason="Large volume of records",
+                notice_date="2026-05-30",
+                now=now,
+            )
+        req = load(db, rid)
+        assert (req.extended, req.due_at, req.version) == (False, DUE, 1)
+
+
+# (status, verification outcome on record, may "identity not verified" be the reason?)
+IDENTITY_GROUNDS = [
+    ("received", None, False),  # never challenged
+    ("verifying", "pending", False),  # challenge sent, no answer yet
+    ("in_progress", "verified", False),
+    ("verifying", "failed", True),
+    ("verifying", "expired", True),
+]
+
+
+def test_identity_not_verified_is_grounds_only_after_failed_or_expired(db, staff):
+    for status, outcome, allowed in IDENTITY_GROUNDS:
+        rid = new_request(db, status=status, verification_outcome=outcome)
+        if allowed:
+            deny(db, rid, 1, staff.officer, "identity_not_verified")
+            req = load(db, rid)
+            assert (req.status, req.denial_reason, req.closed_at) == (
+                "denied",
+                "identity_not_verified",
+                NOW,
+            ), outcome
+            continue
+        with pytest.raises(
+            wf.TransitionRefused, match="needs a failed or expired verification on record"
+        ):
+            deny(db, rid, 1, staff.officer, "identity_not_verified")
+        req = load(db, rid)
+        assert (req.status, req.denial_reason, req.version) == (status, None, 1), outcome
+        assert audit_actions(db, rid) == [], outcome
+        # another reason code is still accepted in the same state
+        deny(db, rid, 1, staff.officer, "legal_obligation_to_retain")
+        assert load(db, rid).status == "denied", outcome
+
+
+def test_a_pending_challenge_after_a_failed_one_is_no_grounds(db, staff):
+    rid = new_request(db)
+    version = verify(db, rid, 1, staff.officer, outcome="failed")
+    version = verify(db, rid, version, staff.officer, outcome="pending")
+    with pytest.raises(wf.TransitionRefused, match="failed or expired"):
+        deny(db, rid, version, staff.officer, "identity_not_verified")
+
+
+@pytest.mark.parametrize(
+    ("received_at", "allowed"),
+    [
+        (NOW - timedelta(days=30) + ONE_SECOND, False),
+        (NOW - timedelta(days=30), True),  # exactly 30 days: closes
+        (NOW - timedelta(days=30) - ONE_SECOND, True),
+    ],
+)
+@pytest.mark.parametrize("status", ["received", "verifying"])
+def test_close_unverified_at_exactly_thirty_days(received_at, allowed, status):
+    req = Req(status=status, received_at=received_at)
+    reason = wf.refusal_reason(req, "close_unverified", NOW)
+    if allowed:
+        assert reason is None
+    else:
+        assert reason == "A request closes as unverified only after 30 days without verification."
+
+
+def test_close_unverified_is_never_for_a_verified_request():
+    req = Req(
+        status="in_progress", verification_outcome="verified", received_at=NOW - timedelta(99)
+    )
+    assert wf.refusal_reason(req, "close_unverified", NOW) == (
+        "Only unverified requests close as unverified."
+    )
+
+
+# --- no matched subject -------------------------------------------------------------------------
+
+
+def test_no_matched_subject_refuses_the_access_package_and_the_correction():
+    verified = {
+        "status": "in_progress",
+        "verification_outcome": "verified",
+        "subject_id": None,
+        "original_due_at": NOW + timedelta(days=10),
+    }
+    access = Req(type="access", **verified)
+    assert wf.refusal_reason(access, "access_package", NOW) == (
+        "No subject is matched: there is nothing to put in a package."
+    )
+    assert wf.allowed_actions(access, NOW) == ("assign", "note", "extend", "deny", "complete")
+    closed = Req(type="access", **{**verified, "status": "completed"})
+    assert wf.refusal_reason(closed, "access_package", NOW) == (
+        "No subject is matched: there is nothing to put in a package."
+    )
+    correction = Req(type="correction", **verified)
+    assert wf.refusal_reason(correction, "correct", NOW) == (
+        "No subject is matched: there is nothing to correct."
+    )
+    # with a subject both are allowed
+    assert (
+        wf.refusal_reason(
+            Req(type="access", **{**verified, "subject_id": 7}), "access_package", NOW
+        )
+        is None
+    )
+    assert (
+        wf.refusal_reason(Req(type="correction", **{**verified, "subject_id": 7}), "correct", NOW)
+        is None
+    )
+
+
+def test_no_record_found_completes_at_any_open_stage_without_verification():
+    for status in ("received", "verifying"):
+        req = Req(status=status, subject_id=None, no_record_found=True)
+        assert wf.refusal_reason(req, "complete", NOW) is None, status
+        assert wf.refusal_reason(req, "access_package", NOW) == "Identity must be verified first."
+    # without the no-record flag, completion waits for verification
+    assert wf.refusal_reason(Req(subject_id=None), "complete", NOW) == (
+        "Verify the requester's identity first."
+    )
+
+
+def test_a_verified_access_request_without_a_subject_completes_without_a_package(db, staff):
+    rid, version = verified_request(db, staff.officer, type="access")
+    assert load(db, rid).subject_id is None
+    complete(db, rid, version, staff.officer)
+    assert load(db, rid).status == "completed"

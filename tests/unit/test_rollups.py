@@ -5,9 +5,20 @@ reviews that mark a share as reviewed, and bulk writes that bypass the ORM."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import Engine, event, func, insert, inspect, select
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    bindparam,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 
 from data import partner_detail as pdetail
@@ -20,7 +31,8 @@ from data.db import (
     session_scope,
     upgrade_database,
 )
-from data.models import LeadShare, Review
+from data.models import LeadShare, Review, ServiceType
+from tests.factories import add_lead, add_review, add_share
 from tests.partners_world import MARCH, build_world
 
 TABLES = rollups.ALL_TABLES
@@ -337,3 +349,285 @@ def test_a_fresh_session_of_the_factory_keeps_rollups_current(db, world):
         ).one()
         share.partner_id = alpha
     assert _march_shares(db, alpha) == (before + 1, plain_before + 2)  # rollups not told
+
+
+# --- an independent oracle: literal GROUP BY over the base tables --------------------------------
+#
+# The rollups are compared here with plain SQL written out in this file, over lead_share,
+# review, lead and partner only: no ``Family.deltas``, no ``data.sqlfuncs`` helper, no rollup
+# table. Trade and province come from the lead (the share and review copies must agree). The
+# one expression SQLite and PostgreSQL spell differently is "seconds from sharing to the first
+# contact"; both spellings give whole seconds, so the 24-hour bound is exact.
+
+SECONDS_TO_CONTACT = {
+    "sqlite": "(strftime('%s', s.first_contact_at) - strftime('%s', s.shared_at))",
+    "postgresql": "(EXTRACT(EPOCH FROM s.first_contact_at) - EXTRACT(EPOCH FROM s.shared_at))",
+}
+
+ORACLE_SHARES = """
+SELECT {group} AS g,
+       COUNT(*) AS shares,
+       SUM(CASE WHEN s.first_contact_at IS NOT NULL THEN 1 ELSE 0 END) AS contacted,
+       SUM(CASE WHEN s.first_contact_at IS NOT NULL AND s.quoted_at IS NOT NULL
+                 AND s.hired_at IS NOT NULL THEN 1 ELSE 0 END) AS hired,
+       SUM(CASE WHEN s.first_contact_at IS NOT NULL AND {seconds} <= 86400
+                THEN 1 ELSE 0 END) AS within_24h
+FROM lead_share AS s
+JOIN lead AS l ON l.id = s.lead_id
+JOIN partner AS p ON p.id = s.partner_id
+WHERE s.shared_at >= :start AND s.shared_at < :stop {where}
+GROUP BY {group}
+"""
+
+ORACLE_REVIEWS = """
+SELECT {group} AS g,
+       COUNT(*) AS all_reviews,
+       SUM(CASE WHEN r.moderation_status = 'published' THEN 1 ELSE 0 END) AS reviews,
+       SUM(CASE WHEN r.moderation_status = 'published' THEN r.rating ELSE 0 END) AS rating_sum,
+       SUM(CASE WHEN r.moderation_status = 'published' AND r.rating = 1 THEN 1 ELSE 0 END) AS r1,
+       SUM(CASE WHEN r.moderation_status = 'published' AND r.rating = 2 THEN 1 ELSE 0 END) AS r2,
+       SUM(CASE WHEN r.moderation_status = 'published' AND r.rating = 3 THEN 1 ELSE 0 END) AS r3,
+       SUM(CASE WHEN r.moderation_status = 'published' AND r.rating = 4 THEN 1 ELSE 0 END) AS r4,
+       SUM(CASE WHEN r.moderation_status = 'published' AND r.rating = 5 THEN 1 ELSE 0 END) AS r5,
+       SUM(CASE WHEN r.dispute THEN 1 ELSE 0 END) AS disputes
+FROM review AS r
+JOIN lead AS l ON l.id = r.lead_id
+JOIN partner AS p ON p.id = r.partner_id
+WHERE r.author_side = 'homeowner_about_partner'
+  AND r.created_at >= :start AND r.created_at < :stop {where}
+GROUP BY {group}
+"""
+
+SHARE_ORACLE_COLUMNS = ("shares", "contacted", "hired", "within_24h")
+REVIEW_ORACLE_COLUMNS = ("all_reviews", "reviews", "rating_sum", "r1", "r2", "r3", "r4", "r5")
+REVIEW_ORACLE_COLUMNS += ("disputes",)
+
+
+def oracle(
+    conn, sql: str, scope: rollups.Scope, start: date, end: date, columns: tuple[str, ...]
+) -> dict[int, tuple[int, ...]]:
+    """{partner or trade id: counts} by the literal SQL above, for the inclusive UTC days
+    ``start``..``end``; groups whose counts are all zero are left out (as period_counts does)."""
+    params: dict = {
+        "start": datetime(start.year, start.month, start.day),
+        "stop": datetime(end.year, end.month, end.day) + timedelta(days=1),
+    }
+    binds = [bindparam("start", type_=DateTime), bindparam("stop", type_=DateTime)]
+    where = ""
+    if scope.partner_ids is not None:
+        where += " AND p.id IN :partner_ids"
+        params["partner_ids"] = list(scope.partner_ids)
+        binds.append(bindparam("partner_ids", expanding=True))
+    if scope.vetting:
+        where += " AND p.vetting_status IN :vetting"
+        params["vetting"] = list(scope.vetting)
+        binds.append(bindparam("vetting", expanding=True))
+    if scope.trade_ids is not None:
+        where += " AND l.trade_id IN :trade_ids"
+        params["trade_ids"] = list(scope.trade_ids)
+        binds.append(bindparam("trade_ids", expanding=True))
+    if scope.province is not None:
+        where += " AND l.province = :province"
+        params["province"] = scope.province
+    group = "p.id" if scope.group == "partner" else "l.trade_id"
+    seconds = SECONDS_TO_CONTACT[conn.dialect.name]
+    statement = text(sql.format(group=group, where=where, seconds=seconds)).bindparams(*binds)
+    out = {}
+    for row in conn.execute(statement, params).mappings():
+        counts = tuple(int(row[c] or 0) for c in columns)
+        if any(counts):
+            out[int(row["g"])] = counts
+    return out
+
+
+def by_rollups(
+    conn, family, scope: rollups.Scope, start: date, end: date, columns: tuple[str, ...]
+) -> dict[int, tuple[int, ...]]:
+    """The same numbers through ``period_counts`` (the rollups); ``within_24h`` is the sum of
+    the histogram buckets up to 1440 minutes."""
+    wanted = [c for c in columns if c != "within_24h"]
+    if "within_24h" in columns:
+        wanted += list(rollups.WITHIN_24H)
+    frame = rollups.period_counts(conn, family, start, end, scope, wanted)
+    out = {}
+    for gid, row in frame.iterrows():
+        counts = tuple(
+            int(sum(row[b] for b in rollups.WITHIN_24H)) if c == "within_24h" else int(row[c])
+            for c in columns
+        )
+        if any(counts):
+            out[int(gid)] = counts
+    return out
+
+
+def add_edge_rows(engine: Engine, world) -> None:
+    """Events on the edges of a UTC day and of the 24-hour contact bound (through the session,
+    so the rollups are refreshed by the hooks)."""
+    with session_scope(engine) as s:
+        service_id = s.scalar(select(ServiceType.id))
+        ids = world.ids
+
+        def lead(trade_id: int, province: str, at: datetime):
+            rows = SimpleNamespace(
+                trade=SimpleNamespace(id=trade_id),
+                service=SimpleNamespace(id=service_id),
+                homeowner=SimpleNamespace(id=world.homeowner),
+            )
+            return rows, add_lead(s, rows, created_at=at, province=province)
+
+        def partner(pid):
+            return SimpleNamespace(id=pid)
+
+        # Delta: shared in the last second of 31 March, contacted exactly 24 h later
+        rows, le = lead(world.electrical, "Gauteng", datetime(2026, 3, 31, 23, 0))
+        add_share(
+            s,
+            rows,
+            le,
+            partner(ids["delta"]),
+            shared_at=datetime(2026, 3, 31, 23, 59, 59),
+            first_contact_at=datetime(2026, 4, 1, 23, 59, 59),
+        )
+        # Bravo: shared at midnight opening 1 April, contacted 24 h and one second later
+        rows, lb = lead(world.plumbing, "Western Cape", datetime(2026, 3, 31, 22, 0))
+        add_share(
+            s,
+            rows,
+            lb,
+            partner(ids["bravo"]),
+            shared_at=datetime(2026, 4, 1, 0, 0, 0),
+            first_contact_at=datetime(2026, 4, 2, 0, 0, 1),
+            quoted_at=datetime(2026, 4, 3, 9),
+            hired_at=datetime(2026, 4, 4, 9),
+        )
+        # Echo: shared in the last second of February
+        rows, lx = lead(world.plumbing, "Gauteng", datetime(2026, 2, 28, 20, 0))
+        add_share(s, rows, lx, partner(ids["echo"]), shared_at=datetime(2026, 2, 28, 23, 59, 59))
+        # Delta: a disputed 3-star review at midnight opening March; Hotel: a hidden review in
+        # the last second of February
+        add_review(
+            s,
+            rows,
+            le,
+            partner(ids["delta"]),
+            trade_id=world.electrical,
+            rating=3,
+            dispute=True,
+            created_at=datetime(2026, 3, 1, 0, 0, 0),
+        )
+        add_review(
+            s,
+            rows,
+            lx,
+            partner(ids["hotel"]),
+            rating=2,
+            moderation_status="hidden",
+            created_at=datetime(2026, 2, 28, 23, 59, 59),
+        )
+
+
+def oracle_cases(world) -> list[tuple[str, rollups.Scope, date, date]]:
+    ids = world.ids
+    whole = (date(2025, 1, 1), date(2026, 12, 31))
+    return [
+        ("all partners, March", rollups.Scope(), *MARCH),
+        ("all partners, everything", rollups.Scope(), *whole),
+        ("nothing in range", rollups.Scope(), date(2020, 1, 1), date(2020, 1, 31)),
+        ("one day", rollups.Scope(), date(2026, 3, 9), date(2026, 3, 9)),
+        ("last day of Feb", rollups.Scope(), date(2026, 2, 28), date(2026, 2, 28)),
+        ("31 Mar - 1 Apr", rollups.Scope(), date(2026, 3, 31), date(2026, 4, 1)),
+        ("1 Apr only", rollups.Scope(), date(2026, 4, 1), date(2026, 4, 1)),
+        (
+            "two partners, 2-9 Mar",
+            rollups.Scope(partner_ids=(ids["alpha"], ids["echo"], ids["delta"])),
+            date(2026, 3, 2),
+            date(2026, 3, 9),
+        ),
+        ("plumbing", rollups.Scope(trade_ids=(world.plumbing,)), *whole),
+        ("electrical, March", rollups.Scope(trade_ids=(world.electrical,)), *MARCH),
+        ("Gauteng, March", rollups.Scope(province="Gauteng"), *MARCH),
+        ("Western Cape", rollups.Scope(province="Western Cape"), *whole),
+        (
+            "plumbing in Western Cape",
+            rollups.Scope(trade_ids=(world.plumbing,), province="Western Cape"),
+            *whole,
+        ),
+        ("vetted, March", rollups.Scope(vetting=("vetted",)), *MARCH),
+        (
+            "suspended + offboarded, Feb-Mar",
+            rollups.Scope(vetting=("suspended", "offboarded")),
+            date(2026, 2, 1),
+            date(2026, 3, 31),
+        ),
+        ("by trade, March", rollups.Scope(group="trade"), *MARCH),
+        ("by trade in Gauteng", rollups.Scope(group="trade", province="Gauteng"), *whole),
+        (
+            "by trade, two partners",
+            rollups.Scope(group="trade", partner_ids=(ids["alpha"], ids["delta"])),
+            *MARCH,
+        ),
+        ("by trade, vetted", rollups.Scope(group="trade", vetting=("vetted",)), *whole),
+    ]
+
+
+def test_share_rollups_equal_a_literal_group_by(db, world):
+    add_edge_rows(db, world)
+    ids = world.ids
+    with read_connection(db) as conn:
+        march = oracle(conn, ORACLE_SHARES, rollups.Scope(), *MARCH, SHARE_ORACLE_COLUMNS)
+        april = oracle(
+            conn, ORACLE_SHARES, rollups.Scope(), date(2026, 4, 1), date(2026, 4, 1),
+            SHARE_ORACLE_COLUMNS,
+        )  # fmt: skip
+        # the oracle itself, against the world's hand-counted numbers:
+        # (shares, contacted, hired, contacted within 24 h)
+        assert march[ids["alpha"]] == (4, 3, 2, 2)
+        assert march[ids["bravo"]] == (2, 2, 0, 2)
+        assert march[ids["delta"]] == (2, 2, 0, 2)  # 60 min, and exactly 24 h
+        assert march[ids["echo"]] == (3, 0, 0, 0)  # the 28 Feb 23:59:59 share is outside
+        assert set(march) == {ids["alpha"], ids["bravo"], ids["delta"], ids["echo"]}
+        assert april == {ids["bravo"]: (1, 1, 1, 0)}  # 24 h and one second is not within
+        for label, scope, start, end in oracle_cases(world):
+            expected = oracle(conn, ORACLE_SHARES, scope, start, end, SHARE_ORACLE_COLUMNS)
+            got = by_rollups(conn, rollups.SHARES, scope, start, end, SHARE_ORACLE_COLUMNS)
+            assert got == expected, label
+
+
+def test_share_rollups_carry_the_review_numbers_of_a_literal_group_by(db, world):
+    """The share tables also hold the homeowner-review numbers (by the review's day)."""
+    add_edge_rows(db, world)
+    columns = ("rv_all", "rv_published", "rv_rating_sum", "rv_disputes")
+    for label, scope, start, end in oracle_cases(world):
+        with read_connection(db) as conn:
+            reviews = oracle(conn, ORACLE_REVIEWS, scope, start, end, REVIEW_ORACLE_COLUMNS)
+            got = by_rollups(conn, rollups.SHARES, scope, start, end, columns)
+        expected = {}
+        for gid, r in reviews.items():
+            counts = (r[0], r[1], r[2], r[-1])  # all, published, rating sum, disputes
+            if any(counts):
+                expected[gid] = counts
+        assert got == expected, label
+
+
+def test_review_rollups_equal_a_literal_group_by(db, world):
+    add_edge_rows(db, world)
+    ids = world.ids
+    with read_connection(db) as conn:
+        march = oracle(conn, ORACLE_REVIEWS, rollups.Scope(), *MARCH, REVIEW_ORACLE_COLUMNS)
+        feb28 = oracle(
+            conn, ORACLE_REVIEWS, rollups.Scope(), date(2026, 2, 28), date(2026, 2, 28),
+            REVIEW_ORACLE_COLUMNS,
+        )  # fmt: skip
+        # the oracle itself, against the world's hand-counted numbers:
+        # (all, published, rating sum, r1..r5, disputes)
+        assert march[ids["alpha"]] == (6, 5, 22, 0, 0, 0, 3, 2, 1)
+        assert march[ids["bravo"]] == (5, 5, 22, 0, 0, 0, 3, 2, 0)
+        assert march[ids["delta"]] == (2, 2, 5, 0, 1, 1, 0, 0, 1)  # + the midnight review
+        assert march[ids["golf"]] == (2, 2, 2, 2, 0, 0, 0, 0, 0)
+        assert march[ids["hotel"]] == (5, 5, 16, 0, 0, 4, 1, 0, 0)
+        assert set(march) == {ids[n] for n in ("alpha", "bravo", "delta", "golf", "hotel")}
+        assert feb28 == {ids["hotel"]: (1, 0, 0, 0, 0, 0, 0, 0, 0)}  # hidden: counted, unrated
+        for label, scope, start, end in oracle_cases(world):
+            expected = oracle(conn, ORACLE_REVIEWS, scope, start, end, REVIEW_ORACLE_COLUMNS)
+            got = by_rollups(conn, rollups.REVIEWS, scope, start, end, REVIEW_ORACLE_COLUMNS)
+            assert got == expected, label
