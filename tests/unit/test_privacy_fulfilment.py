@@ -1,5 +1,9 @@
 """Fulfilment steps: the access package (complete, nobody else's, escaped, gated, audited),
-corrections with before/after and partners to tell, and objections/opt-outs."""
+corrections with before/after and partners to tell, and objections/opt-outs.
+
+The world has a second person everywhere (``add_other_people``): another homeowner and another
+partner with a row in every registered table; tests/unit/test_privacy_second_person.py checks
+their absence section by section, and the tests here check it too where they act."""
 
 from __future__ import annotations
 
@@ -17,13 +21,29 @@ from data.privacy.correction import correct_subject, partners_to_tell
 from data.privacy.models import PrivacyCorrection
 from data.privacy.optouts import current_consent, record_opt_outs
 from data.privacy.validation import ValidationError
-from tests.privacy_support import KEY, NOW, add_request, make_staff, make_world, verified_request
+from tests.privacy_support import (
+    KEY,
+    NOW,
+    OTHER_MARKER,
+    add_request,
+    make_crowded_world,
+    make_staff,
+    others_rows,
+    traces_of_others,
+    verified_request,
+)
 
 
 @pytest.fixture
 def setup(db):
     with session_scope(db) as s:
-        return make_staff(s), make_world(s)
+        return make_staff(s), make_crowded_world(s)
+
+
+def others_now(db, world) -> dict:
+    """The other people's rows in every registered table (compare before and after)."""
+    with db.connect() as conn:
+        return others_rows(conn, world.others)
 
 
 def subject_request(db, staff, world, type_="access", verified=True, **fields):
@@ -51,11 +71,14 @@ def test_the_package_holds_everything_about_the_subject_and_nobody_else(db, setu
         "Friendly client",
     }
     assert sections["interactions"][0]["recording_ref"] == "rec-0001"
+    assert [r["recording_ref"] for r in sections["interactions"]] == ["rec-0001"]
     assert len(sections["consent_history"]) == 3
     assert [r["id"] for r in sections["privacy_requests"]] == [rid]
+    assert sections["corrections"] == [] and sections["disclosures"] == []
     dump = json.dumps(package)
     assert "OTHER PERSON" not in dump and "Partner 2" not in dump and "pieter" not in dump
     assert "legal_hold" not in dump and "payment_token" not in dump
+    assert traces_of_others(package, world.others) == []
 
 
 def test_the_html_report_renders_script_inert(db, setup):
@@ -143,6 +166,7 @@ def test_a_partner_package_names_no_homeowner(db, setup):
     assert len(package["sections"]["leads_received"]) == 1
     dump = json.dumps(package)
     assert "Thandi" not in dump and "thandi@" not in dump and "Leaking geyser" not in dump
+    assert OTHER_MARKER not in dump and "pieter" not in dump and "+27840000999" not in dump
 
 
 def test_completion_after_download(db, setup):
@@ -162,6 +186,7 @@ def test_completion_after_download(db, setup):
 
 def test_correction_records_before_and_after_and_lists_partners(db, setup):
     staff, world = setup
+    others_before = others_now(db, world)
     rid, version = subject_request(db, staff, world, type_="correction")
     with session_scope(db) as s:
         result = correct_subject(
@@ -188,9 +213,9 @@ def test_correction_records_before_and_after_and_lists_partners(db, setup):
             "+27831112222",
             1985,
         )
-        rows = {
-            c.field: (c.before_value, c.after_value) for c in s.scalars(select(PrivacyCorrection))
-        }
+        mine = select(PrivacyCorrection).where(PrivacyCorrection.request_id == rid)
+        rows = {c.field: (c.before_value, c.after_value) for c in s.scalars(mine)}
+        assert set(rows) == {"email", "phone", "birth_year"}
         assert rows["email"] == ("thandi@example.co.za", "thandi.new@example.co.za")
         assert rows["phone"] == ("+27820000101", "+27831112222")
         details = s.scalar(
@@ -198,6 +223,13 @@ def test_correction_records_before_and_after_and_lists_partners(db, setup):
         )
         assert sorted(details["fields"]) == ["birth_year", "email", "phone"]
         assert "thandi" not in json.dumps(details)
+        other = s.get(Homeowner, world.other.id)
+        assert (other.email, other.phone, other.birth_year) == (
+            "pieter@example.co.za",
+            "+27839999999",
+            1961,
+        )
+    assert others_now(db, world) == others_before
 
 
 @pytest.mark.parametrize(
@@ -219,7 +251,10 @@ def test_correction_validation(db, setup, changes, field):
         correct_subject(s, rid, version, staff.officer, changes=changes, now=NOW)
     assert field in exc.value.errors
     with session_scope(db) as s:
-        assert s.scalar(select(func.count()).select_from(PrivacyCorrection)) == 0
+        # The other homeowner's and the other partner's, from the world: nothing was added.
+        assert s.scalar(select(func.count()).select_from(PrivacyCorrection)) == 2
+        mine = select(func.count()).where(PrivacyCorrection.request_id == rid)
+        assert s.scalar(mine.select_from(PrivacyCorrection)) == 0
 
 
 def test_correction_needs_verification(db, setup):
@@ -240,6 +275,7 @@ def test_partners_to_tell_for_a_partner_subject_is_empty(db, setup):
 
 def test_objection_withdraws_marketing_and_suppresses(db, setup):
     staff, world = setup
+    others_before = others_now(db, world)
     rid, version = subject_request(db, staff, world, type_="objection")
     purposes = ["marketing_email", "marketing_phone", "marketing_whatsapp"]
     with session_scope(db) as s:
@@ -260,6 +296,12 @@ def test_objection_withdraws_marketing_and_suppresses(db, setup):
         assert set(s.scalars(select(Suppression.reason))) == {"objection"}
         plain = " ".join(str(r) for r in s.execute(select(Suppression)).all())
         assert "thandi" not in plain and "0101" not in plain
+        assert len(digests) == 2  # the subject's email and phone, nobody else's
+        for kind, value in world.others.identifiers:
+            assert suppression_digest(kind, value, KEY) not in digests
+        other = current_consent(s, "homeowner", world.other.id)
+        assert all(other[p][0] is True for p in ("marketing_email", "marketing_phone"))
+    assert others_now(db, world) == others_before
 
 
 def test_opt_outs_are_not_applied_twice(db, setup):
