@@ -183,7 +183,7 @@ def new_page(browser, live_server: LiveServer, console: ConsoleWatch, tmp_path: 
 
     def make():
         context = browser.new_context(accept_downloads=True, base_url=live_server.url)
-        context.set_default_timeout(20_000)
+        context.set_default_timeout(45_000)  # a busy 2-core machine renders a page in 10-30 s
         contexts.append(context)
         page = context.new_page()
         page.on("console", lambda m: m.type == "error" and console.errors.append(m.text))

@@ -63,7 +63,7 @@ def settle(page) -> None:
 
 
 def wait_for_rows(page) -> None:
-    page.wait_for_selector(f"{GRID} .ag-pinned-left-cols-container a", timeout=20_000)
+    page.wait_for_selector(f"{GRID} .ag-pinned-left-cols-container a", timeout=60_000)
 
 
 def test_filter_sort_open_back_and_export(page_as, tmp_path):
