@@ -1,12 +1,16 @@
 """Staff accounts: creation, password checks and login rate limiting.
 
-Passwords are hashed with werkzeug's default (scrypt, salted, memory-hard). Login attempts are
+Passwords are hashed with werkzeug's scrypt (salted, memory-hard); ``PASSWORD_HASH_METHOD`` may
+name cheaper parameters where no real password lives (the test suite logs in thousands of times and
+sets ``scrypt:1024:8:1``). A stored hash names its own parameters, so changing the setting never
+locks anyone out. Login attempts are
 kept in the database rather than in process memory so that the limit holds across several
 gunicorn workers.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -23,8 +27,17 @@ FAILURE_WINDOW = timedelta(minutes=15)
 USERNAME_MAX = 80
 PASSWORD_MIN = 4
 
+DEFAULT_HASH_METHOD = "scrypt"  # werkzeug's cost: N=32768, r=8, p=1
+HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", DEFAULT_HASH_METHOD)
+
+
+def hash_password(password: str) -> str:
+    """The stored form of a password, with the configured method and a fresh salt."""
+    return generate_password_hash(password, method=HASH_METHOD)
+
+
 # Checked against when the username is unknown, so that a miss costs as much as a hit.
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
+_DUMMY_HASH = hash_password("not-a-real-password")
 
 
 class UserError(ValueError):
@@ -58,7 +71,7 @@ def create_user(session: Session, username: str, password: str, role: str, actor
         raise UserError(f"user {username!r} already exists")
     user = User(
         username=username,
-        password_hash=generate_password_hash(password),
+        password_hash=hash_password(password),
         role=role,
         active=True,
         created_at=utcnow(),
@@ -178,7 +191,7 @@ def reset_password(session: Session, user_id: object, password: object, actor: s
         raise UserError(f"password must be at least {PASSWORD_MIN} characters")
     if len(password) > 200:
         raise UserError("password must be at most 200 characters")
-    user.password_hash = generate_password_hash(password)
+    user.password_hash = hash_password(password)
     audit.record(session, actor, "user.password_reset", "user", user.id, {})
     return user
 

@@ -18,6 +18,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+# Real passwords get werkzeug's full scrypt cost (0.15 s a hash); the suite logs in thousands of
+# times with throwaway passwords, so it asks for cheap parameters before data.users is imported.
+os.environ.setdefault("PASSWORD_HASH_METHOD", "scrypt:1024:8:1")
+
 from data import db as dbmod
 from data.models import Base
 

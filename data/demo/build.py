@@ -17,7 +17,6 @@ from datetime import date
 
 import numpy as np
 from sqlalchemy import Engine, MetaData
-from werkzeug.security import generate_password_hash
 
 from data.db import downgrade_database, upgrade_database
 from data.demo.activity import (
@@ -43,6 +42,7 @@ from data.demo.vocab import SERVICE_NAMES, TRADES
 from data.do_not_contact import suppression_key
 from data.models import LEAD_CHANNELS, SERVICE_TYPES, Base
 from data.rollups import rebuild_all as rebuild_rollups
+from data.users import hash_password
 
 HOMEOWNERS_PER_LEAD = 0.8
 LEADS_PER_PARTNER = 200
@@ -128,7 +128,7 @@ def build_demo(
                 _reference_table(
                     "service_type", list(SERVICE_TYPES), [SERVICE_NAMES[s] for s in SERVICE_TYPES]
                 ),
-                make_users(as_of, generate_password_hash(password)),
+                make_users(as_of, hash_password(password)),
                 partners.table(rng["partners"]),
                 partners.trade_table(),
                 partners.area_table(),

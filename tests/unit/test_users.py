@@ -21,6 +21,15 @@ def test_password_is_stored_as_a_slow_salted_hash(db):
     assert "s3cret!" not in "".join(hashes)
 
 
+def test_real_passwords_get_werkzeugs_full_scrypt_cost():
+    """The suite hashes cheaply (tests/conftest.py); without the setting the cost is N=32768."""
+    from werkzeug.security import generate_password_hash
+
+    from data.users import DEFAULT_HASH_METHOD
+
+    assert generate_password_hash("x", method=DEFAULT_HASH_METHOD).startswith("scrypt:32768:8:1$")
+
+
 @pytest.mark.parametrize(
     ("username", "password", "role", "message"),
     [
