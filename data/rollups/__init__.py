@@ -36,11 +36,14 @@ The package, by role
   :func:`trade_totals`) and the generic period readers (:func:`period_counts`,
   :func:`period_counts_many`) that the partner ranking, and any later page that counts shares
   or reviews over a period, read through.
+* :mod:`data.rollups.lead_days`: leads created per day (the home page's lead volume), recounted
+  per touched day by the same session hooks.
 
 The names below are the package's public interface; import them from ``data.rollups``.
 """
 
 from data.rollups.counting import ALL_TABLES, FAMILIES, REVIEWS, SHARES, Family
+from data.rollups.lead_days import leads_between, recount_days, rollup_lead_day
 from data.rollups.maintain import (
     SKIP_ROLLUPS,
     bump_version,
@@ -94,12 +97,15 @@ __all__ = [
     "cum_at",
     "current_version",
     "install_session_hooks",
+    "leads_between",
     "period_counts",
     "period_counts_many",
     "range_totals",
     "rebuild",
     "rebuild_all",
+    "recount_days",
     "refresh_partner",
     "refresh_partners",
+    "rollup_lead_day",
     "trade_totals",
 ]

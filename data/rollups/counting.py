@@ -16,6 +16,7 @@ from sqlalchemy import Select, Table, and_, case, exists, func, literal, select,
 from sqlalchemy.sql.elements import ColumnElement
 
 from data.models import Lead, LeadShare, Partner, Review
+from data.rollups.lead_days import rollup_lead_day
 from data.rollups.tables import (
     ABOUT_PARTNER,
     BOUND_SLACK,
@@ -208,7 +209,7 @@ REVIEWS = Family(
     REVIEW_LATEST,
 )
 FAMILIES = (SHARES, REVIEWS)
-ALL_TABLES = (*SHARES.all_tables(), *REVIEWS.all_tables(), rollup_key)
+ALL_TABLES = (*SHARES.all_tables(), *REVIEWS.all_tables(), rollup_key, rollup_lead_day)
 
 
 _ONE_DAY = timedelta(days=1)

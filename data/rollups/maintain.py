@@ -52,6 +52,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from data.models import LeadShare, Review
 from data.rollups.counting import ALL_TABLES, FAMILIES
+from data.rollups.lead_days import days_touched, rebuild_lead_days, recount_days
 from data.rollups.tables import (
     DIM_KEY,
     LEVELS,
@@ -166,6 +167,7 @@ def rebuild(conn: Connection) -> None:
             )
         )
         scratch.drop(conn)
+    rebuild_lead_days(conn)
     bump_version(conn)
     for table in ALL_TABLES:  # fresh statistics for the planner (SQLite and PostgreSQL)
         conn.execute(text(f"ANALYZE {table.name}"))
@@ -475,12 +477,17 @@ def _touched_partners(session: Session) -> dict[int, date | None]:
 
 
 _PENDING = "rollup_pending"  # session.info: partner id → earliest touched day (None: all)
+_PENDING_LEAD_DAYS = "rollup_pending_lead_days"  # session.info: days whose leads changed
 
 
 def _collect_after_flush(session: Session, _context: Any) -> None:
-    """Note which partners' shares or reviews changed; they are refreshed before commit."""
+    """Note which partners' shares or reviews, and which days' leads, changed; they are
+    refreshed before commit."""
     if session.info.get(SKIP_ROLLUPS):
         return
+    lead_days = days_touched(session)
+    if lead_days:
+        session.info.setdefault(_PENDING_LEAD_DAYS, set()).update(lead_days)
     if not any(
         isinstance(o, LeadShare | Review)
         for o in chain(session.new, session.dirty, session.deleted)
@@ -501,16 +508,20 @@ def _refresh_before_commit(session: Session) -> None:
     are always current.
     """
     if session.info.get(SKIP_ROLLUPS):
-        session.info.pop(_PENDING, None)
+        _forget_after_rollback(session)
         return
     session.flush()
     pending = session.info.pop(_PENDING, None)
     if pending:
         refresh_partners(session.connection(), pending)
+    lead_days = session.info.pop(_PENDING_LEAD_DAYS, None)
+    if lead_days:
+        recount_days(session.connection(), lead_days)
 
 
 def _forget_after_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(_PENDING_LEAD_DAYS, None)
 
 
 _HOOKS: tuple[tuple[str, Callable[..., None]], ...] = (

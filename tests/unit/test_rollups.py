@@ -252,13 +252,14 @@ def test_trade_totals_agree_with_group_by_over_base_tables(db, world, province):
     [
         ("0002", lambda f: [f.trade_province_table]),
         ("0004", lambda f: list(f.latest.values())),
+        ("0005", lambda f: [rollups.rollup_lead_day]),
     ],
-    ids=["0004 trade x province totals", "0005 latest rows"],
+    ids=["0004 trade x province totals", "0005 latest rows", "0006 lead days"],
 )
 def test_migration_fills_its_tables_like_a_rebuild(db, world, before, tables):
     """An upgraded database gets the migration's tables filled from its existing rollups,
     equal to what a rebuild writes (so upgrading needs no rebuild)."""
-    names = [t.name for f in rollups.FAMILIES for t in tables(f)]
+    names = sorted({t.name for f in rollups.FAMILIES for t in tables(f)})
     expected = {name: rows for name, rows in rebuilt(db).items() if name in names}
     assert all(expected.values())  # the world has shares and reviews
     downgrade_database(db, before)
@@ -631,3 +632,65 @@ def test_review_rollups_equal_a_literal_group_by(db, world):
             expected = oracle(conn, ORACLE_REVIEWS, scope, start, end, REVIEW_ORACLE_COLUMNS)
             got = by_rollups(conn, rollups.REVIEWS, scope, start, end, REVIEW_ORACLE_COLUMNS)
             assert got == expected, label
+
+
+def _leads_per_day_by_hand(engine: Engine) -> list[tuple[str, int]]:
+    """The oracle: a plain GROUP BY over ``lead``, written here."""
+    day = "date(created_at)" if engine.dialect.name == "sqlite" else "created_at::date"
+    with read_connection(engine) as conn:
+        rows = conn.execute(text(f"SELECT {day}, COUNT(*) FROM lead GROUP BY {day}")).all()
+    return sorted((str(d), n) for d, n in rows)
+
+
+def _lead_day_rows(engine: Engine) -> list[tuple[str, int]]:
+    with read_connection(engine) as conn:
+        rows = conn.execute(select(rollups.rollup_lead_day)).all()
+    return sorted((str(d), n) for d, n in rows)
+
+
+def test_lead_days_follow_inserts_redating_and_deletes(db, world):
+    """Each day's row is the number of leads created that day, after inserts at a day's last
+    instant, a lead moved to another day, a lead deleted, and a rebuild."""
+    from data.models import Lead
+
+    assert _lead_day_rows(db) == _leads_per_day_by_hand(db) != []
+    rows = SimpleNamespace(
+        trade=SimpleNamespace(id=world.plumbing),
+        service=SimpleNamespace(id=None),
+        homeowner=SimpleNamespace(id=world.homeowner),
+    )
+    with session_scope(db) as s:
+        rows.service.id = s.scalar(select(ServiceType.id))
+        lead = s.scalars(select(Lead).order_by(Lead.id)).first()
+        old_day = str(lead.created_at.date())
+        old_count = dict(_lead_day_rows(db))[old_day]
+        add_lead(s, rows, created_at=datetime(2026, 4, 4, 23, 59, 59, 999999))
+        gone = add_lead(s, rows, created_at=datetime(2026, 4, 5, 0, 0))
+    assert {d: n for d, n in _lead_day_rows(db) if d in ("2026-04-04", "2026-04-05")} == {
+        "2026-04-04": 1,
+        "2026-04-05": 1,
+    }
+    with session_scope(db) as s:
+        s.get(Lead, lead.id).created_at = datetime(2026, 4, 5, 12, 0)
+        s.delete(s.get(Lead, gone.id))
+    per_day = dict(_lead_day_rows(db))
+    assert per_day == dict(_leads_per_day_by_hand(db))
+    # known answers: the 5th now holds only the re-dated lead; its old day lost one
+    assert (per_day["2026-04-04"], per_day["2026-04-05"]) == (1, 1)
+    assert per_day.get(old_day, 0) == old_count - 1
+    assert_consistent(db)
+
+
+def test_lead_days_in_an_aborted_transaction_change_nothing(db, world):
+    before = _lead_day_rows(db)
+    rows = SimpleNamespace(
+        trade=SimpleNamespace(id=world.plumbing),
+        service=SimpleNamespace(id=None),
+        homeowner=SimpleNamespace(id=world.homeowner),
+    )
+    with pytest.raises(RuntimeError), session_scope(db) as s:
+        rows.service.id = s.scalar(select(ServiceType.id))
+        add_lead(s, rows, created_at=datetime(2026, 4, 6, 9, 0))
+        s.flush()
+        raise RuntimeError("abort")
+    assert _lead_day_rows(db) == before
