@@ -17,6 +17,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from data.partner_directory import install_directory_hooks
 from data.rollups import install_session_hooks
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -128,6 +129,7 @@ def reset_engine_cache() -> None:
 #: rules that must run inside every writer's transaction are installed here, once.
 SESSIONS: sessionmaker[Session] = sessionmaker(expire_on_commit=False)
 install_session_hooks(SESSIONS)  # partner rollups follow every share and review write
+install_directory_hooks(SESSIONS)  # cached partner directories follow every partner edit
 
 
 @contextmanager

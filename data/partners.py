@@ -24,7 +24,8 @@ Definitions (see also docs/domain.md, "Partner metrics", and docs/partner-perfor
   C = mean rating of the partner's trade over the period (all partners, all provinces; the
   filtered trade when there is one, else the mean over the partner's registered trades),
   WR = v/(v+m)·R + m/(v+m)·C with m = 10. Fewer than 5 reviews in the 12 months up to the end
-  of the period: "new" (no WR, no rank). Rank: by WR, ties share the best rank.
+  of the period: "new" (no WR, no rank). No published review in the period (v = 0): no WR,
+  no rank either (WR would be the prior alone). Rank: by WR, ties share the best rank.
 * Median time to first contact: estimated from the response-time histogram by linear
   interpolation inside the bucket (exact bucket bounds at 1 h and 24 h).
 * Rating trend: R in the period minus R in the previous period of the same length.
@@ -50,12 +51,11 @@ from sqlalchemy import Connection, select
 
 from data import rollups
 from data.models import (
-    Partner,
-    PartnerArea,
     PartnerTrade,
     Setting,
     Trade,
 )
+from data.partner_directory import load_directory
 from data.query_cache import CACHE
 from data.rollups import HIST, REVIEWS, SHARES, Scope, period_counts, period_counts_many
 from data.sqlfuncs import tuples_of
@@ -68,7 +68,7 @@ from data.stats import (
 )
 
 NEW_MIN_REVIEWS = 5  # fewer reviews than this in NEW_WINDOW_DAYS: "new"
-NEW_WINDOW_DAYS = 365
+NEW_WINDOW_DAYS = rollups.YEAR_DAYS  # the 12 months the ranking counts (data.rollups.presets)
 GRID_REVIEW_COLUMNS = ("reviews", "rating_sum", "all_reviews", "disputes")
 #: From this many candidate partners on, the ranking's rollup look-ups run in PARALLEL_PARTS
 #: parallel statements on PostgreSQL (data.rollups.range_totals); below it the extra
@@ -252,7 +252,8 @@ def derive_metrics(
     bayes = bayesian_ratings(mean, v, prior)
     year = reviews_12m.reindex(index, fill_value=0).fillna(0).to_numpy(dtype=np.int64)
     is_new = year < NEW_MIN_REVIEWS
-    bayes = np.where(is_new, np.nan, bayes)
+    # ranked only on reviews in the period: with v = 0, WR would be the prior alone
+    bayes = np.where(is_new | (v == 0), np.nan, bayes)
     cols["mean_rating"] = mean
     cols["prior_rating"] = prior
     cols["bayes_rating"] = bayes
@@ -270,7 +271,8 @@ def derive_metrics(
 
 
 def _risk_texts(df: pd.DataFrame, criteria: RiskCriteria) -> list[str]:
-    """Risk reasons per row, formatted only for the rows that have one."""
+    """Risk reasons per row, formatted only for the rows that have one (a quarter of the
+    partners in the demo: plain Python values, one call per flagged row)."""
     mean, v = df["mean_rating"].to_numpy(), df["reviews"].to_numpy()
     contact, dispute = df["within_24h"].to_numpy(), df["dispute_rate"].to_numpy()
     with np.errstate(invalid="ignore"):
@@ -279,13 +281,17 @@ def _risk_texts(df: pd.DataFrame, criteria: RiskCriteria) -> list[str]:
             | (contact < criteria.min_contact_24h)
             | (dispute > criteria.max_dispute_rate)
         )
+    rows = np.flatnonzero(flagged)
     texts = [""] * len(df)
-    for i in np.flatnonzero(flagged):
-        texts[i] = "; ".join(
-            risk_reasons(
-                float(mean[i]), int(v[i]), float(contact[i]), float(dispute[i]), criteria=criteria
-            )
-        )
+    for i, m, n, c, d in zip(
+        rows.tolist(),
+        mean[rows].tolist(),
+        v[rows].tolist(),
+        contact[rows].tolist(),
+        dispute[rows].tolist(),
+        strict=True,
+    ):
+        texts[i] = "; ".join(risk_reasons(m, n, c, d, criteria=criteria))
     return texts
 
 
@@ -321,56 +327,6 @@ def _nan(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-@dataclass(frozen=True)
-class _Base:
-    """Candidate partners, indexed by id: name, vetting status, trades and provinces as text,
-    and the registered trade ids and provinces as tuples (for priors and filters)."""
-
-    partners: pd.DataFrame
-
-
-def _partner_base(
-    conn: Connection, filters: PartnerFilters, partner_ids: Sequence[int] | None = None
-) -> _Base:
-    """The partner directory: names and statuses, registered trades and served provinces.
-
-    Three narrow reads (the trade links come from their primary-key index) grouped in Python:
-    cheaper than aggregating strings in the database, which needs temporary B-trees.
-    """
-    query = select(Partner.id, Partner.business_name, Partner.vetting_status)
-    links_q = select(PartnerTrade.partner_id, PartnerTrade.trade_id)
-    areas_q = select(PartnerArea.partner_id, PartnerArea.province)
-    if filters.vetting and partner_ids is None:
-        query = query.where(Partner.vetting_status.in_(filters.vetting))
-    if partner_ids is not None:
-        query = query.where(Partner.id.in_(list(partner_ids)))
-        links_q = links_q.where(PartnerTrade.partner_id.in_(list(partner_ids)))
-        areas_q = areas_q.where(PartnerArea.partner_id.in_(list(partner_ids)))
-    trade_names = dict(tuples_of(conn.execute(select(Trade.id, Trade.name))))
-    rows = tuples_of(conn.execute(query))
-    trade_ids: dict[int, list[int]] = {}
-    for pid, tid in tuples_of(conn.execute(links_q)):
-        trade_ids.setdefault(pid, []).append(tid)
-    provinces: dict[int, set[str]] = {}
-    for pid, province in tuples_of(conn.execute(areas_q)):
-        provinces.setdefault(pid, set()).add(province)
-    ids = [r[0] for r in rows]
-    tids = [tuple(sorted(trade_ids.get(pid, ()))) for pid in ids]
-    provs = [tuple(sorted(provinces.get(pid, ()))) for pid in ids]
-    partners = pd.DataFrame(
-        {
-            "business_name": [r[1] if r[1] is not None else "(erased partner)" for r in rows],
-            "vetting_status": [r[2] for r in rows],
-            "trades": [", ".join(sorted(trade_names.get(t, "?") for t in ts)) for ts in tids],
-            "provinces": [", ".join(p) for p in provs],
-            "trade_ids": tids,
-            "province_list": provs,
-        },
-        index=pd.Index(ids, name="partner_id"),
-    )
-    return _Base(partners)
-
-
 def trade_means(
     conn: Connection, start: date, end: date, *, source: str = "rollup"
 ) -> tuple[dict[int, float], float | None]:
@@ -392,18 +348,22 @@ def trade_means(
 
 
 def _priors(
-    base: _Base, filters: PartnerFilters, means: dict[int, float], overall: float | None
+    partners: pd.DataFrame, filters: PartnerFilters, means: dict[int, float], overall: float | None
 ) -> pd.Series:
     """C per partner: the filtered trade's mean, else the mean of its registered trades' means
     (a trade without reviews, or a partner without trades, falls back to the overall mean)."""
-    index = base.partners.index
+    index = partners.index
     fallback = np.nan if overall is None else overall
     if filters.trade_id is not None:
         return pd.Series(means.get(filters.trade_id, fallback), index=index, dtype=float)
+    prior_of: dict[tuple[int, ...], float] = {}  # a few dozen distinct trade sets
     values = []
-    for trade_ids in base.partners["trade_ids"]:
-        known = [means.get(t, fallback) for t in trade_ids]
-        values.append(sum(known) / len(known) if known else fallback)
+    for trade_ids in partners["trade_ids"].tolist():
+        prior = prior_of.get(trade_ids)
+        if prior is None:
+            known = [means.get(t, fallback) for t in trade_ids]
+            prior = prior_of[trade_ids] = sum(known) / len(known) if known else fallback
+        values.append(prior)
     return pd.Series(values, index=index, dtype=float)
 
 
@@ -443,6 +403,39 @@ _RV_NAMES = {
 }
 
 
+def _ranking_counts(
+    conn: Connection,
+    filters: PartnerFilters,
+    partners: pd.DataFrame,
+    *,
+    source: str,
+    partner_ids: Sequence[int] | None,
+) -> list[pd.DataFrame]:
+    """Share counts over the period, published reviews and rating sum over the previous
+    period, published reviews over the 12 months (:func:`rollups.ranking_ranges`).
+
+    A standard period over everything, one trade or one province reads the per-partner preset
+    rows (one row per partner); any other view looks the running totals up, in one statement:
+    the share tables also hold the ranking's review numbers, so the ranges share their look-ups.
+    """
+    ranges = rollups.ranking_ranges(filters.start, filters.end)
+    preset = rollups.preset_for(filters.start, filters.end)
+    if (
+        source == "rollup"
+        and preset is not None
+        and partner_ids is None
+        and (filters.trade_id is None or filters.province is None)
+        and rollups.ensure_presets(conn, filters.end, filters.trade_id, filters.province)
+    ):
+        found = rollups.preset_counts(conn, preset, filters.trade_id, filters.province)
+        return [frame[frame.index.isin(partners.index)] for frame in found]
+    columns = [list(c) for c in rollups.RANGE_COLUMNS[: len(ranges)]]
+    parts = PARALLEL_PARTS if len(partners) >= PARALLEL_MIN_PARTNERS else 1
+    return period_counts_many(
+        conn, SHARES, ranges, filters.scope(partner_ids), columns, source=source, parts=parts
+    )
+
+
 def compute_table(
     conn: Connection,
     filters: PartnerFilters,
@@ -453,25 +446,14 @@ def compute_table(
 ) -> pd.DataFrame:
     """The ranking rows, uncached (see :func:`partner_table`); with ``partner_ids``, only those
     partners whatever their vetting status (the detail page's row of one partner)."""
-    base = _partner_base(conn, filters, partner_ids)
-    scope = filters.scope(partner_ids)
-    period = (filters.start, filters.end)
-    year = (filters.end - timedelta(days=NEW_WINDOW_DAYS - 1), filters.end)
-    ranges = [period, filters.previous()] + ([] if year == period else [year])
-    # One statement: the share tables also hold the ranking's review numbers, so the period,
-    # the previous period and the 12 months share their look-ups (3–4 boundaries per partner).
-    columns = [list(SHARES.counts), ["rv_published", "rv_rating_sum"], ["rv_published"]]
-    parts = PARALLEL_PARTS if len(base.partners) >= PARALLEL_MIN_PARTNERS else 1
-    found = period_counts_many(
-        conn, SHARES, ranges, scope, columns[: len(ranges)], source=source, parts=parts
-    )
+    partners = load_directory(conn, filters.vetting, partner_ids)
+    found = _ranking_counts(conn, filters, partners, source=source, partner_ids=partner_ids)
     shares = found[0]
     reviews = shares[list(rollups.SHARE_REVIEW_COUNTS)].rename(columns=_RV_NAMES)
     reviews = reviews[(reviews != 0).any(axis=1)]
     prev = found[1].rename(columns=_RV_NAMES)
     reviews_12m = (found[2] if len(found) > 2 else reviews).rename(columns=_RV_NAMES)["reviews"]
     means, overall = trade_means(conn, filters.start, filters.end, source=source)
-    partners = base.partners
     if partner_ids is None and (filters.trade_id is not None or filters.province is not None):
         keep = np.ones(len(partners), dtype=bool)
         if filters.trade_id is not None:
@@ -480,8 +462,7 @@ def compute_table(
             keep &= np.array([filters.province in p for p in partners["province_list"]], dtype=bool)
         keep |= partners.index.isin(shares.index) | partners.index.isin(reviews.index)
         partners = partners[keep]
-        base = _Base(partners)
-    priors = _priors(base, filters, means, overall)
+    priors = _priors(partners, filters, means, overall)
     table = derive_metrics(partners, shares, reviews, prev, reviews_12m, priors, criteria)
     if filters.min_reviews:
         table = table[table["reviews"] >= filters.min_reviews]
@@ -503,7 +484,7 @@ def partner_table(
     use_cache: bool = True,
 ) -> pd.DataFrame:
     """One row per partner for the period and filters (columns: :data:`TABLE_COLUMNS`),
-    ordered by Bayesian rating (new partners last).
+    ordered by Bayesian rating (unranked partners last).
 
     Partners appear when they match the vetting filter and either serve the filtered trade and
     province or had activity there in the period; all counts are restricted to the filters.

@@ -488,6 +488,7 @@ ROLLUPS = DerivedTables(
         ("province", STATISTIC),
         ("day", STATISTIC),
         ("name", NOT_PERSONAL),  # rollup_state: the name of a version counter
+        ("preset", NOT_PERSONAL),  # rollup_share_partner_preset: a period's code ("30d")
     ),
     time_column="day",
     why="Partner performance rollups (data.rollups): counts per partner, rebuilt from the base "

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session
 
+from data import rollups
 from data.db import session_scope
 from data.models import (
     ConsentEvent,
@@ -21,6 +22,7 @@ from data.models import (
     Interaction,
     Lead,
     LeadEvent,
+    LeadShare,
     LegalDisclosure,
     Partner,
     PartnerArea,
@@ -34,6 +36,7 @@ from data.privacy.workflow import Actor
 from data.schema import load_all_models
 from data.subject_rows import subject_rows
 from data.subjects import REGISTRIES
+from data.timeutil import as_date
 from data.users import create_user
 from tests.factories import (
     EPOCH,
@@ -390,6 +393,11 @@ def add_other_people(session: Session, world: World) -> OtherPeople:
         ),
     )
     world.others = others
+    # The standard periods' per-partner rows (data.rollups.presets) are a derived table too:
+    # store them for the day of the last share, so both partners have rows there.
+    session.flush()
+    last = session.scalar(select(func.max(LeadShare.shared_at)))
+    rollups.recompute_presets(session.connection(), as_date(last), (0, ""))
     return others
 
 

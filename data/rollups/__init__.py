@@ -36,6 +36,7 @@ The package, by role
   :func:`trade_totals`) and the generic period readers (:func:`period_counts`,
   :func:`period_counts_many`) that the partner ranking, and any later page that counts shares
   or reviews over a period, read through.
+* :mod:`data.rollups.presets`: the standard periods' per-partner totals, ready to read.
 * :mod:`data.rollups.lead_days`: leads created per day (the home page's lead volume), recounted
   per touched day by the same session hooks.
 
@@ -53,6 +54,19 @@ from data.rollups.maintain import (
     refresh_partner,
     refresh_partners,
 )
+from data.rollups.presets import (
+    PRESETS,
+    RANGE_COLUMNS,
+    YEAR_DAYS,
+    ensure_presets,
+    preset_counts,
+    preset_for,
+    preset_period,
+    ranking_ranges,
+    recompute_all_presets,
+    recompute_presets,
+    stored_day,
+)
 from data.rollups.read import (
     cum_at,
     current_version,
@@ -63,6 +77,7 @@ from data.rollups.read import (
 )
 from data.rollups.tables import (
     ABOUT_PARTNER,
+    DIRECTORY,
     HIST,
     LEVELS,
     RESPONSE_BOUNDS,
@@ -78,9 +93,12 @@ from data.rollups.tables import (
 __all__ = [
     "ABOUT_PARTNER",
     "ALL_TABLES",
+    "DIRECTORY",
     "FAMILIES",
     "HIST",
     "LEVELS",
+    "PRESETS",
+    "RANGE_COLUMNS",
     "RESPONSE_BOUNDS",
     "REVIEWS",
     "REVIEW_COUNTS",
@@ -91,21 +109,30 @@ __all__ = [
     "SUB_RATINGS",
     "WITHIN_1H",
     "WITHIN_24H",
+    "YEAR_DAYS",
     "Family",
     "Scope",
     "bump_version",
     "cum_at",
     "current_version",
+    "ensure_presets",
     "install_session_hooks",
     "leads_between",
     "period_counts",
     "period_counts_many",
+    "preset_counts",
+    "preset_for",
+    "preset_period",
     "range_totals",
+    "ranking_ranges",
     "rebuild",
     "rebuild_all",
+    "recompute_all_presets",
+    "recompute_presets",
     "recount_days",
     "refresh_partner",
     "refresh_partners",
     "rollup_lead_day",
+    "stored_day",
     "trade_totals",
 ]

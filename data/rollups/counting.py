@@ -35,6 +35,7 @@ from data.rollups.tables import (
     review_trade_day,
     review_trade_province_day,
     rollup_key,
+    share_partner_preset,
     share_trade_day,
     share_trade_province_day,
 )
@@ -209,7 +210,13 @@ REVIEWS = Family(
     REVIEW_LATEST,
 )
 FAMILIES = (SHARES, REVIEWS)
-ALL_TABLES = (*SHARES.all_tables(), *REVIEWS.all_tables(), rollup_key, rollup_lead_day)
+ALL_TABLES = (
+    *SHARES.all_tables(),
+    *REVIEWS.all_tables(),
+    rollup_key,
+    rollup_lead_day,
+    share_partner_preset,
+)
 
 
 _ONE_DAY = timedelta(days=1)

@@ -53,7 +53,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from data.models import LeadShare, Review
 from data.rollups.counting import ALL_TABLES, FAMILIES
 from data.rollups.lead_days import days_touched, rebuild_lead_days, recount_days
+from data.rollups.presets import recompute_all_presets, refresh_partner_presets
 from data.rollups.tables import (
+    COUNTERS,
     DIM_KEY,
     LEVELS,
     REVIEW_TABLES,
@@ -168,7 +170,9 @@ def rebuild(conn: Connection) -> None:
         )
         scratch.drop(conn)
     rebuild_lead_days(conn)
-    bump_version(conn)
+    recompute_all_presets(conn)
+    for name in COUNTERS:  # bulk loads bypass the hooks: every cache starts over
+        bump_version(conn, name)
     for table in ALL_TABLES:  # fresh statistics for the planner (SQLite and PostgreSQL)
         conn.execute(text(f"ANALYZE {table.name}"))
 
@@ -372,6 +376,7 @@ def refresh_partner(conn: Connection, partner_id: int, since: date | None = None
             )
         _ensure_keys(conn, partner_id, {(row["trade_id"], row["province"]) for row in deltas})
     _drop_stale_keys(conn, partner_id)
+    refresh_partner_presets(conn, [partner_id])
 
 
 def _drop_partner(series: Series) -> Series:
@@ -417,17 +422,19 @@ def refresh_partners(conn: Connection, since_by_partner: Mapping[int, date | Non
         bump_version(conn)
 
 
-def bump_version(conn: Connection) -> None:
-    """Tell caches that rollup data changed (the counter is read by :func:`current_version`)."""
+def bump_version(conn: Connection, name: str = VERSION) -> None:
+    """Tell caches that derived data changed: the rollups (``version``, read by
+    :func:`current_version`), or another counter of ``rollup_state`` such as the partner
+    directory's (:mod:`data.partner_directory`)."""
     result = conn.execute(
         update(rollup_state)
-        .where(rollup_state.c.name == VERSION)
+        .where(rollup_state.c.name == name)
         .values(value=rollup_state.c.value + 1)
     )
     if result.rowcount == 0:
         # A fresh (or emptied) table starts at a random number, so a cache can never mistake
         # new data for what it saw under the same number before.
-        conn.execute(insert(rollup_state).values(name=VERSION, value=secrets.randbelow(2**30) + 1))
+        conn.execute(insert(rollup_state).values(name=name, value=secrets.randbelow(2**30) + 1))
 
 
 # --- the ORM hook -----------------------------------------------------------------------------

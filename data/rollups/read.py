@@ -24,10 +24,9 @@ from data.sqlfuncs import fetch_tuples, tuples_of
 from data.timeutil import as_date
 
 
-def current_version(conn: Connection) -> int:
-    value = conn.execute(
-        select(rollup_state.c.value).where(rollup_state.c.name == VERSION)
-    ).scalar()
+def current_version(conn: Connection, name: str = VERSION) -> int:
+    """A counter of ``rollup_state`` (default: the rollups' version; 0 before the first)."""
+    value = conn.execute(select(rollup_state.c.value).where(rollup_state.c.name == name)).scalar()
     return int(value or 0)
 
 

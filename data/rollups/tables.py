@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
 
-from sqlalchemy import Column, Date, Index, Integer, String, Table
+from sqlalchemy import Column, Date, Index, Integer, LargeBinary, String, Table
 
 from data.models import Base
 
@@ -141,6 +141,34 @@ Index(
     rollup_key.c.partner_id,
 )
 Index("ix_rollup_key_province", rollup_key.c.province, rollup_key.c.partner_id)
+#: The standard periods' totals per partner (see data.rollups.presets): the period's share
+#: counts, the previous period's published reviews and rating sum, the year's published reviews,
+#: stored as one little-endian int64 array per row (``counts``) in this order.
+PRESET_COLUMNS: tuple[str, ...] = (
+    *SHARE_COUNTS,
+    "prev_rv_published",
+    "prev_rv_rating_sum",
+    "year_rv_published",
+)
+ALL_TRADES = 0  # a preset row's trade_id over every trade
+ALL_PROVINCES = ""  # a preset row's province over every province
+share_partner_preset = Table(
+    "rollup_share_partner_preset",
+    Base.metadata,
+    Column("preset", String(8), primary_key=True),
+    Column("trade_id", Integer, primary_key=True),
+    Column("province", String(40), primary_key=True),
+    Column("partner_id", Integer, primary_key=True),
+    Column("counts", LargeBinary, nullable=False),
+    sqlite_with_rowid=False,
+)
+rollup_preset_day = Table(
+    "rollup_preset_day",
+    Base.metadata,
+    Column("trade_id", Integer, primary_key=True),
+    Column("province", String(40), primary_key=True),
+    Column("day", Date, nullable=False),
+)
 rollup_state = Table(
     "rollup_state",
     Base.metadata,
@@ -148,6 +176,8 @@ rollup_state = Table(
     Column("value", Integer, nullable=False),
 )
 VERSION = "version"
+DIRECTORY = "directory"  # the partner directory's counter (data.partner_directory)
+COUNTERS = (VERSION, DIRECTORY)
 
 
 @dataclass(frozen=True)

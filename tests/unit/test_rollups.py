@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 from sqlalchemy import (
     DateTime,
@@ -63,9 +64,24 @@ def assert_consistent(engine: Engine) -> None:
     assert snapshot(engine) == rebuilt(engine)
 
 
+PRESET_DAY = date(2026, 3, 31)  # the presets end here: "last 30 days" is March 2 – 31
+
+
 @pytest.fixture
 def world(db):
-    return build_world(db)
+    """The partners world, with the standard periods' preset rows stored for ``PRESET_DAY``, so
+    that every test of incremental maintenance against a rebuild covers them too."""
+    built = build_world(db)
+    with db.begin() as conn:
+        for key in [
+            (0, ""),
+            (built.plumbing, ""),
+            (built.electrical, ""),
+            (0, "Gauteng"),
+            (0, "Western Cape"),
+        ]:
+            rollups.recompute_presets(conn, PRESET_DAY, key)
+    return built
 
 
 def test_orm_inserts_keep_rollups_equal_to_a_rebuild(db, world):
@@ -694,3 +710,152 @@ def test_lead_days_in_an_aborted_transaction_change_nothing(db, world):
         s.flush()
         raise RuntimeError("abort")
     assert _lead_day_rows(db) == before
+
+
+# --- the standard periods' preset rows ------------------------------------------------------
+
+
+def _preset_expectations(conn, preset: str, scope) -> list[dict[int, tuple[int, ...]]]:
+    """What the three frames of a preset must hold, by the literal GROUP BY oracles above."""
+    period, previous, *rest = rollups.ranking_ranges(*rollups.preset_period(preset, PRESET_DAY))
+    year = rest[0] if rest else period
+    shares = oracle(conn, ORACLE_SHARES, scope, *period, SHARE_ORACLE_COLUMNS)
+    reviews = [
+        oracle(conn, ORACLE_REVIEWS, scope, *r, ("reviews", "rating_sum"))
+        for r in (period, previous, year)
+    ]
+    return [shares, *reviews]
+
+
+def _preset_as_oracle_rows(conn, preset: str, scope) -> list[dict[int, tuple[int, ...]]]:
+    trade_id = None if scope.trade_ids is None else scope.trade_ids[0]
+    found = rollups.preset_counts(conn, preset, trade_id, scope.province)
+    period = found[0].copy()
+    period["within_24h"] = period[list(rollups.WITHIN_24H)].sum(axis=1)
+    share_cols = ["shares", "contacted", "hired", "within_24h"]
+
+    def rows(frame, cols):
+        return {
+            int(pid): tuple(int(v) for v in vals)
+            for pid, vals in zip(frame.index, frame[cols].to_numpy(), strict=True)
+            if any(vals)
+        }
+
+    return [
+        rows(period, share_cols),
+        rows(period, ["rv_published", "rv_rating_sum"]),
+        rows(found[1], ["rv_published", "rv_rating_sum"]),
+        {pid: (n,) for pid, (n,) in rows(found[2], ["rv_published"]).items()},
+    ]
+
+
+@pytest.mark.parametrize("preset", list(rollups.PRESETS))
+def test_preset_rows_equal_a_literal_group_by_after_writes_and_after_a_rebuild(db, world, preset):
+    """Every preset, over everything, each trade and each province, after the edge rows were
+    written through sessions (incremental upkeep) and again after a full rebuild: equal to the
+    plain SQL over the base tables."""
+    add_edge_rows(db, world)
+    scopes = [
+        rollups.Scope(),
+        rollups.Scope(trade_ids=(world.plumbing,)),
+        rollups.Scope(trade_ids=(world.electrical,)),
+        rollups.Scope(province="Gauteng"),
+        rollups.Scope(province="Western Cape"),
+    ]
+    for label in ("incremental", "rebuilt"):
+        if label == "rebuilt":
+            rollups.rebuild_all(db)
+        for scope in scopes:
+            where = (preset, label, scope)
+            with read_connection(db) as conn:
+                expected = _preset_expectations(conn, preset, scope)
+                got = _preset_as_oracle_rows(conn, preset, scope)
+            assert got[0] == expected[0], where
+            assert got[1] == {k: v for k, v in expected[1].items() if any(v)}, where
+            assert got[2] == {k: v for k, v in expected[2].items() if any(v)}, where
+            assert got[3] == {k: (v[0],) for k, v in expected[3].items() if v[0]}, where
+
+
+def test_preset_known_answers_for_march(db, world):
+    """Hand-counted from tests/partners_world.py: the last 30 days to 31 March are 2–31 March,
+    so Alpha's shares there are its four March shares (none on 1 March)."""
+    with read_connection(db) as conn:
+        period = rollups.preset_counts(conn, "30d")[0]
+        electrical = rollups.preset_counts(conn, "30d", trade_id=world.electrical)[0]
+    assert int(period.loc[world.ids["alpha"], "shares"]) == 4
+    assert world.ids["alpha"] not in electrical.index  # Alpha is a plumber
+    assert rollups.preset_period("ytd", PRESET_DAY) == (date(2026, 1, 1), PRESET_DAY)
+    assert rollups.ranking_ranges(date(2026, 3, 2), PRESET_DAY) == [
+        (date(2026, 3, 2), PRESET_DAY),
+        (date(2026, 1, 31), date(2026, 3, 1)),
+        (date(2025, 4, 1), PRESET_DAY),
+    ]
+
+
+def test_ranking_reads_presets_only_for_a_standard_period_over_everything(db, world):
+    """The ranking of a preset ending on the stored day equals the running totals' answer
+    (same rows, same numbers); a view filtered by trade and province reads the running
+    totals."""
+    statements: list[str] = []
+
+    def capture(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    start = rollups.preset_period("90d", PRESET_DAY)[0]
+    event.listen(db, "before_cursor_execute", capture)
+    try:
+        with read_connection(db) as conn:
+            view = pdata.PartnerFilters(start, PRESET_DAY)
+            fast = pdata.partner_table(conn, view, use_cache=False)
+            used_presets = any("rollup_share_partner_preset" in s for s in statements)
+            statements.clear()
+            filtered = pdata.PartnerFilters(
+                start, PRESET_DAY, trade_id=world.plumbing, province="Gauteng"
+            )
+            pdata.partner_table(conn, filtered, use_cache=False)
+            filtered_used = any("rollup_share_partner_preset" in s for s in statements)
+    finally:
+        event.remove(db, "before_cursor_execute", capture)
+    with read_connection(db) as conn:
+        with db.begin() as writer:  # forget the presets: the same view from the running totals
+            writer.execute(text("DELETE FROM rollup_state WHERE name = 'preset_day'"))
+            writer.execute(text("DELETE FROM rollup_share_partner_preset"))
+        slow = pdata.compute_table(conn, view, pdata.RiskCriteria.load(conn), source="base")
+    assert used_presets and not filtered_used
+    assert len(fast) > 3
+    pd.testing.assert_frame_equal(fast, slow)
+
+
+def test_a_later_day_recomputes_the_presets_and_an_earlier_day_leaves_them(db, world):
+    later = PRESET_DAY + timedelta(days=1)
+    with read_connection(db) as conn:
+        assert rollups.ensure_presets(conn, PRESET_DAY)  # stored: read them
+        assert not rollups.ensure_presets(conn, PRESET_DAY - timedelta(days=1))
+        assert rollups.stored_day(conn) == PRESET_DAY
+        assert rollups.ensure_presets(conn, later)  # recomputed for the later day, then read
+        assert rollups.stored_day(conn) == later
+        assert rollups.stored_day(conn, world.plumbing) == PRESET_DAY  # each filter its own
+        assert rollups.stored_day(conn, None, "Limpopo") is None
+        assert rollups.ensure_presets(conn, later, None, "Limpopo")
+        assert rollups.stored_day(conn, None, "Limpopo") == later
+
+
+@pytest.mark.parametrize("preset", ["30d", "365d"])
+@pytest.mark.parametrize("where", ["trade", "province", "vetted"])
+def test_filtered_preset_rankings_equal_the_base_tables(db, world, preset, where):
+    """A preset over one trade, one province or the vetted partners ranks exactly as the
+    plain GROUP BY over the base tables does, after writes through sessions."""
+    add_edge_rows(db, world)
+    start, end = rollups.preset_period(preset, PRESET_DAY)
+    extra = {
+        "trade": {"trade_id": world.plumbing},
+        "province": {"province": "Gauteng"},
+        "vetted": {"vetting": ("vetted",)},
+    }[where]
+    view = pdata.PartnerFilters(start, end, **extra)
+    with read_connection(db) as conn:
+        assert rollups.ensure_presets(conn, end)
+        fast = pdata.partner_table(conn, view, use_cache=False)
+        slow = pdata.compute_table(conn, view, pdata.RiskCriteria.load(conn), source="base")
+    assert len(fast) >= 2
+    pd.testing.assert_frame_equal(fast, slow)
