@@ -61,8 +61,14 @@ def data_grid(
     height: str = "640px",
     row_id_field: str | None = None,
     grid_options: Mapping[str, Any] | None = None,
+    initial_sort: Sequence[tuple[str, bool]] = (),
+    initial_page: int = 1,
 ) -> dag.AgGrid:
-    """An AgGrid with the project's defaults (see the module docstring for the row models)."""
+    """An AgGrid with the project's defaults (see the module docstring for the row models).
+
+    ``initial_sort`` ((column, descending) pairs) and ``initial_page`` (1-based) are the state
+    the grid opens in, e.g. restored from the address (AG Grid's ``initialState``).
+    """
     options: dict[str, Any] = {
         "pagination": True,
         "paginationPageSize": page_size,
@@ -75,12 +81,30 @@ def data_grid(
         "localeText": {"noRowsToShow": "No rows match these filters."},
     }
     kwargs: dict[str, Any] = {}
+    state: dict[str, Any] = {}
+    if initial_sort:
+        state["sort"] = {
+            "sortModel": [{"colId": c, "sort": "desc" if d else "asc"} for c, d in initial_sort]
+        }
+    if initial_page > 1:
+        state["pagination"] = {"page": initial_page - 1, "pageSize": page_size}
+    if state:
+        # AG Grid may take an initial state as the whole column state: keep the definitions'
+        # pinned and hidden columns
+        leaves = leaf_columns(column_defs)
+        state["columnPinning"] = {
+            side + "ColIds": [c["field"] for c in leaves if c.get("pinned") == side]
+            for side in ("left", "right")
+        }
+        state["columnVisibility"] = {"hiddenColIds": [c["field"] for c in leaves if c.get("hide")]}
+        options["initialState"] = state
     if server_side:
         options.update(
             {
                 "cacheBlockSize": page_size,
                 "maxBlocksInCache": 4,
-                "infiniteInitialRowCount": page_size,
+                # rows the grid assumes before the first answer: enough to open on a later page
+                "infiniteInitialRowCount": page_size * max(1, initial_page),
                 "maxConcurrentDatasourceRequests": 1,
             }
         )
@@ -225,6 +249,20 @@ class GridRequest:
     sort_model: tuple[tuple[str, bool], ...] = ()  # (column, descending)
     filter_model: Mapping[str, Any] = field(default_factory=dict)
 
+    def page(self, page_size: int = DEFAULT_PAGE_SIZE) -> int:
+        """The 1-based page this block belongs to (paged grids ask one page per block)."""
+        return self.start // page_size + 1
+
+    def sorted_or(self, default: Sequence[tuple[str, bool]]) -> GridRequest:
+        """This request, sorted by ``default`` when the grid asks for no order."""
+        if self.sort_model:
+            return self
+        return GridRequest(self.start, self.end, tuple(default), self.filter_model)
+
+    def filtered_columns(self, allowed: Collection[str]) -> list[str]:
+        """The columns (among ``allowed``) that have a column filter."""
+        return [c for c in self.filter_model if c in allowed]
+
 
 def parse_grid_request(raw: object, *, max_block: int = MAX_BLOCK) -> GridRequest:
     """Validate what the browser sent; anything malformed falls back to the first page."""
@@ -366,17 +404,25 @@ def _sort_key(series: pd.Series) -> pd.Series:
 
 
 def to_records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """JSON-safe records: NaN/NaT/inf become ``None``, numpy scalars become Python ones."""
-    clean = df.astype(object).where(pd.notna(df), None)
-    records = clean.to_dict("records")
-    for row in records:
-        for key, value in row.items():
-            if isinstance(value, np.generic):
-                value = value.item()
-            if isinstance(value, float) and not math.isfinite(value):
-                value = None
-            row[key] = value
-    return records
+    """JSON-safe records: NaN/NaT/NA/inf become ``None``, numpy scalars become Python ones.
+
+    Column by column with ``tolist`` (which already yields Python scalars): a page of 25 rows
+    × 60 columns costs a fraction of a millisecond, where ``astype(object).where(...)``
+    and ``to_dict`` cost several.
+    """
+    columns = list(df.columns)
+    cleaned = [[_json_safe(v) for v in df[c].tolist()] for c in columns]
+    return [dict(zip(columns, row, strict=True)) for row in zip(*cleaned, strict=True)]
+
+
+def _json_safe(value: Any) -> Any:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, np.generic):
+        return _json_safe(value.item())
+    return value
 
 
 def select_rows(

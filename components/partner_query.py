@@ -4,8 +4,13 @@ Both partner pages (the ranking and the detail page) read the same parameters, s
 the grid to a partner and the way back keep the view:
 
 ``period`` (``30d``, ``90d``, ``365d``, ``ytd``, ``custom`` with ``from``/``to``), ``trade``
-(a trade code), ``province``, ``vetting`` (comma-separated statuses), ``min_reviews`` and
-``q`` (the grid's quick search).
+(a trade code), ``province``, ``vetting`` (comma-separated statuses), ``min_reviews``, ``q``
+(the grid's quick search), and the grid's ``sort`` (a column, ``-column`` for descending;
+default: rank, best first) and ``page`` (1-based). The last two only arrange the list: they
+are not part of :class:`PartnerFilters`, so they never change the numbers.
+
+An invalid parameter never costs the others: it is left out (its default is used) and the
+message says which and what is shown instead.
 
 Pure: no database (the pages pass in the trades that exist) and no callbacks.
 """
@@ -20,6 +25,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.partner_columns import DEFAULT_SORT, HEADERS
 from components.url_state import (
     PRESETS,
     BadQuery,
@@ -28,7 +34,9 @@ from components.url_state import (
     parse_choices,
     parse_date_range,
     parse_int,
+    parse_sort,
     parse_text,
+    sort_param,
     to_search,
 )
 from data.geography import PROVINCE_NAMES
@@ -37,8 +45,26 @@ from data.partners import PartnerFilters, TradeRef
 
 DEFAULT_PERIOD = "365d"
 MAX_MIN_REVIEWS = 10_000
-QUERY_KEYS = ("period", "from", "to", "trade", "province", "vetting", "min_reviews", "q")
-DEFAULTS = {"period": DEFAULT_PERIOD, "min_reviews": "0"}
+MAX_PAGE = 100_000
+FILTER_KEYS = ("period", "from", "to", "trade", "province", "vetting", "min_reviews", "q")
+QUERY_KEYS = (*FILTER_KEYS, "sort", "page")
+DEFAULTS = {
+    "period": DEFAULT_PERIOD,
+    "min_reviews": "0",
+    "sort": sort_param(DEFAULT_SORT),
+    "page": "1",
+}
+# Parameters validated together, and what the page shows when one of them is invalid.
+_GROUPS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("period", "from", "to"), f"Showing the {PRESETS[DEFAULT_PERIOD].lower()} instead."),
+    (("trade",), "Showing all trades."),
+    (("province",), "Showing all provinces."),
+    (("vetting",), "Showing every vetting status."),
+    (("min_reviews",), "Showing partners with any number of reviews."),
+    (("q",), "Showing the list without a search."),
+    (("sort",), "Sorted by rank instead."),
+    (("page",), "Showing the first page."),
+)
 
 
 @dataclass(frozen=True)
@@ -51,6 +77,8 @@ class PartnerQuery:
     vetting: tuple[str, ...] = ()
     min_reviews: int = 0
     search: str = ""
+    sort: tuple[str, bool] = DEFAULT_SORT  # (grid column, descending)
+    page: int = 1
 
     def filters(self) -> PartnerFilters:
         return PartnerFilters(
@@ -62,8 +90,9 @@ class PartnerQuery:
             min_reviews=self.min_reviews,
         )
 
-    def params(self, *, with_search: bool = True) -> dict[str, str]:
-        """Canonical query parameters (defaults left out)."""
+    def params(self, *, with_search: bool = True, with_list: bool = True) -> dict[str, str]:
+        """Canonical query parameters (defaults left out); ``with_list=False`` leaves out the
+        list's sort and page (the filters only)."""
         out: dict[str, str] = dict(self.period.as_params())
         if self.trade:
             out["trade"] = self.trade.code
@@ -75,10 +104,13 @@ class PartnerQuery:
             out["min_reviews"] = str(self.min_reviews)
         if with_search and self.search:
             out["q"] = self.search
+        if with_list:
+            out["sort"] = sort_param(self.sort)
+            out["page"] = str(self.page)
         return {k: v for k, v in out.items() if DEFAULTS.get(k) != v}
 
-    def search_string(self, *, with_search: bool = True) -> str:
-        return to_search(self.params(with_search=with_search))
+    def search_string(self, *, with_search: bool = True, with_list: bool = True) -> str:
+        return to_search(self.params(with_search=with_search, with_list=with_list))
 
     def describe(self) -> dict[str, str]:
         """Human-readable filters, as written into exports."""
@@ -115,18 +147,49 @@ def parse_partner_query(
         )
         or 0,
         search=parse_text(params, "q", label="search text"),
+        sort=parse_sort(params, "sort", HEADERS) or DEFAULT_SORT,
+        page=parse_int(params, "page", label="page number", minimum=1, maximum=MAX_PAGE, default=1)
+        or 1,
     )
 
 
 def safe_partner_query(
     params: Mapping[str, str], *, today: date, trades: Sequence[TradeRef]
 ) -> tuple[PartnerQuery, str | None]:
-    """The query, or the default view plus the reason the given one was refused."""
+    """The query; invalid parameters are left out (the others are kept), and the message says
+    what was wrong and what is shown instead."""
     try:
         return parse_partner_query(params, today=today, trades=trades), None
+    except BadQuery:
+        pass
+    kept = dict(params)
+    problems: list[str] = []
+    for keys, instead in _GROUPS:
+        part = {k: params[k] for k in keys if k in params}
+        try:
+            parse_partner_query(part, today=today, trades=trades)
+        except BadQuery as exc:
+            problems.append(f"{exc} {instead}")
+            for key in keys:
+                kept.pop(key, None)
+    query = parse_partner_query(kept, today=today, trades=trades)
+    return query, " ".join(problems) + " The other filters are kept."
+
+
+def controls_problem(
+    params: Mapping[str, str], *, today: date, trades: Sequence[TradeRef]
+) -> tuple[str, bool] | None:
+    """Why filter values typed into the controls cannot be applied, and whether the dates are
+    the reason (``None``: they can)."""
+    try:
+        parse_date_range(params, today=today, default_preset=DEFAULT_PERIOD)
     except BadQuery as exc:
-        fallback = parse_partner_query({}, today=today, trades=trades)
-        return fallback, f"{exc} Showing the default view instead."
+        return str(exc), True
+    try:
+        parse_partner_query(params, today=today, trades=trades)
+    except BadQuery as exc:
+        return str(exc), False
+    return None
 
 
 def query_from_controls(
@@ -170,8 +233,12 @@ def _field(label: str, control: Any, width: int) -> dbc.Col:
     return dbc.Col([dbc.Label(label, html_for=control.id, className="small"), control], md=width)
 
 
-def filter_bar(prefix: str, query: PartnerQuery, trades: Sequence[TradeRef]) -> html.Div:
-    """Period, trade, province, vetting status and minimum reviews (ids ``{prefix}-…``)."""
+def filter_bar(
+    prefix: str, query: PartnerQuery, trades: Sequence[TradeRef], *, feedback: bool = False
+) -> html.Div:
+    """Period, trade, province, vetting status and minimum reviews (ids ``{prefix}-…``); with
+    ``feedback``, a line under the date fields (``{prefix}-filters-problem``) for a page to say
+    why values typed into the controls were not applied."""
     custom = query.period.preset == "custom"
 
     def day(name: str, value: date) -> dbc.Input:
@@ -241,8 +308,17 @@ def filter_bar(prefix: str, query: PartnerQuery, trades: Sequence[TradeRef]) -> 
             1,
         ),
     ]
-    return html.Div(
-        dbc.Row(fields, className="g-2"),
-        className="filter-bar",
-        id=f"{prefix}-filters",
-    )
+    rows = [dbc.Row(fields, className="g-2")]
+    if feedback:
+        rows.append(
+            dbc.Row(
+                dbc.Col(
+                    html.Div(
+                        id=f"{prefix}-filters-problem", role="alert", **{"aria-live": "polite"}
+                    ),
+                    md={"size": 10, "offset": 2},
+                ),
+                className="g-2",
+            )
+        )
+    return html.Div(rows, className="filter-bar", id=f"{prefix}-filters")

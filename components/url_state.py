@@ -138,6 +138,29 @@ def parse_text(
     return raw
 
 
+def parse_sort(
+    params: Mapping[str, str], key: str, columns: Mapping[str, str]
+) -> tuple[str, bool] | None:
+    """A grid sort: ``name`` (ascending) or ``-name`` (descending), ``name`` one of ``columns``
+    (field → header, for the message). Empty or missing → ``None``."""
+    raw = params.get(key, "").strip()
+    if not raw:
+        return None
+    name = raw.removeprefix("-")
+    if name not in columns:
+        raise BadQuery(
+            f"The list cannot be sorted by “{_shown(raw)}”. Click a column header to sort."
+        )
+    return name, raw.startswith("-")
+
+
+def sort_param(sort: tuple[str, bool] | None) -> str:
+    """The inverse of :func:`parse_sort`: ``("shares", True)`` → ``"-shares"``."""
+    if sort is None:
+        return ""
+    return ("-" if sort[1] else "") + sort[0]
+
+
 def parse_id(raw: object, *, label: str) -> int:
     """A database id from a path segment such as ``/partners/<id>``."""
     text = str(raw).strip() if raw is not None else ""

@@ -1,12 +1,20 @@
 """Partner performance (``/partners``): who stays on the network.
 
 Filters live in the URL query string (see ``components/partner_query.py``): changing one writes
-the query string through ``partners-url`` and Dash's router renders the page again from it, so
-a link reproduces the view and the back button restores the previous one. The layout shows the
-headline numbers and the two charts for the filtered set; the grid pages, sorts, filters and
-searches on the server (AG Grid's infinite row model): the browser only ever receives the rows
-it shows. Exports contain exactly the grid's rows, in its order and with its visible columns,
-and carry the filters.
+the address through ``partners-url`` and Dash's router renders the page again from it, so
+a link reproduces the view and the back button restores the previous one. Filter values that
+cannot be applied (a start date after the end date) are refused beside the controls and the
+view stays as it was.
+
+The layout itself is cheap (the filter bar, populated from the URL, and placeholders); the
+headline numbers and the two charts for the view are filled by a callback behind a loading
+overlay, and the grid pages, sorts, filters and searches on the server (AG Grid's infinite row
+model): the browser only ever receives the rows it shows. The grid opens by rank (best first,
+unranked partners last); its sort and page are written into the address (replacing the
+history entry, see ``components/partner_view.py``) and restored from it. The quick search and
+the column filters narrow the list only, and say so; the line under the grid counts the list
+against the cards' partner count. Exports contain exactly the grid's rows, in its order and
+with its visible columns, and carry the filters.
 
 Every number comes from ``data/partners.py``; this module never writes SQL.
 """
@@ -15,40 +23,57 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from typing import Any
 
 import dash
-import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import Input, Output, State, callback, dcc, html, no_update
+from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
 from flask_login import current_user
 
 from components import messages
 from components.grid import (
-    column_chooser,
+    GridRequest,
     data_grid,
-    leaf_columns,
     parse_grid_request,
-    quick_search,
     select_rows,
     serve_rows,
     visible_fields,
     with_visible_columns,
 )
-from components.kpi import alert_class, fmt_int, fmt_pct, kpi_card, kpi_row
-from components.partner_figures import (
-    format_minutes,
-    graph,
-    rating_vs_response,
-    ratings_by_trade,
+from components.kpi import kpi_row
+from components.partner_columns import (
+    COLUMNS,
+    DEFAULT_SORT,
+    EXPORT_HEADERS,
+    FIELDS,
+    HEADERS,
+    LOCKED,
+    PAGE_SIZE,
+    ROW_EXTRAS,
+    SEARCH_COLUMNS,
+    export_frame,
 )
+from components.partner_figures import rating_vs_response, ratings_by_trade
 from components.partner_query import (
+    FILTER_KEYS,
     PartnerQuery,
+    controls_problem,
     filter_bar,
     query_from_controls,
     safe_partner_query,
 )
-from components.url_state import clean_params, to_search
+from components.partner_view import (
+    LIST_STATE_JS,
+    count_line,
+    date_problem,
+    headline_cards,
+    loading,
+    summary,
+    toolbar,
+)
+from components.partner_view import controls_problem as controls_problem_line
+from components.url_state import clean_params, sort_param, to_search
 from data import partners as pdata
 from data.db import read_connection, session_scope
 from data.export import PARTNER_TABLE, Format, export_table, sort_and_filter_lines
@@ -66,204 +91,7 @@ dash.register_page(
 )
 
 PREFIX = "partners"
-PAGE_SIZE = 25
-SEARCH_COLUMNS = ("business_name", "trades", "provinces", "vetting_status")
-LOCKED = ("business_name",)
-
-PCT = {"function": "params.value == null ? '–' : d3.format('.0%')(params.value)"}
-PCT1 = {"function": "params.value == null ? '–' : d3.format('.1%')(params.value)"}
-NUM2 = {"function": "params.value == null ? '–' : d3.format('.2f')(params.value)"}
-MINUTES = {
-    "function": (
-        "params.value == null ? '–' : params.value < 60 ? Math.round(params.value) + ' min' : "
-        "params.value < 1440 ? (params.value / 60).toFixed(1) + ' h' : "
-        "(params.value / 1440).toFixed(1) + ' d'"
-    )
-}
-BAYES = {
-    "function": (
-        "params.data == null ? '' : params.data.is_new ? 'new (' + params.data.reviews_12m + "
-        "' in 12 mo)' : params.value == null ? '–' : params.value.toFixed(2) + ' (v=' + "
-        "params.data.reviews + ')'"
-    )
-}
-TREND = {
-    "function": (
-        "params.value == null ? '–' : (params.value > 0 ? '▲ +' : params.value < 0 ? '▼ ' : '■ ')"
-        " + params.value.toFixed(2)"
-    )
-}
-RISK_STYLE = {
-    "styleConditions": [
-        {
-            "condition": "params.data && params.data.at_risk",
-            "style": {"color": "#b02a37", "fontWeight": 600},
-        }
-    ]
-}
-# Numbers sort high-to-low on the first click (best rating, most leads first).
-NUMBER = {
-    "filter": "agNumberColumnFilter",
-    "type": "rightAligned",
-    "sortingOrder": ["desc", "asc", None],
-}
-TEXT = {"filter": "agTextColumnFilter"}
-
-
-def _rate_group(label: str, rate: str, tooltip: str) -> dict[str, Any]:
-    lb = pdata.lb_column(rate)
-    return {
-        "headerName": label,
-        "children": [
-            {
-                "field": rate,
-                "headerName": "rate",
-                "headerTooltip": f"{label}: {tooltip}",
-                "valueFormatter": PCT,
-                **NUMBER,
-            },
-            {
-                "field": lb,
-                "headerName": "≥ (95 %)",
-                "headerTooltip": f"{label}: Wilson lower bound, 95 %",
-                "valueFormatter": PCT,
-                **NUMBER,
-            },
-        ],
-    }
-
-
-COLUMNS: list[dict[str, Any]] = [
-    {
-        "field": "business_name",
-        "headerName": "Partner",
-        "cellRenderer": "markdown",
-        "pinned": "left",
-        "lockVisible": True,
-        "minWidth": 200,
-        **TEXT,
-    },
-    {"field": "trades", "headerName": "Trades", **TEXT},
-    {"field": "provinces", "headerName": "Provinces served", **TEXT},
-    {"field": "vetting_status", "headerName": "Vetting", **TEXT},
-    {"field": "shares", "headerName": "Leads", "headerTooltip": "Leads shared", **NUMBER},
-    {
-        "field": "acceptance_rate",
-        "headerName": "Accepted",
-        "headerTooltip": "Accepted / shared",
-        "valueFormatter": PCT,
-        **NUMBER,
-    },
-    {
-        "field": "median_response_min",
-        "headerName": "Median 1st contact",
-        "headerTooltip": "Median time to first contact (from the response-time histogram)",
-        "valueFormatter": MINUTES,
-        **NUMBER,
-    },
-    {
-        "field": "within_1h",
-        "headerName": "≤ 1 h",
-        "headerTooltip": "Contacted within 1 hour / shared",
-        "valueFormatter": PCT,
-        **NUMBER,
-    },
-    {
-        "field": "within_24h",
-        "headerName": "≤ 24 h",
-        "headerTooltip": "Contacted within 24 hours / shared",
-        "valueFormatter": PCT,
-        **NUMBER,
-    },
-    _rate_group("Contact", "contact_rate", "contacted / shared"),
-    _rate_group("Quote", "quote_rate", "quoted / contacted"),
-    _rate_group("Win", "win_rate", "hired / quoted"),
-    _rate_group("Completion", "completion_rate", "completed / hired"),
-    {
-        "field": "reviews",
-        "headerName": "Reviews",
-        "headerTooltip": "Published, in the period",
-        **NUMBER,
-    },
-    {"field": "mean_rating", "headerName": "Mean rating", "valueFormatter": NUM2, **NUMBER},
-    {
-        "field": "bayes_rating",
-        "headerName": "Bayesian rating",
-        "headerTooltip": "WR = v/(v+10)·R + 10/(v+10)·C (trade mean); 'new' below 5 reviews "
-        "in 12 months",
-        "valueFormatter": BAYES,
-        **NUMBER,
-    },
-    {"field": "rank", "headerName": "Rank", **NUMBER},
-    {
-        "field": "rating_trend",
-        "headerName": "Trend",
-        "headerTooltip": "Mean rating minus the previous period's",
-        "valueFormatter": TREND,
-        **NUMBER,
-    },
-    _rate_group("Disputes", "dispute_rate", "disputed / all homeowner reviews"),
-    {
-        "field": "risk_reasons",
-        "headerName": "At risk",
-        "headerTooltip": "Below the performance criteria, and why",
-        "cellStyle": RISK_STYLE,
-        "minWidth": 220,
-        **TEXT,
-    },
-    {
-        "field": "acceptance_lb",
-        "headerName": "Accepted ≥ (95 %)",
-        "valueFormatter": PCT,
-        "hide": True,
-        **NUMBER,
-    },
-    {
-        "field": "review_rate",
-        "headerName": "Review rate",
-        "valueFormatter": PCT,
-        "hide": True,
-        **NUMBER,
-    },
-    {"field": "prospective", "headerName": "Leads while prospective", "hide": True, **NUMBER},
-]
-FIELDS = [c["field"] for c in leaf_columns(COLUMNS)]
-# Sent with every row for the formatters, never shown as columns.
-ROW_EXTRAS = ["partner_id", "is_new", "reviews_12m", "at_risk"]
-EXPORT_HEADERS = {
-    "business_name": "Partner",
-    "trades": "Trades",
-    "provinces": "Provinces served",
-    "vetting_status": "Vetting status",
-    "shares": "Leads shared",
-    "acceptance_rate": "Accepted %",
-    "acceptance_lb": "Accepted % (Wilson lower bound)",
-    "median_response_min": "Median minutes to first contact",
-    "within_1h": "Contacted within 1 h %",
-    "within_24h": "Contacted within 24 h %",
-    "contact_rate": "Contact rate %",
-    "contact_lb": "Contact rate % (Wilson lower bound)",
-    "quote_rate": "Quote rate %",
-    "quote_lb": "Quote rate % (Wilson lower bound)",
-    "win_rate": "Win rate %",
-    "win_lb": "Win rate % (Wilson lower bound)",
-    "completion_rate": "Completion rate %",
-    "completion_lb": "Completion rate % (Wilson lower bound)",
-    "reviews": "Reviews",
-    "mean_rating": "Mean rating",
-    "bayes_rating": "Bayesian rating",
-    "rank": "Rank",
-    "rating_trend": "Rating trend",
-    "dispute_rate": "Dispute rate %",
-    "dispute_lb": "Dispute rate % (Wilson lower bound)",
-    "risk_reasons": "At risk",
-    "review_rate": "Review rate %",
-    "prospective": "Leads while prospective",
-}
-PERCENT_FIELDS = {
-    f for f in EXPORT_HEADERS if f.endswith(("_rate", "_lb")) or f.startswith("within")
-}
-
+DEFAULT_GRID_SORT = (DEFAULT_SORT,)
 
 # --- helpers ----------------------------------------------------------------------------------
 
@@ -275,9 +103,21 @@ def _query(params: dict[str, str]) -> tuple[PartnerQuery, str | None, list[pdata
     return query, problem, trades
 
 
+_view_locks: dict[pdata.PartnerFilters, threading.Lock] = {}
+_view_locks_guard = threading.Lock()
+
+
 def _table(query: PartnerQuery) -> pd.DataFrame:
-    with read_connection() as conn:
-        return pdata.partner_table(conn, query.filters())
+    """The view's table. The cards and the grid ask for it at the same moment when a view
+    opens: the second request waits for the first and takes its result from the cache instead
+    of computing it again."""
+    key = query.filters()
+    with _view_locks_guard:
+        if len(_view_locks) > 256:
+            _view_locks.clear()  # an in-use lock dropped here only loses the sharing
+        lock = _view_locks.setdefault(key, threading.Lock())
+    with lock, read_connection() as conn:
+        return pdata.partner_table(conn, key)
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>])")
@@ -293,152 +133,69 @@ def _view_key(query: PartnerQuery) -> str:
     return hashlib.sha1(query.search_string().encode(), usedforsecurity=False).hexdigest()[:10]
 
 
-def export_frame(rows: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
-    """The rows as a file shows them: the visible columns with readable headers, percentages
-    as numbers with one decimal, "new" instead of a rating for new partners."""
-    out = pd.DataFrame(index=rows.index)
-    for field in fields:
-        if field not in EXPORT_HEADERS:
-            continue
-        values = rows[field]
-        if field in PERCENT_FIELDS:
-            values = (values.astype(float) * 100).round(1)
-        elif field in ("mean_rating", "rating_trend"):
-            values = values.astype(float).round(2)
-        elif field == "bayes_rating":
-            values = [
-                "new" if new else (None if pd.isna(v) else round(float(v), 2))
-                for v, new in zip(rows["bayes_rating"], rows["is_new"], strict=True)
-            ]
-        elif field == "median_response_min":
-            values = values.astype(float).round(0)
-        out[EXPORT_HEADERS[field]] = list(values)
-    return out.reset_index(drop=True)
+def _grid_request(raw: object) -> GridRequest:
+    """The grid's request; no order asked for means the default order (rank, best first)."""
+    return parse_grid_request(raw).sorted_or(DEFAULT_GRID_SORT)
+
+
+def _list_sort(grid: GridRequest) -> tuple[str, bool]:
+    first = grid.sort_model[0] if grid.sort_model else DEFAULT_SORT
+    return first if first[0] in HEADERS else DEFAULT_SORT
 
 
 # --- layout -----------------------------------------------------------------------------------
 
 
-def _headline_cards(h: pdata.Headline) -> list[dbc.Col]:
-    return [
-        kpi_card(
-            "Partners",
-            fmt_int(h.partners),
-            f"{fmt_int(h.at_risk)} at risk · {fmt_int(h.active_partners)} received leads",
-            id_="partners-kpi-partners",
-            note_class=alert_class(h.at_risk > 0),
-        ),
-        kpi_card(
-            "Leads shared",
-            fmt_int(h.shares),
-            f"{fmt_pct(h.acceptance_rate)} accepted",
-            id_="partners-kpi-leads",
-        ),
-        kpi_card(
-            "Contacted within 24 h",
-            fmt_pct(h.within_24h),
-            f"{fmt_pct(h.within_1h)} within 1 h · median {format_minutes(h.median_response_min)}",
-            id_="partners-kpi-contact",
-        ),
-        kpi_card(
-            "Mean rating",
-            "–" if h.mean_rating is None else f"{h.mean_rating:.2f} / 5",
-            f"{fmt_int(h.reviews)} reviews · {fmt_int(h.new_partners)} partners new",
-            id_="partners-kpi-rating",
-        ),
-    ]
-
-
 def layout(**kwargs: Any) -> html.Div:
     params = clean_params(kwargs)
     query, problem, trades = _query(params)
-    table = _table(query)
-    with read_connection() as conn:
-        by_trade = pdata.ratings_by_trade(conn, table, query.trade.id if query.trade else None)
-    headline = pdata.headline(table)
     can_export = current_role_can(PARTNER_TABLE.capability)
-    toolbar = dbc.Row(
-        [
-            dbc.Col(
-                quick_search(
-                    "partners-search", "Search partners, trades, provinces…", query.search
-                ),
-                md=4,
-            ),
-            dbc.Col(html.Span(id="partners-count", className="text-muted small"), className="pt-2"),
-            dbc.Col(
-                [
-                    column_chooser("partners-columns", COLUMNS, locked=LOCKED),
-                    *(
-                        [
-                            dbc.Button(
-                                "Export CSV",
-                                id="partners-export-csv",
-                                size="sm",
-                                color="secondary",
-                                className="ms-2",
-                            ),
-                            dbc.Button(
-                                "Export Excel",
-                                id="partners-export-xlsx",
-                                size="sm",
-                                color="secondary",
-                                className="ms-2",
-                            ),
-                        ]
-                        if can_export
-                        else []
-                    ),
-                    dcc.Download(id="partners-download"),
-                ],
-                className="text-end",
-                md=5,
-            ),
-        ],
-        className="g-2 mb-2 align-items-center",
-    )
     return html.Div(
         [
             dcc.Location(id="partners-url", refresh="callback-nav"),
             dcc.Store(id="partners-query", data=query.params()),
+            dcc.Store(id="partners-list-state"),
             html.H2("Partner performance", className="page-title"),
             html.P(
                 f"{query.period.label()}. Ratings are Bayesian averages (m = 10, prior = the "
-                "trade's mean); partners with fewer than 5 reviews in 12 months are “new”.",
+                "trade's mean); partners with fewer than 5 reviews in 12 months are “new”, and "
+                "partners without reviews in the period are not ranked.",
                 className="text-muted",
                 id="partners-period-label",
             ),
             messages.invalid_input(problem) if problem else None,
-            filter_bar(PREFIX, query, trades),
-            kpi_row(_headline_cards(headline)),
-            dbc.Row(
-                [
-                    dbc.Col(
-                        graph("partners-scatter", rating_vs_response(table)),
-                        lg=7,
-                    ),
-                    dbc.Col(
-                        graph("partners-by-trade", ratings_by_trade(by_trade)),
-                        lg=5,
-                    ),
-                ],
-                className="mb-3",
-            ),
-            toolbar,
+            filter_bar(PREFIX, query, trades, feedback=True),
+            summary(),
+            toolbar(query.search, can_export),
             html.Div(id="partners-export-result", className="small mb-2"),
             # A new id per view makes React mount a fresh grid, whose first getRowsRequest
-            # then asks for the new filters' rows.
+            # then asks for the new filters' rows (in the sort and on the page of the address).
             html.Div(
-                data_grid(
-                    "partners-grid",
-                    COLUMNS,
-                    server_side=True,
-                    page_size=PAGE_SIZE,
-                    height="720px",
-                    grid_options={"tooltipShowDelay": 200, "suppressColumnVirtualisation": True},
+                loading(
+                    "partners-grid-loading",
+                    data_grid(
+                        "partners-grid",
+                        COLUMNS,
+                        server_side=True,
+                        page_size=PAGE_SIZE,
+                        height="720px",
+                        grid_options={
+                            "tooltipShowDelay": 200,
+                            "suppressColumnVirtualisation": True,
+                            "localeText": {
+                                "noRowsToShow": "No partner matches the filters or the "
+                                "search (see the line under the list)."
+                            },
+                        },
+                        initial_sort=[query.sort],
+                        initial_page=query.page,
+                    ),
+                    {"partners-grid": "getRowsResponse"},
+                    "Loading partners…",
                 ),
                 id=f"partners-gridbox-{_view_key(query)}",
             ),
+            html.Div(id="partners-count", className="small mt-2", role="status"),
         ],
         id="partners-page",
     )
@@ -448,7 +205,12 @@ def layout(**kwargs: Any) -> html.Div:
 
 
 @callback(
-    Output("partners-url", "search"),
+    # the whole address, not only its query: the grid's sort and page replace the address
+    # without telling partners-url, whose stale ``href`` would otherwise be pushed back
+    Output("partners-url", "href"),
+    Output("partners-filters-problem", "children"),
+    Output("partners-from", "invalid"),
+    Output("partners-to", "invalid"),
     Input("partners-period", "value"),
     Input("partners-from", "value"),
     Input("partners-to", "value"),
@@ -458,6 +220,7 @@ def layout(**kwargs: Any) -> html.Div:
     Input("partners-min-reviews", "value"),
     Input("partners-search", "value"),
     State("partners-query", "data"),
+    State("partners-grid", "getRowsRequest"),
     prevent_initial_call=True,
 )
 def apply_filters(
@@ -470,8 +233,10 @@ def apply_filters(
     min_reviews: Any,
     search: Any,
     current: Any,
-) -> Any:
-    """Write the filters into the URL; the router then renders the page for them."""
+    request: Any,
+) -> tuple[Any, Any, bool, bool]:
+    """Write the filters into the address; the router then renders the page for them. Values
+    that cannot be applied are explained beside the controls and the view stays as it is."""
     params = query_from_controls(
         period=period,
         start=start,
@@ -482,11 +247,29 @@ def apply_filters(
         min_reviews=min_reviews,
         search=search,
     )
+    shown = _stored_query(current)
     if params is None:
-        return no_update
-    if isinstance(current, dict) and current == params:
-        return no_update
-    return to_search(params)
+        missing = "A custom period needs both a start and an end date."
+        return no_update, date_problem(missing, shown.period.label()), not start, not end
+    trades = _trades()
+    problem = controls_problem(params, today=today(), trades=trades)
+    if problem is not None:
+        message, dates = problem
+        showing = shown.period.label()
+        line = date_problem(message, showing) if dates else controls_problem_line(message, showing)
+        return no_update, line, dates, dates
+    stored = current if isinstance(current, dict) else {}
+    if {k: v for k, v in stored.items() if k in FILTER_KEYS} == params:
+        return no_update, None, False, False
+    # a new view opens on its first page, in the list's current order
+    sort = _list_sort(parse_grid_request(request)) if request else shown.sort
+    search_ = to_search({**params, "sort": sort_param(sort)}, {"sort": sort_param(DEFAULT_SORT)})
+    return f"/partners{search_}", None, False, False
+
+
+def _trades() -> list[pdata.TradeRef]:
+    with read_connection() as conn:
+        return pdata.trades(conn)
 
 
 def _stored_query(stored: object) -> PartnerQuery:
@@ -496,17 +279,38 @@ def _stored_query(stored: object) -> PartnerQuery:
 
 
 @callback(
+    Output("partners-kpis", "children"),
+    Output("partners-scatter", "figure"),
+    Output("partners-by-trade", "figure"),
+    Input("partners-query", "data"),
+)
+def show_view(stored: Any) -> tuple[Any, Any, Any]:
+    """Headline numbers and charts for the view (every partner in it, whatever the list's
+    search and column filters)."""
+    query = _stored_query(stored)
+    table = _table(query)
+    with read_connection() as conn:
+        by_trade = pdata.ratings_by_trade(conn, table, query.trade.id if query.trade else None)
+    return (
+        kpi_row(headline_cards(pdata.headline(table))),
+        rating_vs_response(table),
+        ratings_by_trade(by_trade),
+    )
+
+
+@callback(
     Output("partners-grid", "getRowsResponse"),
     Output("partners-count", "children"),
     Input("partners-grid", "getRowsRequest"),
     State("partners-query", "data"),
     prevent_initial_call=True,
 )
-def serve_page(request: Any, stored: Any) -> tuple[dict[str, Any], str]:
-    """One block of rows for the grid (sorted, filtered and searched on the server)."""
+def serve_page(request: Any, stored: Any) -> tuple[dict[str, Any], Any]:
+    """One block of rows for the grid (sorted, filtered and searched on the server), and the
+    line that counts the list against the view."""
     query = _stored_query(stored)
     table = _table(query)
-    grid = parse_grid_request(request)
+    grid = _grid_request(request)
     response = serve_rows(
         table,
         grid,
@@ -516,16 +320,31 @@ def serve_page(request: Any, stored: Any) -> tuple[dict[str, Any], str]:
         allowed=FIELDS,
         tiebreak="partner_id",
     )
-    link_search = query.search_string()
+    # the partner's page links back to this list as it is now (sort and page included)
+    here = PartnerQuery(
+        period=query.period,
+        trade=query.trade,
+        province=query.province,
+        vetting=query.vetting,
+        min_reviews=query.min_reviews,
+        search=query.search,
+        sort=_list_sort(grid),
+        page=grid.page(PAGE_SIZE),
+    )
+    link_search = here.search_string()
     for row in response["rowData"]:
         row["business_name"] = _link(str(row["business_name"]), row["partner_id"], link_search)
-    total = response["rowCount"]
-    count = f"{total:,} partners".replace(",", " ")
-    if query.search:
-        count += f" matching “{query.search}”"
-    if total == 0 and query.search:
-        count = f"No partner matches “{query.search}”."
-    return response, count
+    filtered = [HEADERS[c] for c in grid.filtered_columns(FIELDS)]
+    return response, count_line(response["rowCount"], len(table), query.search, filtered)
+
+
+clientside_callback(
+    LIST_STATE_JS,
+    Output("partners-list-state", "data"),
+    Input("partners-grid", "paginationInfo"),
+    Input("partners-grid", "getRowsRequest"),
+    prevent_initial_call=True,
+)
 
 
 @callback(
@@ -560,7 +379,7 @@ def export(
     if not current_role_can(PARTNER_TABLE.capability):
         return no_update, "Your role cannot export partner data."
     query = _stored_query(stored)
-    grid = parse_grid_request(request)
+    grid = _grid_request(request)
     rows = select_rows(
         _table(query),
         grid,
@@ -583,7 +402,7 @@ def export(
             frame,
             fmt=fmt,
             header=header,
-            spec=query.params(),
+            spec=query.params(with_list=False),
             actor=current_user.username,
             role=current_role(),
         )

@@ -23,7 +23,7 @@ import pytest
 
 from tests.conftest import PROJECT_ROOT
 
-E2E_LEADS = 3000
+E2E_LEADS = 5400  # 27 partners: two pages in the partner grid (25 a page)
 E2E_SEED = 7
 E2E_PASSWORD = "e2e-password"
 E2E_USERS = {

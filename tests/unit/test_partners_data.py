@@ -121,19 +121,30 @@ def test_ties_share_a_rank_and_the_order(db, world):
     df = table(db, march())
     ranks = {name: row(df, pid)["rank"] for name, pid in world.ids.items()}
     assert ranks["alpha"] == ranks["bravo"] == 1  # same v, R and C: a tie
-    assert ranks["foxtrot"] == 3  # no March reviews but 6 in 12 months: WR = C
-    assert ranks["hotel"] == 4
-    for name in ("charlie", "delta", "echo", "golf"):
+    assert ranks["hotel"] == 3  # WR 3.2·5/15 + C·10/15 ≈ 3.50 < Alpha's ≈ 3.90
+    for name in ("charlie", "delta", "echo", "foxtrot", "golf"):
         assert nan(ranks[name]), name
-    assert row(df, world.ids["foxtrot"])["bayes_rating"] == pytest.approx(C_PLUMBING)
     assert row(df, world.ids["hotel"])["bayes_rating"] == pytest.approx(WR_HOTEL)
-    # ranked partners first (by WR, ties by review count then id), new partners last
-    assert list(df["partner_id"][:4]) == [
+    # ranked partners first (by WR, ties by review count then id), unranked partners last
+    assert list(df["partner_id"][:3]) == [
         world.ids["alpha"],
         world.ids["bravo"],
-        world.ids["foxtrot"],
         world.ids["hotel"],
     ]
+
+
+def test_no_reviews_in_the_period_is_unranked_even_when_not_new(db, world):
+    """Foxtrot: 6 reviews in December 2025 (not new), none in March (v = 0). WR would be the
+    prior alone (C = 62/17 ≈ 3.65, above Hotel's ≈ 3.50): there is nothing to rank it on."""
+    f = row(table(db, march()), world.ids["foxtrot"])
+    assert (f["reviews"], f["reviews_12m"]) == (0, 6)
+    assert not f["is_new"]
+    assert f["prior_rating"] == pytest.approx(C_PLUMBING)
+    assert nan(f["bayes_rating"]) and nan(f["rank"]) and nan(f["mean_rating"])
+    # December itself: v = 6, ranked (the only plumbing reviews then, so C = R = 2.0)
+    dec = table(db, pdata.PartnerFilters(date(2025, 12, 1), date(2025, 12, 31)))
+    d = row(dec, world.ids["foxtrot"])
+    assert d["reviews"] == 6 and d["bayes_rating"] == pytest.approx(2.0) and d["rank"] == 1
 
 
 def test_partner_with_no_leads_and_no_reviews(db, world):
@@ -228,7 +239,8 @@ def test_headline_by_hand(db, world):
     # pooled histogram: 2×(5,15], (15,30], (30,60], (60,120], (1440,2880] → position 3 → 30
     assert h.median_response_min == pytest.approx(30)
     assert h.reviews == 18 and h.mean_rating == pytest.approx(64 / 18)
-    assert (h.rated_partners, h.new_partners, h.at_risk) == (4, 4, 3)
+    # ranked: Alpha, Bravo, Hotel; new: Charlie, Delta, Echo, Golf; Foxtrot neither (v = 0)
+    assert (h.rated_partners, h.new_partners, h.at_risk) == (3, 4, 3)
 
 
 @pytest.mark.parametrize(
@@ -280,7 +292,7 @@ def test_ratings_by_trade(db, world):
         df = pdata.partner_table(conn, march(), use_cache=False)
         by_trade = pdata.ratings_by_trade(conn, df)
     assert set(by_trade["trade"]) == {"Plumbing"}
-    assert len(by_trade) == 4  # the ranked partners
+    assert len(by_trade) == 3  # the ranked partners: Alpha, Bravo, Hotel
 
 
 def test_cache_is_keyed_on_filters_and_invalidated_by_changes(db, world):

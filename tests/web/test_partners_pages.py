@@ -16,7 +16,18 @@ from data.db import session_scope
 from data.export import read_csv_export, read_xlsx_export
 from data.models import AuditLog
 from data.query_cache import CACHE
-from tests.conftest import route as raw_route
+from tests.partners_support import (
+    apply_filters,
+    call,
+    find,
+    grid_rows,
+    layout_tree,
+    leaf_defs,
+    names_of,
+    route,
+    show_view,
+    strings,
+)
 from tests.partners_world import build_world
 
 MARCH = "?period=custom&from=2026-03-01&to=2026-03-31"
@@ -30,59 +41,21 @@ def world(db):
     return build_world(db)
 
 
-def route(client, dash_app, pathname: str, search: str = "") -> str:
-    """The rendered page as text (JSON with its unicode escapes decoded)."""
-    body = raw_route(client, dash_app, pathname, search)
-    return json.dumps(json.loads(body), ensure_ascii=False)
-
-
-def key_for(dash_app, fragment: str) -> str:
-    return next(k for k in dash_app.callback_map if fragment in k)
-
-
-def call(client, dash_app, fragment, inputs, state=(), changed=()):
-    """POST one callback like the browser does; returns (status, parsed response)."""
-    key = key_for(dash_app, fragment)
-    callback = dash_app.callback_map[key]
-    outputs = callback["output"] if isinstance(callback["output"], list) else [callback["output"]]
-    payload = {
-        "output": key,
-        "outputs": [{"id": o.component_id, "property": o.component_property} for o in outputs]
-        if len(outputs) > 1
-        else {"id": outputs[0].component_id, "property": outputs[0].component_property},
-        "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
-        "state": [{"id": i, "property": p, "value": v} for i, p, v in state],
-        "changedPropIds": list(changed),
-    }
-    response = client.post("/_dash-update-component", json=payload)
-    body = response.get_data(as_text=True)
-    return response.status_code, (json.loads(body) if response.status_code == 200 else body)
-
-
-def grid_rows(client, dash_app, store, request):
-    status, body = call(
-        client,
-        dash_app,
-        "partners-grid.getRowsResponse",
-        [("partners-grid", "getRowsRequest", request)],
-        [("partners-query", "data", store)],
-    )
-    assert status == 200, body
-    return body["response"]["partners-grid"]["getRowsResponse"], body
-
-
 # --- the ranking page ---------------------------------------------------------------------------
 
 
 def test_partners_page_renders_headline_charts_and_grid(client_for, dash_app, world):
     for role in ("manager", "admin"):
-        body = route(client_for(role), dash_app, "/partners", MARCH)
+        client = client_for(role)
+        body = route(client, dash_app, "/partners", MARCH)
         assert "partners-grid" in body and "partners-scatter" in body
         assert "partners-by-trade" in body and "partners-kpi-leads" in body
         assert "01 Mar 2026 – 31 Mar 2026. Ratings are Bayesian averages" in body
         assert "partners-export-xlsx" in body
+        view = json.dumps(show_view(client, dash_app, MARCH_STORE), ensure_ascii=False)
         for secret in SECRETS:
             assert secret not in body, secret
+            assert secret not in view, secret
 
 
 def test_marketing_is_refused_everywhere(client_for, dash_app, world):
@@ -115,7 +88,7 @@ def test_bad_query_strings_give_a_message_not_an_error(
 ):
     body = route(client_for("manager"), dash_app, "/partners", search)
     assert message in body
-    assert "Showing the default view instead" in body
+    assert "The other filters are kept." in body
     assert "shell-error" not in body and "Traceback" not in body
 
 
@@ -128,7 +101,7 @@ def test_sql_in_the_search_box_is_just_text(client_for, dash_app, world):
         client, dash_app, {**MARCH_STORE, "q": nasty}, {"startRow": 0, "endRow": 25}
     )
     assert response == {"rowData": [], "rowCount": 0}
-    assert "No partner matches" in json.dumps(full)
+    assert "Showing 0 of 8 partners in this view." in json.dumps(full, ensure_ascii=False)
     # the table is still there
     response, _ = grid_rows(client, dash_app, MARCH_STORE, {"startRow": 0, "endRow": 25})
     assert response["rowCount"] == 8
@@ -198,37 +171,19 @@ def test_business_names_are_escaped_in_links(client_for, dash_app, world):
 
 def test_filters_are_written_to_the_url(client_for, dash_app, world):
     client = client_for("manager")
-    inputs = [
-        ("partners-period", "value", "90d"),
-        ("partners-from", "value", "2026-01-01"),
-        ("partners-to", "value", "2026-03-31"),
-        ("partners-trade", "value", "plumbing"),
-        ("partners-province", "value", "Gauteng"),
-        ("partners-vetting", "value", ["vetted", "suspended"]),
-        ("partners-min-reviews", "value", 2),
-        ("partners-search", "value", "alpha"),
-    ]
-    status, body = call(
-        client,
-        dash_app,
-        "partners-url.search",
-        inputs,
-        [("partners-query", "data", {})],
-        ["partners-trade.value"],
-    )
-    assert status == 200
-    assert body["response"]["partners-url"]["search"] == (
-        "?period=90d&trade=plumbing&province=Gauteng&vetting=vetted%2Csuspended"
+    values = ["90d", "2026-01-01", "2026-03-31", "plumbing", "Gauteng"]
+    values += [["vetted", "suspended"], 2, "alpha"]
+    response = apply_filters(client, dash_app, values, {})
+    assert response["partners-url"]["href"] == (
+        "/partners?period=90d&trade=plumbing&province=Gauteng&vetting=vetted%2Csuspended"
         "&min_reviews=2&q=alpha"
     )
-    custom = [("partners-period", "value", "custom"), *inputs[1:3]] + [
-        (i, p, None) for i, p, _ in inputs[3:]
-    ]
-    status, body = call(
-        client, dash_app, "partners-url.search", custom, [("partners-query", "data", {})]
-    )
-    assert body["response"]["partners-url"]["search"] == (
-        "?period=custom&from=2026-01-01&to=2026-03-31"
+    assert response["partners-filters-problem"]["children"] is None
+    assert response["partners-from"]["invalid"] is False
+    custom = ["custom", "2026-01-01", "2026-03-31", None, None, None, None, None]
+    response = apply_filters(client, dash_app, custom, {})
+    assert (
+        response["partners-url"]["href"] == "/partners?period=custom&from=2026-01-01&to=2026-03-31"
     )
 
 
@@ -245,7 +200,7 @@ def test_column_chooser(client_for, dash_app, world):
     for col in defs:
         flat.extend(col.get("children", [col]))
     shown = [c["field"] for c in flat if not c.get("hide")]
-    assert shown == ["business_name", "shares", "bayes_rating"]
+    assert shown == ["business_name", "bayes_rating", "shares"]  # grid order
 
 
 def _export(client, dash_app, fmt, request, columns):
@@ -280,13 +235,13 @@ def test_exports_match_the_grid_and_carry_the_filters(client_for, dash_app, worl
     }
     grid, _ = grid_rows(client, dash_app, {**MARCH_STORE, "trade": "plumbing"}, request)
     grid_names = [r["business_name"].split("]")[0].strip("[") for r in grid["rowData"]]
-    # best rating first (Alpha and Bravo tie: by id), new partners (no rating) last
+    # best rating first (Alpha and Bravo tie: by id); unranked last (new, or v = 0), by id
     assert grid_names == [
         "Alpha Plumbing",
         "Bravo Plumbing",
-        "Foxtrot Pipes",
         "Hotel Handyman",
         "Echo Drains",
+        "Foxtrot Pipes",
         "Golf Geysers",
     ]
     columns = ["shares", "bayes_rating", "contact_rate", "contact_lb", "risk_reasons"]
@@ -299,17 +254,18 @@ def test_exports_match_the_grid_and_carry_the_filters(client_for, dash_app, worl
     assert table["Partner"].tolist() == grid_names
     assert list(table.columns) == [
         "Partner",
+        "Bayesian rating",
         "Leads shared",
         "Contact rate %",
         "Contact rate % (Wilson lower bound)",
-        "Bayesian rating",
         "At risk",
     ]
     alpha = table[table["Partner"] == "Alpha Plumbing"].iloc[0]
     assert alpha["Leads shared"] == 4 and alpha["Contact rate %"] == 75.0
     ratings = table["Bayesian rating"].tolist()
-    assert ratings[4:] == ["new", "new"]  # Echo and Golf: too few reviews to rank
-    assert ratings[0] == ratings[1] > ratings[2] > ratings[3]
+    # Echo and Golf: too few reviews in 12 months; Foxtrot: none in March
+    assert ratings[3:] == ["new", "unranked (v=0)", "new"]
+    assert ratings[0] == ratings[1] > ratings[2]
     book = openpyxl.load_workbook(io.BytesIO(data))
     assert book.sheetnames == ["Partners", "Filters"]
     csv_data, csv_name, _ = _export(client, dash_app, "csv", request, columns)
@@ -323,6 +279,284 @@ def test_exports_match_the_grid_and_carry_the_filters(client_for, dash_app, worl
         logged = s.scalars(select(AuditLog).where(AuditLog.action == "partners.export")).all()
     assert [e.details["format"] for e in logged] == ["xlsx", "csv"]
     assert logged[0].details["filters"]["trade"] == "plumbing"
+
+
+# --- what a manager sees: order, unranked partners, agreement, loading, sort/page, dates ---------
+
+ALL_MARCH = [
+    "Alpha Plumbing",
+    "Bravo Plumbing",
+    "Hotel Handyman",
+    "Charlie Electric",
+    "Delta Sparks",
+    "Echo Drains",
+    "Foxtrot Pipes",
+    "Golf Geysers",
+]
+
+
+def test_grid_opens_by_rank_best_first_unranked_last(client_for, dash_app, world):
+    client = client_for("manager")
+    tree = layout_tree(client, dash_app, MARCH)
+    grid = find(tree, "partners-grid")["props"]
+    assert grid["dashGridOptions"]["initialState"]["sort"] == {
+        "sortModel": [{"colId": "rank", "sort": "asc"}]
+    }
+    rank = next(c for c in leaf_defs(grid["columnDefs"]) if c["field"] == "rank")
+    assert rank["sortingOrder"] == ["asc", "desc", None]  # first click: rank 1 at the top
+    assert rank["pinned"] == "left"
+    # no order asked for (a fresh grid, or a sort cleared): by rank; ties (Alpha and Bravo,
+    # both 1) and the unranked partners by id
+    for sort_model in ([], [{"colId": "rank", "sort": "asc"}]):
+        response, _ = grid_rows(
+            client, dash_app, MARCH_STORE, {"startRow": 0, "endRow": 25, "sortModel": sort_model}
+        )
+        assert names_of(response["rowData"]) == ALL_MARCH
+        assert [r["rank"] for r in response["rowData"]] == [1, 1, 3] + [None] * 5
+    # descending: the worst ranked first, the unranked still last
+    response, _ = grid_rows(
+        client,
+        dash_app,
+        MARCH_STORE,
+        {"startRow": 0, "endRow": 25, "sortModel": [{"colId": "rank", "sort": "desc"}]},
+    )
+    assert names_of(response["rowData"]) == [
+        "Hotel Handyman",
+        "Alpha Plumbing",
+        "Bravo Plumbing",
+        *ALL_MARCH[3:],
+    ]
+
+
+def test_partner_without_reviews_in_the_period_is_unranked(client_for, dash_app, world):
+    """Foxtrot: 6 reviews in December (not new), none in March: no rating, no rank (before,
+    it was ranked 3rd on the trade's mean alone)."""
+    client = client_for("manager")
+    response, _ = grid_rows(client, dash_app, MARCH_STORE, {"startRow": 0, "endRow": 25})
+    foxtrot = next(r for r in response["rowData"] if r["partner_id"] == world.ids["foxtrot"])
+    assert (foxtrot["reviews"], foxtrot["reviews_12m"], foxtrot["is_new"]) == (0, 6, False)
+    assert foxtrot["bayes_rating"] is None and foxtrot["rank"] is None
+    grid = find(layout_tree(client, dash_app, MARCH), "partners-grid")["props"]
+    bayes = next(c for c in leaf_defs(grid["columnDefs"]) if c["field"] == "bayes_rating")
+    assert "params.data.reviews === 0 ? 'unranked (v=0)'" in bayes["valueFormatter"]["function"]
+    cards = show_view(client, dash_app, MARCH_STORE)["partners-kpis"]["children"]
+    # ranked: Alpha, Bravo, Hotel; new: Charlie, Delta, Echo, Golf; Foxtrot: v = 0
+    assert strings(find(cards, "partners-kpi-rating")) == [
+        "Mean rating",
+        "3.56 / 5",
+        "18 reviews · 3 ranked · 4 new · 1 without reviews in the period",
+    ]
+
+
+def test_cards_and_grid_agree_or_say_the_list_is_narrowed(client_for, dash_app, world):
+    """The cards and charts cover the view; the search and the column filters narrow the list
+    only, say so, and the line under the grid counts against the cards' partner count."""
+    client = client_for("manager")
+    body = route(client, dash_app, "/partners", MARCH + "&q=zzzzzz")
+    assert "Find in the list " in body and "(narrows the list only)" in body
+    assert "narrow the list only: the cards and charts above always cover every partner" in body
+    store = {**MARCH_STORE, "q": "zzzzzz"}
+    cards = show_view(client, dash_app, store)["partners-kpis"]["children"]
+    expected = {
+        "partners": ["Partners", "8", "3 at risk · 4 received leads"],
+        "leads": ["Leads shared", "10", "50 % accepted"],
+        "contact": ["Contacted within 24 h", "50 %", "40 % within 1 h · median 30 min"],
+    }
+    for key, texts in expected.items():
+        assert strings(find(cards, f"partners-kpi-{key}")) == texts, key
+    response, full = grid_rows(client, dash_app, store, {"startRow": 0, "endRow": 25})
+    assert response["rowCount"] == 0
+    assert strings(full["response"]["partners-count"]["children"]) == [
+        "Showing 0 of 8 partners in this view.",
+        " The list is narrowed by the search “zzzzzz”; the cards and charts above cover all 8.",
+        " No partner in this view matches.",
+    ]
+    vetted = {"vetting_status": {"filterType": "text", "type": "equals", "filter": "vetted"}}
+    request = {"startRow": 0, "endRow": 25, "filterModel": vetted}
+    response, full = grid_rows(client, dash_app, MARCH_STORE, request)
+    assert response["rowCount"] == 5
+    assert strings(full["response"]["partners-count"]["children"]) == [
+        "Showing 5 of 8 partners in this view.",
+        " The list is narrowed by the column filter on Vetting; the cards and charts above "
+        "cover all 8.",
+    ]
+    _, full = grid_rows(client, dash_app, MARCH_STORE, {"startRow": 0, "endRow": 25})
+    assert full["response"]["partners-count"]["children"] == (
+        "Showing 8 of 8 partners in this view."
+    )
+
+
+def test_view_loads_behind_a_loading_state_with_the_filters_filled(
+    client_for, dash_app, world, monkeypatch
+):
+    """The layout never computes the table (it cannot be slow): the filter bar comes filled
+    from the URL, the cards and charts wait behind a "Loading…" overlay, the grid behind its
+    own, and rows still loading stay blank rather than "–"."""
+    from data import partners as pdata
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("the layout computed the table")
+
+    monkeypatch.setattr(pdata, "partner_table", refuse)
+    tree = layout_tree(
+        client_for("manager"), dash_app, MARCH + "&trade=plumbing&vetting=vetted&min_reviews=2"
+    )
+    values = {
+        i: find(tree, i)["props"]["value"]
+        for i in ("partners-period", "partners-from", "partners-to", "partners-trade")
+    }
+    assert values == {
+        "partners-period": "custom",
+        "partners-from": "2026-03-01",
+        "partners-to": "2026-03-31",
+        "partners-trade": "plumbing",
+    }
+    assert find(tree, "partners-vetting")["props"]["value"] == ["vetted"]
+    assert find(tree, "partners-min-reviews")["props"]["value"] == 2
+    assert strings(find(tree, "partners-kpi-leads")) == ["Leads shared", "…", "Loading…"]
+    summary = find(tree, "partners-summary-loading")
+    assert summary["type"] == "Loading"
+    assert set(summary["props"]["target_components"]) == {
+        "partners-kpis",
+        "partners-scatter",
+        "partners-by-trade",
+    }
+    assert summary["props"]["overlay_style"]["visibility"] == "visible"  # no blank page
+    assert "Loading the numbers for this view…" in strings(summary["props"]["custom_spinner"])
+    grid_loading = find(tree, "partners-grid-loading")["props"]
+    assert grid_loading["target_components"] == {"partners-grid": "getRowsResponse"}
+    assert "Loading partners…" in strings(grid_loading["custom_spinner"])
+    defs = leaf_defs(find(tree, "partners-grid")["props"]["columnDefs"])
+    formatters = [c["valueFormatter"]["function"] for c in defs if "valueFormatter" in c]
+    assert len(formatters) >= 20
+    assert all(f.startswith("params.data == null ? '' : ") for f in formatters)
+
+
+def test_sort_and_page_come_from_the_url_and_go_into_links(
+    client_for, dash_app, world, monkeypatch
+):
+    import pages.partners as partners_page
+
+    client = client_for("manager")
+    tree = layout_tree(client, dash_app, MARCH + "&sort=-shares&page=2")
+    assert find(tree, "partners-query")["props"]["data"] == {
+        **MARCH_STORE,
+        "sort": "-shares",
+        "page": "2",
+    }
+    options = find(tree, "partners-grid")["props"]["dashGridOptions"]
+    assert options["initialState"]["sort"] == {"sortModel": [{"colId": "shares", "sort": "desc"}]}
+    assert options["initialState"]["pagination"] == {"page": 1, "pageSize": 25}
+    assert options["infiniteInitialRowCount"] == 50  # enough rows known to open on page 2
+    # rows link to the partner with the list's sort and page, so its "All partners" link and
+    # the way back reopen the list as it was; pages of 2 rows here
+    monkeypatch.setattr(partners_page, "PAGE_SIZE", 2)
+    request = {"startRow": 2, "endRow": 4, "sortModel": [{"colId": "shares", "sort": "desc"}]}
+    response, _ = grid_rows(client, dash_app, MARCH_STORE, request)
+    # leads: Alpha 4, Echo 3, Bravo 2, Delta 1, the rest 0: page 2 is Bravo, Delta
+    assert names_of(response["rowData"]) == ["Bravo Plumbing", "Delta Sparks"]
+    assert response["rowData"][0]["business_name"].endswith(
+        f"(/partners/{world.ids['bravo']}{MARCH}&sort=-shares&page=2)"
+    )
+    detail = route(
+        client, dash_app, f"/partners/{world.ids['bravo']}", MARCH + "&sort=-shares&page=2"
+    )
+    assert f"/partners{MARCH}&sort=-shares&page=2" in detail
+    # changing a filter keeps the list's order and opens the new view on its first page
+    values = ["custom", "2026-03-01", "2026-03-31", "plumbing", None, None, None, None]
+    sorted_request = {"startRow": 50, "endRow": 75, "sortModel": request["sortModel"]}
+    stored = {**MARCH_STORE, "sort": "-shares", "page": "3"}
+    response = apply_filters(client, dash_app, values, stored, sorted_request)
+    assert response["partners-url"]["href"] == f"/partners{MARCH}&trade=plumbing&sort=-shares"
+    # nothing changed: no navigation (the page stays where it is)
+    values[3] = None
+    response = apply_filters(client, dash_app, values, stored, sorted_request)
+    assert "partners-url" not in response
+
+
+@pytest.mark.parametrize(
+    ("search", "message"),
+    [
+        (
+            "&sort=password",
+            "The list cannot be sorted by “password”. Click a column header to sort. "
+            "Sorted by rank instead. The other filters are kept.",
+        ),
+        ("&page=0", "The page number must be between 1 and 100000. Showing the first page."),
+        ("&page=abc", "The page number must be a whole number, not “abc”. Showing the first"),
+    ],
+)
+def test_bad_sort_or_page_in_the_url_gives_a_message(client_for, dash_app, world, search, message):
+    tree = layout_tree(client_for("manager"), dash_app, MARCH + "&trade=plumbing" + search)
+    assert message in json.dumps(tree, ensure_ascii=False)
+    assert find(tree, "partners-query")["props"]["data"] == {**MARCH_STORE, "trade": "plumbing"}
+    state = find(tree, "partners-grid")["props"]["dashGridOptions"]["initialState"]
+    assert state["sort"] == {"sortModel": [{"colId": "rank", "sort": "asc"}]}
+    assert "pagination" not in state  # the first page
+
+
+def test_invalid_dates_in_the_controls_keep_the_view(client_for, dash_app, world):
+    client = client_for("manager")
+    stored = {**MARCH_STORE, "trade": "plumbing", "province": "Gauteng"}
+    values = ["custom", "2026-03-31", "2026-03-01", "plumbing", "Gauteng", None, None, None]
+    response = apply_filters(client, dash_app, values, stored)
+    assert "partners-url" not in response  # no navigation: the view (and its data) stays
+    assert strings(response["partners-filters-problem"]["children"]) == [
+        "Dates not applied: ",
+        "The period starts on 31 Mar 2026, after it ends (01 Mar 2026). Pick a start date "
+        "before the end date.",
+        " Still showing 01 Mar 2026 – 31 Mar 2026; other filter changes apply once the dates "
+        "are valid.",
+    ]
+    assert response["partners-from"]["invalid"] is True
+    assert response["partners-to"]["invalid"] is True
+    # another filter changed meanwhile: still refused, still explained
+    response = apply_filters(client, dash_app, [*values[:3], "electrical", *values[4:]], stored)
+    assert "partners-url" not in response and "after it ends" in json.dumps(response)
+    # an end date cleared
+    response = apply_filters(client, dash_app, ["custom", "2026-03-01", None, *values[3:]], stored)
+    assert "partners-url" not in response
+    assert "A custom period needs both a start and an end date." in json.dumps(response)
+    assert (response["partners-from"]["invalid"], response["partners-to"]["invalid"]) == (
+        False,
+        True,
+    )
+    # fixed: applied, with the other filters
+    response = apply_filters(
+        client, dash_app, ["custom", "2026-03-01", "2026-03-15", *values[3:]], stored
+    )
+    assert response["partners-url"]["href"] == (
+        "/partners?period=custom&from=2026-03-01&to=2026-03-15&trade=plumbing&province=Gauteng"
+    )
+    assert response["partners-filters-problem"]["children"] is None
+    assert response["partners-from"]["invalid"] is False
+    # another control's bad value: said beside the controls too, the dates are not blamed
+    response = apply_filters(
+        client,
+        dash_app,
+        [*values[:1], "2026-03-01", "2026-03-31", "plumbing", "Gauteng", None, 20000, None],
+        stored,
+    )
+    assert "partners-url" not in response
+    assert strings(response["partners-filters-problem"]["children"]) == [
+        "Filters not applied: ",
+        "The minimum number of reviews must be between 0 and 10000.",
+        " Still showing 01 Mar 2026 – 31 Mar 2026.",
+    ]
+    assert response["partners-from"]["invalid"] is False
+
+
+def test_a_link_with_a_bad_date_keeps_the_other_filters(client_for, dash_app, world):
+    tree = layout_tree(
+        client_for("manager"), dash_app, "?from=2026-03-31&to=2026-03-01&trade=plumbing&q=alpha"
+    )
+    text = json.dumps(tree, ensure_ascii=False)
+    assert (
+        "The period starts on 31 Mar 2026, after it ends (01 Mar 2026). Pick a start date before "
+        "the end date. Showing the last 365 days instead. The other filters are kept."
+    ) in text
+    assert find(tree, "partners-query")["props"]["data"] == {"trade": "plumbing", "q": "alpha"}
+    assert find(tree, "partners-trade")["props"]["value"] == "plumbing"
 
 
 # --- the detail page ----------------------------------------------------------------------------

@@ -83,8 +83,20 @@ CALLBACKS: dict[tuple[str, ...], CallbackRow] = {
     ("_pages_content.children", "_pages_store.data"): CallbackRow(EVERYONE),
     ("_pages_dummy.children",): CallbackRow(EVERYONE),
     # /partners
-    ("partners-url.search",): CallbackRow(PARTNERS_PAGE),
+    (
+        "partners-url.href",
+        "partners-filters-problem.children",
+        "partners-from.invalid",
+        "partners-to.invalid",
+    ): CallbackRow(PARTNERS_PAGE),
+    (
+        "partners-kpis.children",
+        "partners-scatter.figure",
+        "partners-by-trade.figure",
+    ): CallbackRow(PARTNERS_PAGE),
     ("partners-grid.getRowsResponse", "partners-count.children"): CallbackRow(PARTNERS_PAGE),
+    # clientside (the grid's sort and page into the address); never runs on the server
+    ("partners-list-state.data",): CallbackRow(PARTNERS_PAGE),
     ("partners-grid.columnDefs",): CallbackRow(PARTNERS_PAGE),
     ("partners-download.data", "partners-export-result.children"): CallbackRow(PARTNERS_PAGE),
     # /partners/<id>

@@ -1,0 +1,279 @@
+"""Layout pieces of the partner ranking page (``/partners``): the headline cards, the loading
+states, the toolbar above the grid and the line under it, and the script that keeps the grid's
+sort and page in the address.
+
+What one screen shows must agree. The headline cards and the charts describe the *view*: the
+period and the filter bar's trade, province, vetting status and minimum reviews. The quick
+search and the grid's own column filters only narrow the list; they say so where they are, and
+the line under the grid counts "N of M partners in this view" with M the cards' partner count.
+
+Pure: no database and no callbacks (``pages/partners.py`` registers those).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from components.grid import column_chooser, quick_search
+from components.kpi import alert_class, fmt_int, fmt_pct, kpi_card, kpi_row
+from components.partner_columns import COLUMNS, LOCKED
+from components.partner_figures import empty_figure, format_minutes, graph
+from data.partners import Headline
+
+LOADING = "Loading…"
+NARROWS_ONLY = "narrows the list only"
+
+
+# --- headline cards ---------------------------------------------------------------------------
+
+
+def headline_cards(h: Headline | None) -> list[dbc.Col]:
+    """The four cards for the view; ``None`` gives the same cards with their values pending."""
+    if h is None:
+        return [
+            kpi_card(label, "…", LOADING, id_=f"partners-kpi-{key}")
+            for key, label in (
+                ("partners", "Partners"),
+                ("leads", "Leads shared"),
+                ("contact", "Contacted within 24 h"),
+                ("rating", "Mean rating"),
+            )
+        ]
+    unranked = h.partners - h.rated_partners - h.new_partners
+    return [
+        kpi_card(
+            "Partners",
+            fmt_int(h.partners),
+            f"{fmt_int(h.at_risk)} at risk · {fmt_int(h.active_partners)} received leads",
+            id_="partners-kpi-partners",
+            note_class=alert_class(h.at_risk > 0),
+        ),
+        kpi_card(
+            "Leads shared",
+            fmt_int(h.shares),
+            f"{fmt_pct(h.acceptance_rate)} accepted",
+            id_="partners-kpi-leads",
+        ),
+        kpi_card(
+            "Contacted within 24 h",
+            fmt_pct(h.within_24h),
+            f"{fmt_pct(h.within_1h)} within 1 h · median {format_minutes(h.median_response_min)}",
+            id_="partners-kpi-contact",
+        ),
+        kpi_card(
+            "Mean rating",
+            "–" if h.mean_rating is None else f"{h.mean_rating:.2f} / 5",
+            " · ".join(
+                [
+                    f"{fmt_int(h.reviews)} reviews",
+                    f"{fmt_int(h.rated_partners)} ranked",
+                    f"{fmt_int(h.new_partners)} new",
+                    *(
+                        [f"{fmt_int(unranked)} without reviews in the period"]
+                        if unranked > 0
+                        else []
+                    ),
+                ]
+            ),
+            id_="partners-kpi-rating",
+        ),
+    ]
+
+
+# --- loading states ---------------------------------------------------------------------------
+
+
+def _spinner(text: str) -> html.Div:
+    return html.Div(
+        [dbc.Spinner(size="sm", color="primary", spinner_class_name="me-2"), text],
+        className="partners-loading bg-white border rounded shadow-sm px-3 py-2 fw-semibold",
+    )
+
+
+def loading(
+    id_: str, children: Any, targets: dict[str, str | list[str]], text: str = LOADING
+) -> dcc.Loading:
+    """Shows ``text`` with a spinner over ``children`` while one of ``targets`` is computed; the
+    children stay visible (dimmed) so the page does not jump or look empty."""
+    return dcc.Loading(
+        children,
+        id=id_,
+        target_components=targets,
+        custom_spinner=_spinner(text),
+        overlay_style={"visibility": "visible", "opacity": 0.35, "pointerEvents": "none"},
+        delay_show=150,
+    )
+
+
+def summary(loading_text: str = LOADING) -> dcc.Loading:
+    """Headline cards and the two charts, pending until the view's callback fills them."""
+    pending = empty_figure("", loading_text)
+    return loading(
+        "partners-summary-loading",
+        [
+            html.Div(kpi_row(headline_cards(None)), id="partners-kpis"),
+            dbc.Row(
+                [
+                    dbc.Col(graph("partners-scatter", pending), lg=7),
+                    dbc.Col(graph("partners-by-trade", pending), lg=5),
+                ],
+                className="mb-3",
+            ),
+        ],
+        {
+            "partners-kpis": "children",
+            "partners-scatter": "figure",
+            "partners-by-trade": "figure",
+        },
+        f"{LOADING[:-1]} the numbers for this view…",
+    )
+
+
+# --- above and under the grid -----------------------------------------------------------------
+
+
+def toolbar(search: str, can_export: bool) -> html.Div:
+    """Quick search (labelled as narrowing the list only), column chooser, exports."""
+    exports = (
+        [
+            dbc.Button(
+                "Export CSV",
+                id="partners-export-csv",
+                size="sm",
+                color="secondary",
+                className="ms-2",
+            ),
+            dbc.Button(
+                "Export Excel",
+                id="partners-export-xlsx",
+                size="sm",
+                color="secondary",
+                className="ms-2",
+            ),
+        ]
+        if can_export
+        else []
+    )
+    return html.Div(
+        [
+            dbc.Row(
+                [
+                    dbc.Col(
+                        [
+                            dbc.Label(
+                                ["Find in the list ", html.Span(f"({NARROWS_ONLY})")],
+                                html_for="partners-search",
+                                className="small mb-1",
+                            ),
+                            quick_search(
+                                "partners-search", "Partner, trade, province, status…", search
+                            ),
+                        ],
+                        md=4,
+                    ),
+                    dbc.Col(
+                        html.Div(
+                            "The search and the column filters (the filter icon in each column "
+                            "header) narrow the list only: the cards and charts above always "
+                            "cover every partner in this view. Exports contain the list as "
+                            "shown.",
+                            className="text-muted small",
+                            id="partners-narrow-note",
+                        ),
+                        md=5,
+                        className="align-self-end",
+                    ),
+                    dbc.Col(
+                        [
+                            column_chooser("partners-columns", COLUMNS, locked=LOCKED),
+                            *exports,
+                            dcc.Download(id="partners-download"),
+                        ],
+                        className="text-end align-self-end",
+                        md=3,
+                    ),
+                ],
+                className="g-2 mb-2",
+            ),
+        ]
+    )
+
+
+def count_line(shown: int, total: int, search: str, filtered: Sequence[str]) -> html.Div | str:
+    """ "Showing N of M partners in this view" (M: the cards' partner count) and, when the list
+    is narrowed, by what and that the numbers above still cover all M."""
+    line = f"Showing {fmt_int(shown)} of {fmt_int(total)} partners in this view."
+    causes = []
+    if search:
+        causes.append(f"the search “{search}”")
+    if filtered:
+        names = ", ".join(filtered)
+        causes.append(f"the column filter{'s' if len(filtered) > 1 else ''} on {names}")
+    if not causes:
+        return line
+    by = " and ".join(causes)
+    return html.Div(
+        [
+            html.Strong(line),
+            f" The list is narrowed by {by}; the cards and charts above cover all "
+            f"{fmt_int(total)}.",
+            " No partner in this view matches." if shown == 0 else "",
+        ],
+        className="bg-warning-subtle border border-warning-subtle rounded px-2 py-1",
+    )
+
+
+def date_problem(problem: str, showing: str) -> html.Div:
+    """Why the typed dates were not applied, and what the page still shows."""
+    return html.Div(
+        [
+            html.Strong("Dates not applied: "),
+            problem,
+            f" Still showing {showing}; other filter changes apply once the dates are valid.",
+        ],
+        className="text-danger small mt-1",
+        id="partners-dates-problem",
+    )
+
+
+def controls_problem(problem: str, showing: str) -> html.Div:
+    """Why a value typed into another filter control was not applied."""
+    return html.Div(
+        [html.Strong("Filters not applied: "), problem, f" Still showing {showing}."],
+        className="text-danger small mt-1",
+    )
+
+
+# --- the grid's sort and page in the address --------------------------------------------------
+
+#: Clientside: replace (not push) the address when the grid's sort or page changes, so Back
+#: from a partner and a reload reopen the list as it was, without a history entry per click.
+#: The default sort (rank, best first) and page 1 are left out, like every default.
+LIST_STATE_JS = r"""
+function (pagination, request) {
+    const path = window.location.pathname;
+    if (!pagination || !request || !/\/partners\/?$/.test(path)) {
+        return window.dash_clientside.no_update;
+    }
+    const params = new URLSearchParams(window.location.search);
+    const model = (request && request.sortModel) || [];
+    const first = model.length ? model[0] : null;
+    if (!first || (first.colId === "rank" && first.sort === "asc")) {
+        params.delete("sort");
+    } else {
+        params.set("sort", (first.sort === "desc" ? "-" : "") + first.colId);
+    }
+    const page = Number.isInteger(pagination.currentPage) ? pagination.currentPage + 1 : 1;
+    if (page > 1) { params.set("page", String(page)); } else { params.delete("page"); }
+    const query = params.toString();
+    const search = query ? "?" + query : "";
+    if (search !== window.location.search) {
+        window.history.replaceState(window.history.state, "", path + search);
+    }
+    return search;
+}
+"""
