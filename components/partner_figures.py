@@ -1,52 +1,172 @@
 """Figures of the partner pages: pure functions from DataFrames (as ``data.partners`` returns
 them) to Plotly figures. No database, no Dash callbacks; every function copes with empty input
 by returning a figure that says so, rather than an empty set of axes.
+
+The figures are plain dicts (``{"data": [...], "layout": {...}}``, what ``dcc.Graph`` sends to
+Plotly.js anyway), not ``plotly.graph_objects`` figures. Building a ``go.Figure`` validates
+every property on assignment and deep-copies its template: on the detail page that was more
+than half of the server's CPU for the whole page (five figures, 150–220 ms of 230–300 ms at
+100 000 leads; see docs/partner-performance.md, "Server CPU per view"). The price is that
+nothing checks the property names here at run time: ``tests/unit/test_partner_figures.py``
+passes every figure, empty or not, through ``go.Figure`` so that a misspelt property fails a
+test instead.
+
+Values are sent as plain lists (NaN → None, so Plotly draws gaps and the JSON encoder never
+meets a NaN), rounded where the screen cannot show more digits, and every figure shares one
+:data:`TEMPLATE`: the parts of Plotly's ``plotly_white`` a 2-D chart of these trace types uses
+(~1 KB instead of the full 7 KB template in every figure of every response).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
+import plotly.io as pio
 from dash import dcc
-from plotly.subplots import make_subplots
+
+Figure = dict[str, Any]
 
 RISK_COLOUR = "#dc3545"
 OK_COLOUR = "#0d6efd"
 TRADE_COLOUR = "#adb5bd"
-FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 12}
+FONT_FAMILY = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
 MAX_BUBBLE_PX = 28
+#: From this many points on, the scatter is drawn with WebGL (``scattergl``); below it as SVG.
+#: WebGL costs a fixed few hundred ms to set up, and more without a GPU (headless Chromium
+#: --disable-gpu, remote desktops): at 500–1 000 partners SVG drew in a third to half the time;
+#: from ~2 500 points on WebGL is no slower even without a GPU and much faster with one.
+SCATTERGL_FROM = 2000
+
+#: Layout and trace defaults of ``plotly_white`` that 2-D bar, scatter and box charts use.
+#: Built once; shared by every figure, so callers must not modify it.
+TEMPLATE_LAYOUT_KEYS = (
+    "autotypenumbers",
+    "colorway",
+    "font",
+    "hovermode",
+    "hoverlabel",
+    "paper_bgcolor",
+    "plot_bgcolor",
+    "xaxis",
+    "yaxis",
+    "annotationdefaults",
+    "shapedefaults",
+    "title",
+)
+TEMPLATE_TRACE_TYPES = ("bar", "scatter", "scattergl", "box")
 
 
-def graph(id_: str, figure: go.Figure) -> dcc.Graph:
+def _template() -> dict[str, Any]:
+    """``plotly_white`` trimmed, with every axis's ``automargin`` off (see :func:`figure`)."""
+    full = pio.templates["plotly_white"].to_plotly_json()
+    layout = {k: v for k, v in full["layout"].items() if k in TEMPLATE_LAYOUT_KEYS}
+    for axis in ("xaxis", "yaxis"):  # a template's axis applies to every axis of its kind
+        layout[axis] = {**layout[axis], "automargin": False}
+    return {
+        "layout": layout,
+        "data": {k: v for k, v in full["data"].items() if k in TEMPLATE_TRACE_TYPES},
+    }
+
+
+TEMPLATE: dict[str, Any] = _template()
+
+
+def graph(id_: str, figure: Figure) -> dcc.Graph:
     """A figure on a page (without Plotly's logo in the toolbar)."""
     return dcc.Graph(id=id_, figure=figure, config={"displaylogo": False})
 
 
-def _base(fig: go.Figure, title: str, height: int = 360) -> go.Figure:
-    fig.update_layout(
-        title={"text": title, "x": 0.01, "font": {"size": 15}},
-        template="plotly_white",
-        font=FONT,
-        height=height,
-        margin={"l": 60, "r": 20, "t": 50, "b": 50},
-        legend={"orientation": "h", "y": -0.2},
-    )
-    return fig
+def values(column: Iterable[Any], digits: int | None = None) -> list[Any]:
+    """A column as a JSON-ready list of Python numbers and strings: missing values (NaN,
+    None, NA) become None; floats are rounded to ``digits`` when given (shorter JSON for many
+    points). Numeric arrays take a vectorised path (the scatter has thousands of points)."""
+    array = column.to_numpy() if hasattr(column, "to_numpy") else column
+    if isinstance(array, np.ndarray) and array.dtype.kind in "iub":
+        return array.tolist()
+    if isinstance(array, np.ndarray) and array.dtype.kind == "f":
+        rounded = array if digits is None else np.round(array, digits)
+        out = rounded.tolist()
+        return [None if v != v else v for v in out] if np.isnan(rounded).any() else out
+    out = []
+    for v in column.tolist() if hasattr(column, "tolist") else column:
+        if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+            out.append(None)
+        elif digits is not None and isinstance(v, float):
+            out.append(round(v, digits))
+        else:
+            out.append(v)
+    return out
 
 
-def empty_figure(title: str, message: str = "No data for these filters.") -> go.Figure:
-    fig = go.Figure()
-    fig.add_annotation(
-        text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font={"size": 14}
+def _missing(column: Iterable[Any]) -> bool:
+    """Whether every value of a column is missing (cheaper than pandas for a few rows)."""
+    return all(v is None for v in values(column))
+
+
+#: Bottom margin taken by a legend row (the legend sits at the foot of the figure).
+LEGEND_PX = 28
+
+
+def figure(
+    title: str,
+    data: list[dict[str, Any]],
+    *,
+    height: int = 360,
+    margin: dict[str, int] | None = None,
+    legend: bool = True,
+    **layout: Any,
+) -> Figure:
+    """The house layout around ``data``: title top left, the legend in a row at the foot.
+
+    Margins are fixed (``margin`` overrides the defaults; each figure reserves room for its
+    tick labels, axis titles and legend) and the template turns axes' "automargin" off:
+    Plotly's automatic margins lay a figure out twice, which was more than half of the detail
+    page's drawing time in the browser. With the legend in its own row below everything (container
+    coordinates), no margin depends on the data.
+    """
+    out_layout: dict[str, Any] = {
+        "template": TEMPLATE,
+        "title": {"text": title, "x": 0.01, "font": {"size": 15}},
+        "font": {"family": FONT_FAMILY, "size": 12},
+        "height": height,
+        "margin": {"l": 60, "r": 20, "t": 50, "b": 50, **(margin or {})},
+        "showlegend": legend,
+        **layout,
+    }
+    if legend:
+        out_layout["legend"] = {
+            "orientation": "h",
+            "yref": "container",
+            "y": 0,
+            "yanchor": "bottom",
+            "x": 0.01,
+        }
+    return {"data": data, "layout": out_layout}
+
+
+def empty_figure(title: str, message: str = "No data for these filters.") -> Figure:
+    return figure(
+        title,
+        [],
+        legend=False,
+        annotations=[
+            {
+                "text": message,
+                "showarrow": False,
+                "x": 0.5,
+                "y": 0.5,
+                "xref": "paper",
+                "yref": "paper",
+                "font": {"size": 14},
+            }
+        ],
+        xaxis={"visible": False},
+        yaxis={"visible": False},
     )
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return _base(fig, title)
 
 
 def format_minutes(minutes: float | None) -> str:
@@ -73,9 +193,14 @@ RESPONSE_TICKS: tuple[tuple[float, str], ...] = (
     (48, "2 days"),
     (168, "7 days"),
 )
+SCATTER_HOVER = (
+    "<b>%{customdata[0]}</b><br>Bayesian rating %{y:.2f} "
+    "(%{customdata[2]} reviews)<br>median first contact %{customdata[3]}"
+    "<br>%{customdata[1]} leads<extra></extra>"
+)
 
 
-def rating_vs_response(table: pd.DataFrame) -> go.Figure:
+def rating_vs_response(table: pd.DataFrame) -> Figure:
     """One point per ranked partner: Bayesian rating against median time to first contact
     (log scale), size = leads shared, colour = at risk."""
     title = "Rating against median time to first contact"
@@ -83,208 +208,254 @@ def rating_vs_response(table: pd.DataFrame) -> go.Figure:
     if data.empty:
         return empty_figure(title, "No ranked partner with contacted leads for these filters.")
     max_leads = max(float(data["shares"].max()), 1.0)
-    fig = go.Figure()
+    kind = "scattergl" if len(data) >= SCATTERGL_FROM else "scatter"
+    traces = []
     for at_risk, name, colour in ((False, "OK", OK_COLOUR), (True, "At risk", RISK_COLOUR)):
         part = data[data["at_risk"] == at_risk]
         if part.empty:
             continue
-        hours = part["median_response_min"].astype(float) / 60.0
-        fig.add_trace(
-            go.Scattergl(
-                x=np.maximum(hours, 1 / 60),
-                y=part["bayes_rating"],
-                mode="markers",
-                name=name,
-                marker={
+        minutes = part["median_response_min"].to_numpy(dtype=float)
+        shares = part["shares"].to_numpy(dtype=float)
+        customdata = [
+            [str(n), int(s), int(r), format_minutes(m)]
+            for n, s, r, m in zip(
+                part["business_name"].tolist(),
+                part["shares"].tolist(),
+                part["reviews"].tolist(),
+                minutes.tolist(),
+                strict=True,
+            )
+        ]
+        traces.append(
+            {
+                "type": kind,
+                "x": values(np.maximum(minutes / 60.0, 1 / 60), 4),
+                "y": values(part["bayes_rating"].astype(float), 3),
+                "mode": "markers",
+                "name": name,
+                "marker": {
                     "color": colour,
-                    "size": 4 + (MAX_BUBBLE_PX - 4) * np.sqrt(part["shares"] / max_leads),
+                    "size": values(4 + (MAX_BUBBLE_PX - 4) * np.sqrt(shares / max_leads), 1),
                     "opacity": 0.65,
                     "line": {"width": 0},
                 },
-                customdata=np.stack(
-                    [
-                        part["business_name"].astype(str),
-                        part["shares"],
-                        part["reviews"],
-                        part["median_response_min"].map(format_minutes),
-                    ],
-                    axis=-1,
-                ),
-                hovertemplate=(
-                    "<b>%{customdata[0]}</b><br>Bayesian rating %{y:.2f} "
-                    "(%{customdata[2]} reviews)<br>median first contact %{customdata[3]}"
-                    "<br>%{customdata[1]} leads<extra></extra>"
-                ),
-            )
+                "customdata": customdata,
+                "hovertemplate": SCATTER_HOVER,
+            }
         )
     # Plotly's own log ticks read "4 5 6 … 1 2" (tenths of an hour): name the times instead.
-    fig.update_xaxes(
-        type="log",
-        title="Median time to first contact (log scale)",
-        tickvals=[hours for hours, _ in RESPONSE_TICKS],
-        ticktext=[label for _, label in RESPONSE_TICKS],
+    return figure(
+        title,
+        traces,
+        margin={"b": 50 + LEGEND_PX},
+        xaxis={
+            "type": "log",
+            "title": {"text": "Median time to first contact (log scale)"},
+            "tickvals": [hours for hours, _ in RESPONSE_TICKS],
+            "ticktext": [label for _, label in RESPONSE_TICKS],
+        },
+        yaxis={"title": {"text": "Bayesian rating"}, "range": [0.9, 5.1]},
     )
-    fig.update_yaxes(title="Bayesian rating", range=[0.9, 5.1])
-    return _base(fig, title)
 
 
-def ratings_by_trade(by_trade: pd.DataFrame) -> go.Figure:
+def ratings_by_trade(by_trade: pd.DataFrame) -> Figure:
     """Distribution of Bayesian ratings per trade (box per trade, ranked partners only)."""
     title = "Bayesian ratings by trade"
     if by_trade.empty:
         return empty_figure(title, "No ranked partners for these filters.")
-    fig = go.Figure()
-    order = (
-        by_trade.groupby("trade")["bayes_rating"]
-        .median()
-        .sort_values(ascending=True)
-        .index.tolist()
+    groups = by_trade.groupby("trade")["bayes_rating"]
+    order = groups.median().sort_values(ascending=True).index.tolist()
+    ratings = {trade: series for trade, series in groups}
+    traces = [
+        {
+            "type": "box",
+            "x": values(ratings[trade].astype(float), 3),
+            "name": f"{trade} ({len(ratings[trade])})",
+            "boxpoints": "outliers",
+            "marker": {"color": OK_COLOUR},
+            "line": {"width": 1},
+            "hovertemplate": "%{x:.2f}<extra>" + str(trade) + "</extra>",
+        }
+        for trade in order
+    ]
+    longest = max(len(t["name"]) for t in traces)
+    return figure(
+        title,
+        traces,
+        height=max(300, 40 + 34 * len(order)),
+        legend=False,
+        margin={"l": min(300, 24 + round(6.5 * longest)), "b": 55},  # the longest trade name
+        xaxis={"title": {"text": "Bayesian rating"}, "range": [0.9, 5.1]},
     )
-    for trade in order:
-        values = by_trade.loc[by_trade["trade"] == trade, "bayes_rating"]
-        fig.add_trace(
-            go.Box(
-                x=values,
-                name=f"{trade} ({len(values)})",
-                boxpoints="outliers",
-                marker_color=OK_COLOUR,
-                line_width=1,
-                hovertemplate="%{x:.2f}<extra>" + trade + "</extra>",
-            )
-        )
-    fig.update_layout(showlegend=False)
-    fig.update_xaxes(title="Bayesian rating", range=[0.9, 5.1])
-    return _base(fig, title, height=max(300, 40 + 34 * len(order)))
 
 
-def monthly_trend(trend: pd.DataFrame) -> go.Figure:
+def monthly_trend(trend: pd.DataFrame) -> Figure:
     """Reviews per month (bars, with the month's leads in the hover text) and the month's
-    mean rating (line)."""
+    mean rating (line, on a second axis)."""
     title = "Rating and reviews per month"
     if trend.empty or trend["reviews"].sum() == 0:  # leads alone would draw empty axes
         return empty_figure(title, "No reviews in these months.")
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
-    months = pd.to_datetime(trend["month"])
-    fig.add_trace(
-        go.Bar(
-            x=months,
-            y=trend["reviews"],
-            name="Reviews",
-            marker_color=TRADE_COLOUR,
-            customdata=trend["shares"],
-            hovertemplate="%{x|%b %Y}: %{y} reviews, %{customdata} leads shared<extra></extra>",
-        ),
-        secondary_y=False,
+    months = [pd.Timestamp(m).strftime("%Y-%m-%d") for m in trend["month"]]
+    bars = {
+        "type": "bar",
+        "x": months,
+        "y": values(trend["reviews"]),
+        "name": "Reviews",
+        "marker": {"color": TRADE_COLOUR},
+        "customdata": values(trend["shares"]),
+        "hovertemplate": "%{x|%b %Y}: %{y} reviews, %{customdata} leads shared<extra></extra>",
+        "xaxis": "x",
+        "yaxis": "y",
+    }
+    line = {
+        "type": "scatter",
+        "x": months,
+        "y": values(trend["mean_rating"], 3),
+        "name": "Mean rating",
+        "mode": "lines+markers",
+        "line": {"color": OK_COLOUR},
+        "connectgaps": False,
+        "xaxis": "x",
+        "yaxis": "y2",
+    }
+    return figure(
+        title,
+        [bars, line],
+        margin={"r": 55, "b": 42 + LEGEND_PX},  # the second axis; two-line month labels
+        xaxis={"anchor": "y", "dtick": "M1", "tickformat": "%b<br>%Y"},
+        yaxis={
+            "anchor": "x",
+            "title": {"text": "Reviews"},
+            "rangemode": "tozero",
+        },
+        yaxis2={  # whole stars, not ticks synced to the review counts (0.9, 1.7, …)
+            "anchor": "x",
+            "overlaying": "y",
+            "side": "right",
+            "title": {"text": "Mean rating"},
+            "range": [0.9, 5.1],
+            "tickmode": "linear",
+            "tick0": 1,
+            "dtick": 1,
+            "showgrid": False,
+        },
     )
-    fig.add_trace(
-        go.Scatter(
-            x=months,
-            y=trend["mean_rating"],
-            name="Mean rating",
-            mode="lines+markers",
-            line={"color": OK_COLOUR},
-            connectgaps=False,
-        ),
-        secondary_y=True,
-    )
-    fig.update_yaxes(title_text="Reviews", secondary_y=False, rangemode="tozero")
-    fig.update_yaxes(  # whole stars, not ticks synced to the review counts (0.9, 1.7, …)
-        title_text="Mean rating",
-        secondary_y=True,
-        range=[0.9, 5.1],
-        tickmode="linear",
-        tick0=1,
-        dtick=1,
-        showgrid=False,
-    )
-    fig.update_xaxes(dtick="M1", tickformat="%b %Y")
-    return _base(fig, title)
 
 
-def star_distribution(stars: pd.DataFrame) -> go.Figure:
+def star_distribution(stars: pd.DataFrame) -> Figure:
     """Published reviews per star rating."""
     title = "Ratings given"
     if stars.empty or stars["reviews"].sum() == 0:
         return empty_figure(title, "No published reviews in this period.")
-    fig = go.Figure(
-        go.Bar(
-            x=[f"{s} ★" for s in stars["stars"]],
-            y=stars["reviews"],
-            marker_color=OK_COLOUR,
-            text=stars["reviews"],
-            textposition="outside",
-        )
+    counts = values(stars["reviews"])
+    bars = {
+        "type": "bar",
+        "x": [f"{s} ★" for s in stars["stars"].tolist()],
+        "y": counts,
+        "marker": {"color": OK_COLOUR},
+        "text": counts,
+        "textposition": "outside",
+        "cliponaxis": False,  # the tallest bar's count above the plot area
+    }
+    return figure(
+        title,
+        [bars],
+        height=320,
+        legend=False,
+        margin={"b": 40},
+        yaxis={"title": {"text": "Reviews"}, "rangemode": "tozero"},
     )
-    fig.update_yaxes(title="Reviews", rangemode="tozero")
-    return _base(fig, title, height=300)
 
 
 def _partner_against_trade(
     x: Sequence[Any], frame: pd.DataFrame, trade_name: str, hover: str, *, value: str, count: str
-) -> go.Figure:
+) -> list[dict[str, Any]]:
     """Grouped bars, the partner's beside its trade's: the columns named by ``value`` and
     ``count`` (patterns with ``{}`` for "partner" / "trade"), the count shown in the hover."""
-    bars = []
-    for side, name, colour in (
-        ("partner", "This partner", OK_COLOUR),
-        ("trade", trade_name, TRADE_COLOUR),
-    ):
-        bars.append(
-            go.Bar(
-                x=x,
-                y=frame[value.format(side)],
-                name=name,
-                marker_color=colour,
-                customdata=frame[count.format(side)],
-                hovertemplate=f"{hover}<extra>{name}</extra>",
-            )
+    return [
+        {
+            "type": "bar",
+            "x": list(x),
+            "y": values(frame[value.format(side)], 4),
+            "name": name,
+            "marker": {"color": colour},
+            "customdata": values(frame[count.format(side)]),
+            "hovertemplate": f"{hover}<extra>{name}</extra>",
+        }
+        for side, name, colour in (
+            ("partner", "This partner", OK_COLOUR),
+            ("trade", trade_name, TRADE_COLOUR),
         )
-    fig = go.Figure(bars)
-    fig.update_layout(barmode="group")
-    return fig
+    ]
 
 
-def aspects_against_trade(aspects: pd.DataFrame) -> go.Figure:
+def aspects_against_trade(aspects: pd.DataFrame) -> Figure:
     """Overall rating and the four sub-ratings: the partner's mean against its trade's."""
     title = "Ratings against the trade average"
-    if aspects.empty or aspects[["partner", "trade"]].isna().all().all():
+    if aspects.empty or (_missing(aspects["partner"]) and _missing(aspects["trade"])):
         return empty_figure(title, "No ratings in this period.")
-    labels = [a.capitalize() for a in aspects["aspect"]]
-    fig = _partner_against_trade(
-        labels,
+    bars = _partner_against_trade(
+        [str(a).capitalize() for a in aspects["aspect"]],
         aspects,
         "Trade average",
         "%{y:.2f} (%{customdata} ratings)",
         value="{}",
         count="{}_n",
     )
-    fig.update_yaxes(title="Mean rating", range=[0, 5.2])
-    return _base(fig, title, height=300)
+    return figure(
+        title,
+        bars,
+        height=320,
+        margin={"l": 50, "b": 30 + LEGEND_PX},
+        barmode="group",
+        yaxis={"title": {"text": "Mean rating"}, "range": [0, 5.2]},
+    )
 
 
-def funnel_against_trade(funnel: pd.DataFrame) -> go.Figure:
+def funnel_against_trade(funnel: pd.DataFrame) -> Figure:
     """Share of shared leads reaching each step: the partner against its trade."""
     title = "Funnel: share of leads reaching each step"
     if funnel.empty or (funnel["partner"].iloc[0] == 0 and funnel["trade"].iloc[0] == 0):
         return empty_figure(title, "No leads shared in this period.")
-    fig = _partner_against_trade(
-        funnel["step"],
+    bars = _partner_against_trade(
+        funnel["step"].tolist(),
         funnel,
         "Trade",
         "%{y:.0%} (%{customdata} leads)",
         value="{}_share",
         count="{}",
     )
-    fig.update_yaxes(title="Share of leads shared", tickformat=".0%", range=[0, 1.05])
-    return _base(fig, title, height=320)
+    return figure(
+        title,
+        bars,
+        height=320,
+        margin={"l": 75, "b": 30 + LEGEND_PX},
+        barmode="group",
+        yaxis={"title": {"text": "Share of leads shared"}, "tickformat": ".0%", "range": [0, 1.05]},
+    )
 
 
-def response_histogram(dist: pd.DataFrame) -> go.Figure:
+def response_histogram(dist: pd.DataFrame) -> Figure:
     """Contacted leads per response-time bucket."""
     title = "Time to first contact"
     if dist.empty or dist["leads"].sum() == 0:
         return empty_figure(title, "No contacted leads in this period.")
-    fig = go.Figure(go.Bar(x=dist["bucket"], y=dist["leads"], marker_color=OK_COLOUR))
-    fig.update_xaxes(title="Time from share to first contact", type="category")
-    fig.update_yaxes(title="Leads", rangemode="tozero")
-    return _base(fig, title, height=300)
+    bars = {
+        "type": "bar",
+        "x": dist["bucket"].tolist(),
+        "y": values(dist["leads"]),
+        "marker": {"color": OK_COLOUR},
+    }
+    return figure(
+        title,
+        [bars],
+        height=320,
+        legend=False,
+        margin={"b": 105},  # bucket labels at 45°, then the axis title
+        xaxis={
+            "title": {"text": "Time from share to first contact"},
+            "type": "category",
+            "tickangle": -45,
+        },
+        yaxis={"title": {"text": "Leads"}, "rangemode": "tozero"},
+    )

@@ -12,6 +12,7 @@ reads more than that.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -40,8 +41,8 @@ from data.rollups import (
     SUB_RATINGS,
     Family,
     Scope,
-    period_counts,
     range_totals,
+    trade_totals,
 )
 from data.stats import histogram_labels, ratios
 from data.timeutil import start_of
@@ -207,28 +208,58 @@ def monthly_trend(
     )
 
 
+def _own_scope(partner_id: int, filters: PartnerFilters) -> Scope:
+    return Scope(
+        partner_ids=(partner_id,),
+        trade_ids=None if filters.trade_id is None else (filters.trade_id,),
+        province=filters.province,
+    )
+
+
+def _own_totals(
+    conn: Connection, family: Family, partner_id: int, filters: PartnerFilters, cols: list[str]
+) -> dict[str, int]:
+    """One partner's counts over the period (zeros without activity). Read with the array
+    reader, not :func:`period_counts`: a one-row DataFrame costs more than the look-up."""
+    period = [(filters.start, filters.end)]
+    _, values = range_totals(conn, family, period, _own_scope(partner_id, filters), cols)
+    sums = values[0].sum(axis=0) if len(values[0]) else np.zeros(len(cols), dtype=np.int64)
+    return dict(zip(cols, (int(v) for v in sums), strict=True))
+
+
+def _trade_totals(
+    conn: Connection,
+    family: Family,
+    profile: PartnerProfile,
+    filters: PartnerFilters,
+    cols: list[str],
+) -> dict[str, int]:
+    """The comparison trades' counts over the period, all partners (in the filtered province),
+    summed over the trades."""
+    trade_ids = _comparison_trades(profile, filters)
+    rows = trade_totals(conn, family, filters.start, filters.end, trade_ids, cols, filters.province)
+    return {c: sum(int(row[i + 1] or 0) for row in rows) for i, c in enumerate(cols)}
+
+
 def rating_breakdown(
     conn: Connection, profile: PartnerProfile, filters: PartnerFilters
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(stars, aspects): the count of 1–5 star reviews in the period, and the partner's mean
     overall and sub-ratings against the mean of its trade(s) (all partners)."""
-    own_scope = Scope(
-        partner_ids=(profile.id,),
-        trade_ids=None if filters.trade_id is None else (filters.trade_id,),
-        province=filters.province,
+    # Only the columns shown: the trade side sums a year of daily rows per column.
+    aspect_cols = ["reviews", "rating_sum"] + [
+        f"{n}_{x}" for n in SUB_RATINGS for x in ("sum", "n")
+    ]
+    own_row = _own_totals(
+        conn, REVIEWS, profile.id, filters, [f"r{k}" for k in range(1, 6)] + aspect_cols
     )
-    own = period_counts(conn, REVIEWS, filters.start, filters.end, own_scope)
-    own_row = own.sum() if not own.empty else pd.Series(0, index=list(REVIEWS.counts))
-    trade_ids = _comparison_trades(profile, filters)
-    trade_scope = Scope(trade_ids=trade_ids, province=filters.province, group="trade")
-    trade = period_counts(conn, REVIEWS, filters.start, filters.end, trade_scope)
-    trade_row = trade.sum() if not trade.empty else pd.Series(0, index=list(REVIEWS.counts))
+    trade_row = _trade_totals(conn, REVIEWS, profile, filters, aspect_cols)
     stars = pd.DataFrame(
-        {"stars": [1, 2, 3, 4, 5], "reviews": [int(own_row[f"r{k}"]) for k in range(1, 6)]}
+        {"stars": [1, 2, 3, 4, 5], "reviews": [own_row[f"r{k}"] for k in range(1, 6)]}
     )
 
-    def mean(row: pd.Series, total: str, n: str) -> float | None:
-        return float(row[total]) / float(row[n]) if row[n] else None
+    def mean(row: dict[str, int], total: str, n: str) -> float | None:
+        return row[total] / row[n] if row[n] else None
 
     aspects = [("overall", "rating_sum", "reviews")] + [
         (name, f"{name}_sum", f"{name}_n") for name in SUB_RATINGS
@@ -237,9 +268,9 @@ def rating_breakdown(
         {
             "aspect": [a for a, _, _ in aspects],
             "partner": [mean(own_row, s, n) for _, s, n in aspects],
-            "partner_n": [int(own_row[n]) for _, _, n in aspects],
+            "partner_n": [own_row[n] for _, _, n in aspects],
             "trade": [mean(trade_row, s, n) for _, s, n in aspects],
-            "trade_n": [int(trade_row[n]) for _, _, n in aspects],
+            "trade_n": [trade_row[n] for _, _, n in aspects],
         }
     )
     return stars, comparison
@@ -255,31 +286,31 @@ FUNNEL_STEPS: tuple[tuple[str, str], ...] = (
 )
 
 
-def funnel(conn: Connection, profile: PartnerProfile, filters: PartnerFilters) -> pd.DataFrame:
+def funnel(
+    conn: Connection,
+    profile: PartnerProfile,
+    filters: PartnerFilters,
+    own_counts: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
     """The partner's funnel for leads shared in the period, against its trade(s): count and
-    share of shared leads reaching each step."""
+    share of shared leads reaching each step.
+
+    ``own_counts``: the partner's counts for the same filters when the caller has them already
+    (its :func:`partner_metrics` row holds every step), which saves a rollup read.
+    """
     cols = [c for c, _ in FUNNEL_STEPS]
-    own_scope = Scope(
-        partner_ids=(profile.id,),
-        trade_ids=None if filters.trade_id is None else (filters.trade_id,),
-        province=filters.province,
-    )
-    own = period_counts(conn, SHARES, filters.start, filters.end, own_scope, cols).sum()
-    trade_scope = Scope(
-        trade_ids=_comparison_trades(profile, filters), province=filters.province, group="trade"
-    )
-    trade = period_counts(conn, SHARES, filters.start, filters.end, trade_scope, cols).sum()
-    own = own.reindex(cols, fill_value=0)
-    trade = trade.reindex(cols, fill_value=0)
+    if own_counts is not None:
+        own = {c: int(own_counts[c]) for c in cols}
+    else:
+        own = _own_totals(conn, SHARES, profile.id, filters, cols)
+    trade = _trade_totals(conn, SHARES, profile, filters, cols)
     return pd.DataFrame(
         {
             "step": [label for _, label in FUNNEL_STEPS],
-            "partner": [int(own[c]) for c in cols],
-            "partner_share": [(own[c] / own["shares"]) if own["shares"] else None for c in cols],
-            "trade": [int(trade[c]) for c in cols],
-            "trade_share": [
-                (trade[c] / trade["shares"]) if trade["shares"] else None for c in cols
-            ],
+            "partner": [own[c] for c in cols],
+            "partner_share": [own[c] / own["shares"] if own["shares"] else None for c in cols],
+            "trade": [trade[c] for c in cols],
+            "trade_share": [trade[c] / trade["shares"] if trade["shares"] else None for c in cols],
         }
     )
 
@@ -480,7 +511,7 @@ def load_partner_view(
         ),
         stars=stars,
         aspects=aspects,
-        funnel=funnel(conn, profile, filters),
+        funnel=funnel(conn, profile, filters, own_counts=metrics),
         response=response_distribution(metrics),
         reviews_about=recent_reviews(
             conn, partner_id, about_partner=True, until=filters.end, limit=RECENT_ROWS
