@@ -51,7 +51,6 @@ from sqlalchemy import Connection, select
 
 from data import rollups
 from data.models import (
-    PartnerTrade,
     Setting,
     Trade,
 )
@@ -574,19 +573,17 @@ def ratings_by_trade(
     )
     if not ranked:
         return pd.DataFrame(columns=columns)
-    query = select(PartnerTrade.partner_id, Trade.name).join(
-        Trade, Trade.id == PartnerTrade.trade_id
-    )
-    if trade_id is not None:
-        query = query.where(PartnerTrade.trade_id == trade_id)
+    # Registered trades from the (cached) partner directory, names from the dozen trades.
+    names = dict(tuples_of(conn.execute(select(Trade.id, Trade.name))))
+    registered_trades = load_directory(conn)["trade_ids"]
     out: list[tuple[str, int, str, float]] = []
-    registered: set[int] = set()
-    for pid, trade in tuples_of(conn.execute(query)):
-        if pid in ranked:
-            registered.add(pid)
-            out.append((trade, pid, *ranked[pid]))
-    if trade_id is None:
-        out.extend(("(no trade)", pid, *ranked[pid]) for pid in ranked if pid not in registered)
+    for pid, row in ranked.items():
+        tids = registered_trades.get(pid, ())
+        if trade_id is not None:
+            tids = tuple(t for t in tids if t == trade_id)
+        elif not tids:
+            out.append(("(no trade)", pid, *row))
+        out.extend((names.get(t, "?"), pid, *row) for t in tids)
     out.sort(key=lambda r: (r[0], -r[3]))
     return pd.DataFrame(out, columns=columns)
 
