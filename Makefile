@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test install lint unit-pg e2e bench clean
+.PHONY: run test install lint unit-pg e2e bench mutation clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -35,5 +35,14 @@ lint: install
 bench: install
 	$(PY) benchmarks/run.py --leads $${LEADS:-100000}
 
+## Mutation testing of the trust-critical modules (not part of `make test`; docs/testing.md).
+## Starts afresh each time, on SQLite; MUTATION_CHILDREN=1 on a busy machine.
+MUTATION_CHILDREN ?= 2
+mutation: install
+	rm -rf mutants
+	env -u TEST_DATABASE_URL -u DATABASE_URL TEST_SQLITE_SCHEMA_CACHE=$(CURDIR)/mutants/schema-cache \
+		$(VENV)/bin/mutmut run --max-children $(MUTATION_CHILDREN)
+	$(PY) tests/mutation_score.py
+
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache mutants

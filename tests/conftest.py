@@ -10,9 +10,12 @@ logged in through the real ``/login`` form.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -42,6 +45,36 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
 
 
+#: Set (to a folder) by ``make mutation``: mutmut starts a fresh test session for every mutant,
+#: and running the migrations each time was most of a mutant's cost. With it, the SQLite schema
+#: the migrations build is kept in that folder (one file per version of ``migrations/``) and
+#: each session starts from a copy. Unset (``make test``), every session migrates for real.
+SCHEMA_CACHE_ENV = "TEST_SQLITE_SCHEMA_CACHE"
+
+
+def _migrated_sqlite_template(cache_dir: Path) -> Path:
+    """A SQLite file at the migrations' heads, built once per content of ``migrations/``."""
+    digest = hashlib.sha256()
+    for path in sorted((PROJECT_ROOT / "migrations").rglob("*.py")):
+        digest.update(path.relative_to(PROJECT_ROOT).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+    template = cache_dir / f"schema-{digest.hexdigest()[:16]}.db"
+    if not template.exists():
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        building = cache_dir / f"{template.name}.{os.getpid()}.tmp"
+        engine = dbmod.make_engine(f"sqlite:///{building}")
+        dbmod.upgrade_database(engine)
+        engine.dispose()
+        os.replace(building, template)  # atomic: a concurrent session sees all of it or none
+    return template
+
+
+def _copy_sqlite(source: Path, target: Path) -> None:
+    """Copy through SQLite's backup API (consistent whatever the journal mode)."""
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+
+
 @pytest.fixture(scope="session")
 def engine(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """The migrated test database; ``get_engine()`` in application code returns it too."""
@@ -49,12 +82,18 @@ def engine(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     os.environ.setdefault("INSTANCE_PATH", str(tmp_path_factory.mktemp("instance")))
     os.environ.setdefault("SECRET_KEY", "test-secret-key")
     dbmod.reset_engine_cache()
+    cache = os.environ.get(SCHEMA_CACHE_ENV)
+    copied = False
+    if cache and database_url.startswith("sqlite:///"):
+        _copy_sqlite(_migrated_sqlite_template(Path(cache)), Path(database_url[10:]))
+        copied = True
     engine = dbmod.get_engine()
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
-    dbmod.upgrade_database(engine)
+    if not copied:
+        dbmod.upgrade_database(engine)
     yield engine
     dbmod.reset_engine_cache()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from datetime import UTC, datetime
 
 import openpyxl
 import pandas as pd
@@ -17,6 +17,7 @@ from data.export import (
     PARTNER_TABLE,
     ExportFile,
     ExportNotAllowed,
+    build_file,
     export_table,
     read_csv_export,
     read_xlsx_export,
@@ -336,3 +337,83 @@ def test_numbers_are_never_prefixed():
     assert safe["Rate"].tolist()[:2] == [-0.5, 1.25]
     _, table = read_csv_export(to_csv_bytes(df, {}, generated_at=STAMP))
     assert table["Leads"].tolist() == [-3, 0, 5] and table["Rate"].tolist()[:2] == [-0.5, 1.25]
+
+
+# --- the workbook's layout ------------------------------------------------------------------------
+
+
+def test_xlsx_column_widths_auto_filter_and_frozen_header():
+    """Widths by hand: the longest of the header and the first 200 cells as text, plus 2, at most
+    60. Business: ``'=HYPERLINK("x")`` is 16 characters (with its apostrophe) → 18; Leads: the
+    header's 5 → 7; Rating: the header's 6 (``nan``, ``4.25`` and ``-1.5`` are shorter) → 8."""
+    data = to_xlsx_bytes(frame(), {"trade": "plumbing"}, "Partners", generated_at=STAMP)
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    sheet = book["Partners"]
+    widths = {col: sheet.column_dimensions[col].width for col in "ABC"}
+    assert widths == {"A": 18, "B": 7, "C": 8}
+    assert sheet.auto_filter.ref == "A1:C4"
+    assert sheet.freeze_panes == "A2"
+    about = book[FILTERS_SHEET]
+    assert (about.column_dimensions["A"].width, about.column_dimensions["B"].width) == (24, 60)
+
+
+def test_xlsx_widths_are_capped_and_read_from_the_first_200_rows_only():
+    long = "x" * 100
+    df = pd.DataFrame(
+        {
+            "wide": ["a", long] + ["a"] * 199,  # 100 characters: capped at 60
+            "late": ["ab"] * 200 + ["y" * 30],  # the 201st row is not sampled: "late" → 4 + 2
+        }
+    )
+    sheet = openpyxl.load_workbook(io.BytesIO(to_xlsx_bytes(df, {}, "S", generated_at=STAMP)))["S"]
+    assert (sheet.column_dimensions["A"].width, sheet.column_dimensions["B"].width) == (60, 6)
+    assert sheet.auto_filter.ref == "A1:B202"
+
+
+def test_xlsx_without_columns_has_no_auto_filter():
+    data = to_xlsx_bytes(pd.DataFrame(), {}, "Empty", generated_at=STAMP)
+    sheet = openpyxl.load_workbook(io.BytesIO(data))["Empty"]
+    assert sheet.auto_filter.ref is None
+
+
+def test_the_generated_line_defaults_to_now_in_utc():
+    before = datetime.now(UTC).replace(tzinfo=None, second=0, microsecond=0)
+    filters, _ = read_csv_export(to_csv_bytes(frame(), {}))
+    xlsx_filters, _ = read_xlsx_export(to_xlsx_bytes(frame(), {}, "S"), "S")
+    after = datetime.now(UTC).replace(tzinfo=None)
+    for stamp in (filters["generated"], xlsx_filters["generated"]):
+        assert stamp.endswith(" UTC")
+        assert before <= datetime.strptime(stamp, "%Y-%m-%d %H:%M UTC") <= after
+
+
+def test_build_file_names_the_unknown_format():
+    with pytest.raises(ValueError) as exc:
+        build_file(frame(), {}, "pdf", "S")  # type: ignore[arg-type]
+    assert str(exc.value) == "unknown export format 'pdf'"
+    assert build_file(frame(), {"a": "b"}, "csv", "S", generated_at=STAMP) == to_csv_bytes(
+        frame(), {"a": "b"}, generated_at=STAMP
+    )
+
+
+def test_reading_a_workbook_back_keeps_the_cells_as_written():
+    """``read_xlsx_export`` keeps each cell's own value (no type inference per column): whole
+    numbers in a column with a gap stay whole numbers, not floats."""
+    df = pd.DataFrame({"Leads": pd.array([12, None, 5], dtype=object), "Name": ["a", "b", "c"]})
+    _, table = read_xlsx_export(to_xlsx_bytes(df, {}, "S", generated_at=STAMP), "S")
+    leads = table["Leads"].tolist()
+    assert (leads[0], leads[2]) == (12, 5)
+    assert [type(leads[0]), type(leads[2])] == [int, int]
+    assert pd.isna(leads[1])
+
+
+def test_sheet_titles_lose_surrounding_apostrophes_only():
+    # Excel refuses a sheet name that starts or ends with an apostrophe; spaces inside stay.
+    assert sheet_title("'Partners'") == "Partners"
+    assert sheet_title("Xmas leads'") == "Xmas leads"
+    assert sheet_title("  'Audit log' ") == "'Audit log'"  # outer spaces first: no change inside
+
+
+def test_a_refused_export_names_the_role_and_the_file(db):
+    with pytest.raises(ExportNotAllowed) as exc, session_scope(db) as s:
+        export_table(s, AUDIT_LOG, frame(), fmt="csv", header={}, actor="x", role="manager")
+    assert str(exc.value) == "role 'manager' may not export audit-log"

@@ -433,3 +433,124 @@ def test_a_page_without_roles_or_prefix_stops_the_app(registry):
     registry["pages.partners"].pop("allowed_roles")
     with pytest.raises(RuntimeError, match="allowed_roles"):
         guard.wrap_page_layouts()
+
+
+def test_wrapped_layouts_pass_keyword_arguments_and_serve_static_layouts(registry, monkeypatch):
+    """A callable layout gets the router's keyword arguments; a layout that is a component (not
+    callable) is served as it is."""
+    registry["pages.partner_detail"]["layout"] = lambda **kwargs: ("detail", kwargs)
+    static = ["a component tree"]
+    registry["pages.home"]["layout"] = static
+    guard.wrap_page_layouts()
+    monkeypatch.setattr(guard, "current_role", lambda: MANAGER)
+    assert registry["pages.partner_detail"]["layout"](partner_id="17") == (
+        "detail",
+        {"partner_id": "17"},
+    )
+    assert registry["pages.home"]["layout"]() is static
+
+
+def test_a_failing_layout_shows_a_message_and_logs_its_page(registry, monkeypatch, caplog):
+    failed = object()
+    monkeypatch.setattr(guard.messages, "unexpected_error", lambda: failed)
+
+    def broken(**_):
+        raise LookupError("boom")
+
+    registry["pages.users"]["layout"] = broken
+    guard.wrap_page_layouts()
+    monkeypatch.setattr(guard, "current_role", lambda: ADMIN)
+    with caplog.at_level("ERROR", logger="guard"):
+        assert registry["pages.users"]["layout"]() is failed
+    [entry] = caplog.records
+    assert entry.getMessage() == "layout of pages.users failed"
+    assert entry.exc_info is not None and entry.exc_info[0] is LookupError
+
+
+def test_layouts_are_wrapped_once_and_every_page_is_wrapped(registry, monkeypatch):
+    """Wrapping is idempotent (create_dash may run more than once in a process): an already
+    guarded layout is kept as it is, and the pages after it are still wrapped."""
+    guard.wrap_page_layouts()
+    first = {module: page["layout"] for module, page in registry.items()}
+    assert all(layout.guarded is True for layout in first.values())
+    registry["pages.aggregates"]["layout"] = lambda **_: "new aggregates layout"
+    guard.wrap_page_layouts()
+    assert {m: registry[m]["layout"] for m in registry if m != "pages.aggregates"} == {
+        m: layout for m, layout in first.items() if m != "pages.aggregates"
+    }
+    aggregates = registry["pages.aggregates"]["layout"]
+    assert aggregates.guarded is True
+    monkeypatch.setattr(guard, "current_role", lambda: MANAGER)
+    monkeypatch.setattr(guard.messages, "forbidden", lambda: "forbidden")
+    assert aggregates() == "forbidden"  # the new layout was wrapped: managers are refused
+
+
+def test_register_route_roles_collects_the_declared_views_only(monkeypatch):
+    monkeypatch.setattr(guard, "_ROUTE_ROLES", {})
+    app = Flask(__name__)
+    app.add_url_rule("/declared", "declared", guard.route_roles(ADMIN, PRIVACY)(lambda: "ok"))
+    app.add_url_rule("/undeclared", "undeclared", lambda: "ok")
+    guard.register_route_roles(app)
+    assert {"declared": frozenset({ADMIN, PRIVACY})} == guard._ROUTE_ROLES
+
+
+# --- refusals: their status and body; what counts as an API call ------------------------------
+
+
+def test_refusals_are_json_with_the_reason(registry):
+    app = Flask(__name__)
+    dash_app = SimpleNamespace(callback_map=CALLBACK_MAP)
+    cases = [
+        ({"data": "x"}, ADMIN, 400, "malformed callback request"),
+        ({"json": {"output": "not-registered.children"}}, ADMIN, 400, "unknown callback"),
+        ({"json": {"output": "users-grid.rowData"}}, MANAGER, 403, "not allowed for your role"),
+    ]
+    for request_kwargs, role, status, message in cases:
+        with app.test_request_context("/_dash-update-component", method="POST", **request_kwargs):
+            response = guard._check_callback(dash_app, role)
+            assert (response.status_code, response.get_json()) == (status, {"error": message})
+    with app.test_request_context("/"):
+        denied = guard._deny(401, "login required")
+        assert (denied.status_code, denied.get_json()) == (401, {"error": "login required"})
+        assert denied.mimetype == "application/json"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "expected"),
+    [
+        ("GET", "/api/partners", True),
+        ("GET", "/download/file.csv", True),
+        ("GET", "/_dash-layout", True),
+        ("GET", "/_reload-hash", True),
+        ("GET", "/partners", False),
+        ("GET", "/apiary", False),  # a prefix is a whole path segment
+        ("HEAD", "/partners", True),  # anything but GET is treated as a call, never a page
+        ("POST", "/partners", True),
+    ],
+)
+def test_what_counts_as_an_api_call(method, path, expected):
+    with Flask(__name__).test_request_context(path, method=method):
+        assert guard._is_api(path) is expected
+
+
+@pytest.mark.parametrize(
+    ("role", "capability", "expected"),
+    [
+        (ADMIN, "export_audit_log", True),
+        (MANAGER, "export_audit_log", False),
+        (MANAGER, "export_partner_table", True),
+        (None, "export_partner_table", False),
+        (ADMIN, "no_such_capability", False),
+    ],
+)
+def test_current_role_can_asks_the_roles_map_for_the_logged_in_role(
+    monkeypatch, role, capability, expected
+):
+    monkeypatch.setattr(guard, "current_role", lambda: role)
+    assert guard.current_role_can(capability) is expected
+
+
+def test_only_trailing_slashes_are_ignored_in_a_path(registry):
+    assert guard.page_for_path("/partnersX") is None
+    assert guard.page_for_path("/privacy/7X")["module"] == "pages.privacy_request"
+    assert guard.page_for_path("//")["module"] == "pages.home"

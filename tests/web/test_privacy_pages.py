@@ -1,5 +1,9 @@
 """The privacy pages through the real app: layouts, every action callback, bad input, stale
-versions, the access-package gate, and 403 for roles outside the desk."""
+versions, the access-package gate, and 403 for roles outside the desk.
+
+Where a page builds an access package, corrects or records an objection, the world is the
+crowded one (``crowded``): a second homeowner and a second partner with a row in every
+registered table, whose data must be absent from the package and unchanged afterwards."""
 
 from __future__ import annotations
 
@@ -10,16 +14,20 @@ import pytest
 from sqlalchemy import func, select
 
 from data.db import session_scope
-from data.models import AuditLog, ConsentEvent, PrivacyRequest, Suppression, User
+from data.models import AuditLog, ConsentEvent, Homeowner, PrivacyRequest, Suppression, User
 from data.privacy.workflow import Actor
 from data.timeutil import today, utcnow
 from tests.conftest import route
 from tests.privacy_support import (
+    OTHER_MARKER,
     add_request,
     call,
     find_callback,
+    make_crowded_world,
     make_world,
+    others_rows,
     response_of,
+    traces_of_others,
     verified_request,
 )
 
@@ -33,6 +41,19 @@ def officer_client(client_for):
 def world(db, officer_client):
     with session_scope(db) as s:
         return make_world(s)
+
+
+@pytest.fixture
+def crowded(db, officer_client):
+    """:func:`make_crowded_world`: the subject plus other people everywhere."""
+    with session_scope(db) as s:
+        return make_crowded_world(s)
+
+
+def others_now(db, world) -> dict:
+    """Every row of the other people, every column (compare before and after an action)."""
+    with db.connect() as conn:
+        return others_rows(conn, world.others)
 
 
 def officer(db) -> Actor:
@@ -289,7 +310,9 @@ def test_the_access_package_gate_cannot_be_bypassed(db, world, officer_client, d
         assert s.scalar(count.select_from(AuditLog)) == 0
 
 
-def test_package_download_and_completion(db, world, officer_client, dash_app):
+def test_package_download_and_completion(db, crowded, officer_client, dash_app):
+    world = crowded
+    others_before = others_now(db, world)
     rid, version = verified_request(
         db, officer(db), type="access", subject_type="homeowner", subject_id=world.subject.id
     )
@@ -297,7 +320,13 @@ def test_package_download_and_completion(db, world, officer_client, dash_app):
         call(officer_client, dash_app, "privacy-request-package-json", state(rid, version))
     )
     package = json.loads(out["privacy-request-download"]["data"]["content"])
-    assert len(package["sections"]["leads"]) == 2 and "OTHER PERSON" not in json.dumps(package)
+    assert [lead["lead_id"] for lead in package["sections"]["leads"]] == [
+        world.ids["lead1"],
+        world.ids["lead2"],
+    ]
+    # The other homeowner and the other partner have a row in every table: none reaches here.
+    assert traces_of_others(package, world.others) == []
+    assert "OTHER PERSON" not in json.dumps(package)
     html_out = response_of(
         call(
             officer_client,
@@ -308,6 +337,9 @@ def test_package_download_and_completion(db, world, officer_client, dash_app):
     )
     report = html_out["privacy-request-download"]["data"]["content"]
     assert "&lt;script&gt;" in report and "<script>" not in report
+    lowered = report.lower()
+    assert [m for m in world.others.markers if m in lowered] == []
+    assert OTHER_MARKER.lower() not in lowered and "other person" not in lowered
     done = response_of(
         call(
             officer_client,
@@ -333,9 +365,12 @@ def test_package_download_and_completion(db, world, officer_client, dash_app):
         "privacy_request.access_package.download",
         "privacy_request.complete",
     ]
+    assert others_now(db, world) == others_before
 
 
-def test_objection_records_withdrawals_and_suppression(db, world, officer_client, dash_app):
+def test_objection_records_withdrawals_and_suppression(db, crowded, officer_client, dash_app):
+    world = crowded
+    others_before = others_now(db, world)
     rid, version = verified_request(
         db, officer(db), type="objection", subject_type="homeowner", subject_id=world.subject.id
     )
@@ -350,13 +385,19 @@ def test_objection_records_withdrawals_and_suppression(db, world, officer_client
     assert "Suppression entries added: 2" in out
     with session_scope(db) as s:
         assert s.scalar(select(func.count()).select_from(Suppression)) == 2
-        withdrawn = s.scalar(
-            select(func.count()).select_from(ConsentEvent).where(ConsentEvent.granted.is_(False))
-        )
-        assert withdrawn == 1
+        withdrawn = s.execute(
+            select(ConsentEvent.subject_type, ConsentEvent.subject_id, ConsentEvent.purpose).where(
+                ConsentEvent.granted.is_(False)
+            )
+        ).all()
+        assert withdrawn == [("homeowner", world.subject.id, "marketing_email")]
+    # The other homeowner's consent to marketing email, and every other row of theirs, stand.
+    assert others_now(db, world) == others_before
 
 
-def test_correction_through_pattern_matching_fields(db, world, officer_client, dash_app):
+def test_correction_through_pattern_matching_fields(db, crowded, officer_client, dash_app):
+    world = crowded
+    others_before = others_now(db, world)
     rid, version = verified_request(
         db, officer(db), type="correction", subject_type="homeowner", subject_id=world.subject.id
     )
@@ -389,6 +430,11 @@ def test_correction_through_pattern_matching_fields(db, world, officer_client, d
     ]
     out = text_of(officer_client.post("/_dash-update-component", json=payload))
     assert "Corrected: email" in out and "Partner 0" in out
+    assert OTHER_MARKER not in out  # the other partner got none of the subject's leads
+    with session_scope(db) as s:
+        assert s.get(Homeowner, world.subject.id).email == "new@example.co.za"
+        assert s.get(Homeowner, world.other.id).email == "pieter@example.co.za"
+    assert others_now(db, world) == others_before
 
 
 def test_deny_needs_a_reason_code(db, world, officer_client, dash_app):
