@@ -417,3 +417,9 @@ def test_a_refused_export_names_the_role_and_the_file(db):
     with pytest.raises(ExportNotAllowed) as exc, session_scope(db) as s:
         export_table(s, AUDIT_LOG, frame(), fmt="csv", header={}, actor="x", role="manager")
     assert str(exc.value) == "role 'manager' may not export audit-log"
+
+
+def test_text_in_a_column_of_mixed_values_is_neutralised():
+    df = pd.DataFrame({"mixed": pd.array(["=1+1", 3, None, "@x"], dtype=object)})
+    assert safe_frame(df)["mixed"].tolist()[:2] == ["'=1+1", 3]
+    assert safe_frame(df)["mixed"].tolist()[3] == "'@x"

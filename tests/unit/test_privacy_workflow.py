@@ -679,3 +679,51 @@ def test_a_verified_access_request_without_a_subject_completes_without_a_package
     assert load(db, rid).subject_id is None
     complete(db, rid, version, staff.officer)
     assert load(db, rid).status == "completed"
+
+
+# --- the exact refusal messages (what the officer reads) ----------------------------------------
+
+OLD = NOW - timedelta(days=60)
+
+
+@pytest.mark.parametrize(
+    ("req", "action", "message"),
+    [
+        (
+            Req(status="in_progress", verification_outcome="verified"),
+            "verify",
+            "Identity is already verified.",
+        ),
+        (
+            Req(extended=True),
+            "extend",
+            "The deadline was already extended once; a second extension is not allowed.",
+        ),
+        (
+            Req(type="erasure", status="in_progress", verification_outcome="verified"),
+            "complete",
+            "Erasure requests are completed by running the erasure.",
+        ),
+        (
+            Req(type="service_opt_out", status="in_progress", verification_outcome="verified"),
+            "access_package",
+            "This step does not apply to a service opt out request.",
+        ),
+        (Req(status="completed"), "assign", "The request is closed (completed)."),
+        (Req(), "shred", "Unknown action 'shred'."),
+        # Either half of "unverified" is enough to refuse the 30-day close: a verified outcome
+        # on a request whose status was never moved on, or a status past verification.
+        (
+            Req(status="received", verification_outcome="verified", received_at=OLD),
+            "close_unverified",
+            "Only unverified requests close as unverified.",
+        ),
+        (
+            Req(status="in_progress", verification_outcome=None, received_at=OLD),
+            "close_unverified",
+            "Only unverified requests close as unverified.",
+        ),
+    ],
+)
+def test_refusal_messages(req, action, message):
+    assert wf.refusal_reason(req, action, NOW) == message

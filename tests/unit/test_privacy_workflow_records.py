@@ -653,3 +653,20 @@ def test_no_record_found_needs_no_package_even_with_a_subject_on_file(db, staff)
     with session_scope(db) as s:
         wf.complete(s, rid, 1, staff.officer, resolution_note="n", response_text="r", now=NOW)
     assert load(db, rid).status == "completed"
+
+
+def test_a_transition_sees_the_row_as_updated_even_if_the_session_held_it(db, staff):
+    """The officer's session may already hold the request (the page loaded it): the transition
+    works on the row as it is after the version bump, not on the stale copy."""
+    rid = new_request(db)
+    with session_scope(db) as s:
+        held = s.get(PrivacyRequest, rid)
+        assert held.version == 1
+        req = wf.assign(s, rid, 1, staff.officer, assignee_id=staff.officer2.id, now=NOW)
+        assert req is held and req.version == 2
+    assert entries(db, rid)[0][5] == {
+        "status": "received",
+        "version": 2,
+        "assignee_id": staff.officer2.id,
+        "previous": None,
+    }
