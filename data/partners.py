@@ -575,7 +575,10 @@ def ratings_by_trade(
         return pd.DataFrame(columns=columns)
     # Registered trades from the (cached) partner directory, names from the dozen trades.
     names = dict(tuples_of(conn.execute(select(Trade.id, Trade.name))))
-    registered_trades = load_directory(conn)["trade_ids"]
+    directory = load_directory(conn)
+    registered_trades = dict(
+        zip(directory.index.tolist(), directory["trade_ids"].tolist(), strict=True)
+    )
     out: list[tuple[str, int, str, float]] = []
     for pid, row in ranked.items():
         tids = registered_trades.get(pid, ())
