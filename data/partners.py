@@ -42,7 +42,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -66,8 +66,7 @@ from data.stats import (
     wilson_lower_bounds,
 )
 
-NEW_MIN_REVIEWS = 5  # fewer reviews than this in NEW_WINDOW_DAYS: "new"
-NEW_WINDOW_DAYS = rollups.YEAR_DAYS  # the 12 months the ranking counts (data.rollups.presets)
+NEW_MIN_REVIEWS = 5  # fewer reviews than this in the 12 months (rollups.YEAR_DAYS): "new"
 GRID_REVIEW_COLUMNS = ("reviews", "rating_sum", "all_reviews", "disputes")
 #: From this many candidate partners on, the ranking's rollup look-ups run in PARALLEL_PARTS
 #: parallel statements on PostgreSQL (data.rollups.range_totals); below it the extra
@@ -129,15 +128,6 @@ class PartnerFilters:
     def __post_init__(self) -> None:
         if self.start > self.end:
             raise ValueError("start after end")
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days + 1
-
-    def previous(self) -> tuple[date, date]:
-        """The period of the same length just before this one."""
-        end = self.start - timedelta(days=1)
-        return end - timedelta(days=self.days - 1), end
 
     def scope(self, partner_ids: Sequence[int] | None = None) -> Scope:
         return Scope(
@@ -428,7 +418,7 @@ def _ranking_counts(
     ):
         found = rollups.preset_counts(conn, preset, filters.trade_id, filters.province)
         return [frame[frame.index.isin(partners.index)] for frame in found]
-    columns = [list(c) for c in rollups.RANGE_COLUMNS[: len(ranges)]]
+    columns = [list(c) for c in rollups.RANGE_COLUMNS]
     parts = PARALLEL_PARTS if len(partners) >= PARALLEL_MIN_PARTNERS else 1
     return period_counts_many(
         conn, SHARES, ranges, filters.scope(partner_ids), columns, source=source, parts=parts
@@ -451,7 +441,7 @@ def compute_table(
     reviews = shares[list(rollups.SHARE_REVIEW_COUNTS)].rename(columns=_RV_NAMES)
     reviews = reviews[(reviews != 0).any(axis=1)]
     prev = found[1].rename(columns=_RV_NAMES)
-    reviews_12m = (found[2] if len(found) > 2 else reviews).rename(columns=_RV_NAMES)["reviews"]
+    reviews_12m = found[2].rename(columns=_RV_NAMES)["reviews"]
     means, overall = trade_means(conn, filters.start, filters.end, source=source)
     if partner_ids is None and (filters.trade_id is not None or filters.province is not None):
         keep = np.ones(len(partners), dtype=bool)

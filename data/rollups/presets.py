@@ -70,12 +70,15 @@ COUNTS_DTYPE = np.dtype("<i8")
 
 def ranking_ranges(start: date, end: date) -> list[tuple[date, date]]:
     """The period, the period of the same length just before it, and the 365 days ending on
-    ``end`` (left out when it is the period): what the ranking counts."""
+    ``end`` (the period itself when it is those days: boundary days are looked up once, so
+    that costs one more column, not another search)."""
     length = end - start
     before_end = start - timedelta(days=1)
-    year = (end - timedelta(days=YEAR_DAYS - 1), end)
-    ranges = [(start, end), (before_end - length, before_end)]
-    return ranges if year == (start, end) else [*ranges, year]
+    return [
+        (start, end),
+        (before_end - length, before_end),
+        (end - timedelta(days=YEAR_DAYS - 1), end),
+    ]
 
 
 def preset_period(preset: str, day: date) -> tuple[date, date]:
@@ -124,11 +127,8 @@ def _rows(
     out: list[dict[str, object]] = []
     for name in PRESETS:
         ranges = ranking_ranges(*preset_period(name, day))
-        columns = [list(c) for c in RANGE_COLUMNS[: len(ranges)]]
+        columns = [list(c) for c in RANGE_COLUMNS]
         ids, values = range_totals(conn, SHARES, ranges, scope, columns)
-        if len(ranges) == 2:  # the period is the year: its published reviews are the year's
-            year = values[0][:, [SHARE_COUNTS.index("rv_published")]]
-            values = [*values, year]
         matrix = np.hstack(values)
         for pid, row in zip(ids.tolist(), matrix.tolist(), strict=True):
             if any(row):
@@ -218,7 +218,7 @@ def refresh_partner_presets(conn: Connection, partner_ids: Sequence[int]) -> Non
 def preset_counts(
     conn: Connection, preset: str, trade_id: int | None = None, province: str | None = None
 ) -> list[pd.DataFrame]:
-    """Per range of :func:`ranking_ranges` (the year always included), a frame of
+    """Per range of :func:`ranking_ranges`, a frame of
     :data:`RANGE_COLUMNS` indexed by partner, without partners that have nothing: what
     :func:`data.rollups.period_counts_many` returns for those ranges, over everything or one
     trade or one province (not both). Call :func:`ensure_presets` first: this reads whatever

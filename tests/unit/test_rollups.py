@@ -717,8 +717,7 @@ def test_lead_days_in_an_aborted_transaction_change_nothing(db, world):
 
 def _preset_expectations(conn, preset: str, scope) -> list[dict[int, tuple[int, ...]]]:
     """What the three frames of a preset must hold, by the literal GROUP BY oracles above."""
-    period, previous, *rest = rollups.ranking_ranges(*rollups.preset_period(preset, PRESET_DAY))
-    year = rest[0] if rest else period
+    period, previous, year = rollups.ranking_ranges(*rollups.preset_period(preset, PRESET_DAY))
     shares = oracle(conn, ORACLE_SHARES, scope, *period, SHARE_ORACLE_COLUMNS)
     reviews = [
         oracle(conn, ORACLE_REVIEWS, scope, *r, ("reviews", "rating_sum"))
