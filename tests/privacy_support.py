@@ -470,6 +470,18 @@ def add_request(session: Session, **fields) -> PrivacyRequest:
     return req
 
 
+def new_request(engine: Engine, **fields) -> int:
+    """:func:`add_request` in its own committed transaction; returns the request's id."""
+    with session_scope(engine) as s:
+        return add_request(s, **fields).id
+
+
+def load_request(engine: Engine, request_id: int) -> PrivacyRequest:
+    """The request as committed (a detached copy)."""
+    with session_scope(engine) as s:
+        return s.get(PrivacyRequest, request_id)
+
+
 def verified_request(engine: Engine, actor: Actor, **fields) -> tuple[int, int]:
     """A request taken through verification with the real transition; returns (id, version)."""
     with session_scope(engine) as s:

@@ -11,10 +11,16 @@ import pytest
 from sqlalchemy import func, select
 
 from data.db import session_scope
-from data.models import AuditLog, PrivacyRequest, PrivacyRequestNote
+from data.models import AuditLog, PrivacyRequestNote
 from data.privacy import workflow as wf
 from data.privacy.validation import MAX_TEXT_BYTES, ValidationError
-from tests.privacy_support import NOW, add_request, make_staff, verified_request
+from tests.privacy_support import (
+    NOW,
+    load_request,
+    make_staff,
+    new_request,
+    verified_request,
+)
 
 
 @pytest.fixture
@@ -23,18 +29,8 @@ def staff(db):
         return make_staff(s)
 
 
-def new_request(db, **fields) -> int:
-    with session_scope(db) as s:
-        return add_request(s, **fields).id
-
-
-def load(db, request_id) -> PrivacyRequest:
-    with session_scope(db) as s:
-        return s.get(PrivacyRequest, request_id)
-
-
 def actions_of(db, request_id, now=NOW):
-    return wf.allowed_actions(load(db, request_id), now)
+    return wf.allowed_actions(load_request(db, request_id), now)
 
 
 def audit_actions(db, request_id) -> list[str]:
@@ -94,7 +90,7 @@ def test_erasure_cannot_be_completed_from_the_desk(db, staff):
     rid, _ = verified_request(
         db, staff.officer, type="erasure", subject_type="homeowner", subject_id=1
     )
-    req = load(db, rid)
+    req = load_request(db, rid)
     assert "complete" not in wf.allowed_actions(req, NOW)
     assert "erasure" in wf.refusal_reason(req, "complete", NOW).lower()
 
@@ -128,7 +124,7 @@ def test_verify_pending_then_verified(db, staff):
         )
         assert (req.status, req.version) == ("verifying", 2)
     v = verify(db, rid, 2, staff.officer)
-    req = load(db, rid)
+    req = load_request(db, rid)
     assert (req.status, req.verification_outcome, req.verified_by, v) == (
         "in_progress",
         "verified",
@@ -142,7 +138,7 @@ def test_verify_pending_then_verified(db, staff):
 def test_failed_verification_keeps_the_request_verifying(db, staff):
     rid = new_request(db)
     verify(db, rid, 1, staff.officer, outcome="failed")
-    req = load(db, rid)
+    req = load_request(db, rid)
     assert (req.status, req.verification_outcome, req.verified_at) == ("verifying", "failed", None)
 
 
@@ -168,7 +164,7 @@ def test_verify_validates_its_fields(db, staff, method, outcome, evidence, field
             s, rid, 1, staff.officer, method=method, outcome=outcome, evidence=evidence
         )
     assert field in exc.value.errors
-    assert load(db, rid).version == 1  # nothing applied
+    assert load_request(db, rid).version == 1  # nothing applied
 
 
 # --- assign and notes -------------------------------------------------------------------------
@@ -178,10 +174,10 @@ def test_assign_and_unassign(db, staff):
     rid = new_request(db)
     with session_scope(db) as s:
         wf.assign(s, rid, 1, staff.officer, assignee_id=staff.officer2.id)
-    assert load(db, rid).assignee_id == staff.officer2.id
+    assert load_request(db, rid).assignee_id == staff.officer2.id
     with session_scope(db) as s:
         wf.assign(s, rid, 2, staff.officer, assignee_id="none")
-    assert load(db, rid).assignee_id is None
+    assert load_request(db, rid).assignee_id is None
 
 
 def test_assign_refuses_non_privacy_staff_and_no_ops(db, staff):
@@ -227,9 +223,9 @@ def extend(db, rid, version, actor, **overrides):
 
 def test_extend_once_moves_the_due_date_and_a_second_is_refused(db, staff):
     rid = new_request(db)
-    original = load(db, rid).original_due_at
+    original = load_request(db, rid).original_due_at
     version = extend(db, rid, 1, staff.officer, days=20)
-    req = load(db, rid)
+    req = load_request(db, rid)
     assert req.extended and req.due_at == original + timedelta(days=20)
     assert (
         req.original_due_at == original
@@ -238,7 +234,7 @@ def test_extend_once_moves_the_due_date_and_a_second_is_refused(db, staff):
     assert "extend" not in actions_of(db, rid)
     with pytest.raises(wf.TransitionRefused, match="second extension"):
         extend(db, rid, version, staff.officer)
-    assert load(db, rid).due_at == original + timedelta(days=20)
+    assert load_request(db, rid).due_at == original + timedelta(days=20)
 
 
 def test_extend_is_refused_after_the_original_due_date(db, staff):
@@ -266,7 +262,7 @@ def test_extend_validates(db, staff, overrides, field):
     with pytest.raises(ValidationError) as exc:
         extend(db, rid, 1, staff.officer, **overrides)
     assert field in exc.value.errors
-    assert not load(db, rid).extended
+    assert not load_request(db, rid).extended
 
 
 # --- deny -------------------------------------------------------------------------------------
@@ -283,7 +279,7 @@ def test_identity_not_verified_needs_a_failed_or_expired_verification(db, staff)
         deny(db, rid, 1, staff.officer, "identity_not_verified")
     version = verify(db, rid, 1, staff.officer, outcome="expired")
     deny(db, rid, version, staff.officer, "identity_not_verified")
-    req = load(db, rid)
+    req = load_request(db, rid)
     assert (req.status, req.denial_reason, req.closed_at) == (
         "denied",
         "identity_not_verified",
@@ -294,7 +290,7 @@ def test_identity_not_verified_needs_a_failed_or_expired_verification(db, staff)
 def test_deny_with_another_reason_code_at_any_open_stage(db, staff):
     rid, version = verified_request(db, staff.officer)
     deny(db, rid, version, staff.officer, "legal_hold")
-    assert load(db, rid).status == "denied"
+    assert load_request(db, rid).status == "denied"
 
 
 def test_deny_validates_and_is_refused_when_closed(db, staff):
@@ -328,7 +324,7 @@ def test_complete_a_verified_request(db, staff):
         db, staff.officer, type="correction", subject_type="homeowner", subject_id=1
     )
     complete(db, rid, version, staff.officer)
-    req = load(db, rid)
+    req = load_request(db, rid)
     assert (req.status, req.closed_at, req.response_text) == ("completed", NOW, "Here you go")
 
 
@@ -344,7 +340,7 @@ def test_no_record_found_completes_without_verification(db, staff):
     rid = new_request(db, no_record_found=True)
     assert "complete" in actions_of(db, rid)
     complete(db, rid, 1, staff.officer)
-    assert load(db, rid).status == "completed"
+    assert load_request(db, rid).status == "completed"
 
 
 def test_complete_validates(db, staff):
@@ -364,7 +360,7 @@ def test_close_unverified_only_after_thirty_days(db, staff):
         wf.close_unverified(s, young, 1, staff.officer, now=NOW)
     with session_scope(db) as s:
         wf.close_unverified(s, old, 1, staff.officer, now=NOW)
-    assert load(db, old).status == "unverified"
+    assert load_request(db, old).status == "unverified"
 
 
 def test_the_sweep_closes_only_stale_unverified_requests(db, staff):
@@ -382,7 +378,7 @@ def test_the_sweep_closes_only_stale_unverified_requests(db, staff):
     with session_scope(db) as s:
         closed = wf.close_all_unverified(s, wf.SYSTEM, now=NOW)
     assert sorted(closed) == sorted([stale, stale_verifying])
-    assert [load(db, r).status for r in (fresh, verified)] == ["received", "in_progress"]
+    assert [load_request(db, r).status for r in (fresh, verified)] == ["received", "in_progress"]
     with session_scope(db) as s:
         assert wf.close_all_unverified(s, wf.SYSTEM, now=NOW) == []  # idempotent
         actors = set(s.scalars(select(AuditLog.actor).where(AuditLog.action.like("%unverified"))))
@@ -402,7 +398,7 @@ def test_a_stale_version_is_refused_and_nothing_is_applied_twice(db, staff):
         wf.extend(s, rid, 1, staff.officer2, days=5, reason="x", notice_date="2026-05-30", now=NOW)
     with session_scope(db) as s:
         assert s.scalar(select(func.count()).select_from(PrivacyRequestNote)) == 1
-    req = load(db, rid)
+    req = load_request(db, rid)
     assert (req.version, req.extended) == (2, False)
 
 
@@ -438,14 +434,14 @@ def test_two_officers_at_the_same_moment_one_wins(db, staff):
         t.join(timeout=30)
     assert sorted(outcomes) == ["ok", "stale"]
     assert audit_actions(db, rid) == ["privacy_request.extend"]
-    assert load(db, rid).version == 2
+    assert load_request(db, rid).version == 2
 
 
 def test_only_privacy_roles_may_act(db, staff):
     rid = new_request(db)
     with pytest.raises(wf.NotAllowed), session_scope(db) as s:
         wf.add_note(s, rid, 1, staff.manager, text="x")
-    assert load(db, rid).version == 1
+    assert load_request(db, rid).version == 1
 
 
 def test_unknown_request(db, staff):
@@ -527,7 +523,7 @@ def test_a_second_extension_is_refused_even_before_the_original_due_instant():
 def test_extend_transition_at_the_due_instant_and_one_second_either_side(db, staff):
     received = DUE - timedelta(days=30)
     early, exact, late = (new_request(db, received_at=received) for _ in range(3))
-    assert load(db, early).original_due_at == DUE
+    assert load_request(db, early).original_due_at == DUE
     with session_scope(db) as s:
         wf.extend(
             s,
@@ -539,7 +535,7 @@ def test_extend_transition_at_the_due_instant_and_one_second_either_side(db, sta
             notice_date="2026-06-01 11:59:59",  # notified in the same last second
             now=DUE - ONE_SECOND,
         )
-    req = load(db, early)
+    req = load_request(db, early)
     assert (req.extended, req.due_at) == (True, datetime(2026, 7, 1, 12, 0, 0))
     for rid, now in ((exact, DUE), (late, DUE + ONE_SECOND)):
         refused = pytest.raises(wf.TransitionRefused, match="original due date has passed")
@@ -554,7 +550,7 @@ def test_extend_transition_at_the_due_instant_and_one_second_either_side(db, sta
                 notice_date="2026-05-30",
                 now=now,
             )
-        req = load(db, rid)
+        req = load_request(db, rid)
         assert (req.extended, req.due_at, req.version) == (False, DUE, 1)
 
 
@@ -573,7 +569,7 @@ def test_identity_not_verified_is_grounds_only_after_failed_or_expired(db, staff
         rid = new_request(db, status=status, verification_outcome=outcome)
         if allowed:
             deny(db, rid, 1, staff.officer, "identity_not_verified")
-            req = load(db, rid)
+            req = load_request(db, rid)
             assert (req.status, req.denial_reason, req.closed_at) == (
                 "denied",
                 "identity_not_verified",
@@ -584,12 +580,12 @@ def test_identity_not_verified_is_grounds_only_after_failed_or_expired(db, staff
             wf.TransitionRefused, match="needs a failed or expired verification on record"
         ):
             deny(db, rid, 1, staff.officer, "identity_not_verified")
-        req = load(db, rid)
+        req = load_request(db, rid)
         assert (req.status, req.denial_reason, req.version) == (status, None, 1), outcome
         assert audit_actions(db, rid) == [], outcome
         # another reason code is still accepted in the same state
         deny(db, rid, 1, staff.officer, "legal_obligation_to_retain")
-        assert load(db, rid).status == "denied", outcome
+        assert load_request(db, rid).status == "denied", outcome
 
 
 def test_a_pending_challenge_after_a_failed_one_is_no_grounds(db, staff):
@@ -676,9 +672,9 @@ def test_no_record_found_completes_at_any_open_stage_without_verification():
 
 def test_a_verified_access_request_without_a_subject_completes_without_a_package(db, staff):
     rid, version = verified_request(db, staff.officer, type="access")
-    assert load(db, rid).subject_id is None
+    assert load_request(db, rid).subject_id is None
     complete(db, rid, version, staff.officer)
-    assert load(db, rid).status == "completed"
+    assert load_request(db, rid).status == "completed"
 
 
 # --- the exact refusal messages (what the officer reads) ----------------------------------------

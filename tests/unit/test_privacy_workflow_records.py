@@ -18,7 +18,7 @@ from data.models import AuditLog, PrivacyRequest, PrivacyRequestNote, User
 from data.privacy import workflow as wf
 from data.privacy.validation import ValidationError
 from data.timeutil import utcnow
-from tests.privacy_support import NOW, add_request, make_staff
+from tests.privacy_support import NOW, load_request, make_staff, new_request
 
 LATER = NOW + timedelta(hours=1)
 # add_request's defaults: received three days before NOW, due thirty days after receipt.
@@ -30,16 +30,6 @@ DUE = datetime(2026, 6, 28, 12, 0)
 def staff(db):
     with session_scope(db) as s:
         return make_staff(s)
-
-
-def new_request(db, **fields) -> int:
-    with session_scope(db) as s:
-        return add_request(s, **fields).id
-
-
-def load(db, request_id) -> PrivacyRequest:
-    with session_scope(db) as s:
-        return s.get(PrivacyRequest, request_id)
 
 
 def entries(db, request_id) -> list[tuple]:
@@ -76,7 +66,7 @@ def test_verify_records_the_attempt_and_who_verified(db, staff):
             evidence="",
             now=NOW,
         )
-    req = load(db, rid)
+    req = load_request(db, rid)
     assert (
         req.status,
         req.version,
@@ -97,7 +87,7 @@ def test_verify_records_the_attempt_and_who_verified(db, staff):
             evidence="  ID book sighted at the office  ",
             now=LATER,
         )
-    req = load(db, rid)
+    req = load_request(db, rid)
     assert (
         req.status,
         req.version,
@@ -167,7 +157,7 @@ def test_verify_error_messages(db, staff):
     assert errors_of(lambda: verify(outcome="failed", evidence=" ")) == {
         "evidence": "evidence description is required"
     }
-    assert (load(db, rid).version, entries(db, rid)) == (1, [])
+    assert (load_request(db, rid).version, entries(db, rid)) == (1, [])
 
 
 # --- assign -----------------------------------------------------------------------------------
@@ -182,7 +172,7 @@ def test_assign_records_the_owner_and_the_previous_one(db, staff):
     ):
         with session_scope(db) as s:
             wf.assign(s, rid, version, staff.officer, assignee_id=assignee, now=now)
-    assert load(db, rid).assignee_id is None
+    assert load_request(db, rid).assignee_id is None
     assert entries(db, rid) == [
         (
             NOW,
@@ -226,7 +216,7 @@ def test_every_way_of_saying_nobody_unassigns(db, staff, nobody):
     rid = new_request(db, assignee_id=staff.officer.id)
     with session_scope(db) as s:
         wf.assign(s, rid, 1, staff.officer, assignee_id=nobody, now=NOW)
-    assert (load(db, rid).assignee_id, load(db, rid).version) == (None, 2)
+    assert (load_request(db, rid).assignee_id, load_request(db, rid).version) == (None, 2)
 
 
 def test_assign_error_messages(db, staff):
@@ -251,7 +241,7 @@ def test_assign_error_messages(db, staff):
         assert errors_of(lambda n=out_of_range: assign(n)) == {
             "assignee": "assignee must be between 1 and 2147483647"
         }
-    assert (load(db, rid).version, entries(db, rid)) == (1, [])
+    assert (load_request(db, rid).version, entries(db, rid)) == (1, [])
 
 
 def test_assignable_users_are_the_active_privacy_staff_by_name(db, staff):
@@ -309,7 +299,7 @@ def test_extend_records_reason_notice_and_new_due_date(db, staff):
             notice_date="2026-05-30 09:15",
             now=NOW,
         )
-    req = load(db, rid)
+    req = load_request(db, rid)
     assert (
         req.extended,
         req.extension_reason,
@@ -362,9 +352,9 @@ def test_extend_error_messages(db, staff):
     assert errors_of(lambda: extend(notice_date="2026-05-28 23:59")) == {
         "notice_date": "notice date cannot be before the request arrived"
     }
-    assert (load(db, rid).extended, entries(db, rid)) == (False, [])
+    assert (load_request(db, rid).extended, entries(db, rid)) == (False, [])
     extend(notice_date="2026-05-29 08:00")  # before the hour of receipt, on its day: accepted
-    assert load(db, rid).extension_notice_at == datetime(2026, 5, 29, 8, 0)
+    assert load_request(db, rid).extension_notice_at == datetime(2026, 5, 29, 8, 0)
 
 
 # --- deny -------------------------------------------------------------------------------------
@@ -383,7 +373,7 @@ def test_deny_records_reason_response_and_note(db, staff):
             note=" two failed calls ",
             now=NOW,
         )
-    req = load(db, rid)
+    req = load_request(db, rid)
     assert (
         req.status,
         req.denial_reason,
@@ -430,7 +420,7 @@ def test_deny_error_messages(db, staff):
     assert str(exc.value) == (
         "“Identity not verified” needs a failed or expired verification on record."
     )
-    assert (load(db, rid).status, entries(db, rid)) == ("received", [])
+    assert (load_request(db, rid).status, entries(db, rid)) == ("received", [])
 
 
 # --- complete ---------------------------------------------------------------------------------
@@ -448,7 +438,7 @@ def test_complete_records_the_answer(db, staff):
             response_text=" We hold nothing about you. ",
             now=NOW,
         )
-    req = load(db, rid)
+    req = load_request(db, rid)
     assert (req.status, req.resolution_note, req.response_text, req.closed_at) == (
         "completed",
         "Nothing held",
@@ -526,7 +516,7 @@ def test_the_package_gate_on_completion_counts_this_requests_downloads_only(db, 
     with session_scope(db) as s:
         assert wf.package_downloads(s, rid) == 1
         wf.complete(s, rid, 1, staff.officer, resolution_note="n", response_text="r", now=NOW)
-    assert load(db, rid).status == "completed"
+    assert load_request(db, rid).status == "completed"
 
 
 # --- the 30-day unverified close --------------------------------------------------------------
@@ -536,7 +526,7 @@ def test_close_unverified_records_the_close(db, staff):
     rid = new_request(db, received_at=NOW - timedelta(days=31))
     with session_scope(db) as s:
         wf.close_unverified(s, rid, 1, staff.officer, now=NOW)
-    req = load(db, rid)
+    req = load_request(db, rid)
     assert (req.status, req.closed_at, req.version) == ("unverified", NOW, 2)
     assert entries(db, rid) == [
         (
@@ -582,7 +572,9 @@ def test_the_sweep_stamps_its_own_time_and_goes_past_a_request_it_cannot_close(d
             closed = wf.close_all_unverified(s, wf.SYSTEM, now=NOW)
     assert calls == [first, second, third]
     assert closed == [first, third]
-    assert [(load(db, r).status, load(db, r).closed_at) for r in (first, second, third)] == [
+    assert [
+        (load_request(db, r).status, load_request(db, r).closed_at) for r in (first, second, third)
+    ] == [
         ("unverified", NOW),
         ("received", None),
         ("unverified", NOW),
@@ -609,7 +601,7 @@ def test_transitions_stamp_the_wall_clock_when_no_time_is_given(db, staff):
     after = utcnow()
     stamps = [e[0] for e in entries(db, rid)]
     assert len(stamps) == 2 and all(before <= at <= after for at in stamps)
-    assert before <= load(db, rid).closed_at <= after
+    assert before <= load_request(db, rid).closed_at <= after
 
 
 # --- lookups and refusals ---------------------------------------------------------------------
@@ -652,7 +644,7 @@ def test_no_record_found_needs_no_package_even_with_a_subject_on_file(db, staff)
     )
     with session_scope(db) as s:
         wf.complete(s, rid, 1, staff.officer, resolution_note="n", response_text="r", now=NOW)
-    assert load(db, rid).status == "completed"
+    assert load_request(db, rid).status == "completed"
 
 
 def test_a_transition_sees_the_row_as_updated_even_if_the_session_held_it(db, staff):
