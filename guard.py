@@ -28,10 +28,11 @@ from typing import Any
 from urllib.parse import quote
 
 import dash
+from dash.exceptions import PreventUpdate
 from flask import Flask, Response, jsonify, redirect, request
 from flask_login import current_user
 
-from components import messages
+from components import in_place, messages
 from data.roles import ALL_ROLES, can
 
 logger = logging.getLogger(__name__)
@@ -216,8 +217,11 @@ def wrap_page_layouts() -> None:
 
 def _guarded_layout(page: dict[str, Any], layout: Any) -> Any:
     def guarded(**kwargs: Any) -> Any:
+        shown = kwargs.pop(in_place.ROUTING_KEY, None)
         if not role_may_open(page, current_role()):
             return messages.forbidden()
+        if in_place.already_shown(page["module"], shown, kwargs):
+            raise PreventUpdate  # the page has updated itself to this address
         try:
             return layout(**kwargs) if callable(layout) else layout
         except Exception:

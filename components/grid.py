@@ -63,8 +63,13 @@ def data_grid(
     grid_options: Mapping[str, Any] | None = None,
     initial_sort: Sequence[tuple[str, bool]] = (),
     initial_page: int = 1,
+    column_size: str | None = "autoSize",
 ) -> dag.AgGrid:
     """An AgGrid with the project's defaults (see the module docstring for the row models).
+
+    ``column_size`` ``"autoSize"`` fits each column to its content, which suits small tables;
+    AG Grid then measures every cell whenever rows arrive, so wide tables give their columns a
+    ``width`` and pass ``None``.
 
     ``initial_sort`` ((column, descending) pairs) and ``initial_page`` (1-based) are the state
     the grid opens in, e.g. restored from the address (AG Grid's ``initialState``).
@@ -111,6 +116,8 @@ def data_grid(
         kwargs["rowModelType"] = "infinite"
     else:
         kwargs["rowData"] = row_data or []
+    if column_size:
+        kwargs["columnSize"] = column_size
     if row_id_field:
         kwargs["getRowId"] = f"params.data.{row_id_field}"
     options.update(grid_options or {})
@@ -119,7 +126,6 @@ def data_grid(
         columnDefs=[dict(c) for c in column_defs],
         defaultColDef=DEFAULT_COL_DEF,
         dashGridOptions=options,
-        columnSize="autoSize",
         style={"height": height, "width": "100%"},
         **kwargs,
     )

@@ -35,11 +35,10 @@ OK_COLOUR = "#0d6efd"
 TRADE_COLOUR = "#adb5bd"
 FONT_FAMILY = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
 MAX_BUBBLE_PX = 28
-#: From this many points on, the scatter is drawn with WebGL (``scattergl``); below it as SVG.
-#: WebGL costs a fixed few hundred ms to set up, and more without a GPU (headless Chromium
-#: --disable-gpu, remote desktops): at 500–1 000 partners SVG drew in a third to half the time;
-#: from ~2 500 points on WebGL is no slower even without a GPU and much faster with one.
-SCATTERGL_FROM = 2000
+#: Every chart uses the trace types of plotly.js's *cartesian* bundle, which the app serves
+#: instead of the full one (``assets/vendor/``, ``app.py``): a third of its size to evaluate on
+#: every page load. The scatter is SVG at any size: WebGL (``scattergl``) is not in that bundle,
+#: and without a GPU (headless Chromium, remote desktops) it cost a fixed 0.5–1.2 s to set up.
 
 #: Layout and trace defaults of ``plotly_white`` that 2-D bar, scatter and box charts use.
 #: Built once; shared by every figure, so callers must not modify it.
@@ -57,7 +56,7 @@ TEMPLATE_LAYOUT_KEYS = (
     "shapedefaults",
     "title",
 )
-TEMPLATE_TRACE_TYPES = ("bar", "scatter", "scattergl", "box")
+TEMPLATE_TRACE_TYPES = ("bar", "scatter", "box")
 
 
 def _template() -> dict[str, Any]:
@@ -208,7 +207,6 @@ def rating_vs_response(table: pd.DataFrame) -> Figure:
     if data.empty:
         return empty_figure(title, "No ranked partner with contacted leads for these filters.")
     max_leads = max(float(data["shares"].max()), 1.0)
-    kind = "scattergl" if len(data) >= SCATTERGL_FROM else "scatter"
     traces = []
     for at_risk, name, colour in ((False, "OK", OK_COLOUR), (True, "At risk", RISK_COLOUR)):
         part = data[data["at_risk"] == at_risk]
@@ -228,7 +226,7 @@ def rating_vs_response(table: pd.DataFrame) -> Figure:
         ]
         traces.append(
             {
-                "type": kind,
+                "type": "scatter",
                 "x": values(np.maximum(minutes / 60.0, 1 / 60), 4),
                 "y": values(part["bayes_rating"].astype(float), 3),
                 "mode": "markers",

@@ -22,10 +22,20 @@ from components.grid import column_chooser, quick_search
 from components.kpi import alert_class, fmt_int, fmt_pct, kpi_card, kpi_row
 from components.partner_columns import COLUMNS, LOCKED
 from components.partner_figures import empty_figure, format_minutes, graph
+from components.partner_query import PartnerQuery
 from data.partners import Headline
 
 LOADING = "Loading…"
 NARROWS_ONLY = "narrows the list only"
+
+
+def period_note(query: PartnerQuery) -> str:
+    """The line under the title: the view's period and how partners are ranked."""
+    return (
+        f"{query.period.label()}. Ratings are Bayesian averages (m = 10, prior = the trade's "
+        "mean); partners with fewer than 5 reviews in 12 months are “new”, and partners without "
+        "reviews in the period are not ranked."
+    )
 
 
 # --- headline cards ---------------------------------------------------------------------------
@@ -275,5 +285,21 @@ function (pagination, request) {
         window.history.replaceState(window.history.state, "", path + search);
     }
     return search;
+}
+"""
+
+
+#: Clientside: when the list's filters change in place, reopen the same grid on its first page
+#: and ask the server for its rows again (AG Grid's infinite row model keeps blocks in a cache,
+#: and nothing else tells it that the rows behind them changed). The grid keeps its sort.
+GRID_REFRESH_JS = r"""
+function (query) {
+    if (window.dash_ag_grid && query) {
+        window.dash_ag_grid.getApiAsync("partners-grid").then(function (api) {
+            api.paginationGoToFirstPage();
+            api.purgeInfiniteCache();
+        });
+    }
+    return window.dash_clientside.no_update;
 }
 """

@@ -7,11 +7,32 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.actions import button_with_result, token_store
 from components.grid import data_grid, to_records
 from components.privacy_common import form_row, options
-from data.privacy.intake import CHANNEL_LABELS, TYPE_LABELS
+from data.privacy.intake import CHANNEL_LABELS, NAME_MAX_BYTES, TYPE_LABELS
+from data.privacy.validation import MAX_TEXT_BYTES
 
-TEXT_LIMIT = 102400
+TEXT_LIMIT = MAX_TEXT_BYTES
+# error keys of the forms → their controls (outlined when refused)
+INTAKE_FIELDS = {
+    "type": "privacy-intake-type",
+    "channel": "privacy-intake-channel",
+    "received_at": "privacy-intake-received",
+    "name": "privacy-intake-name",
+    "email": "privacy-intake-email",
+    "phone": "privacy-intake-phone",
+    "message": "privacy-intake-message",
+    "subject": "privacy-intake-subject",
+}
+DISCLOSURE_FIELDS = {
+    "reference": "privacy-disclosure-reference",
+    "authority": "privacy-disclosure-authority",
+    "legal_basis": "privacy-disclosure-basis",
+    "data_released": "privacy-disclosure-released",
+    "at": "privacy-disclosure-date",
+    "subject": "privacy-disclosure-lookup",
+}
 
 
 def intake_form(now_local: str) -> html.Div:
@@ -41,7 +62,7 @@ def intake_form(now_local: str) -> html.Div:
             ),
             form_row(
                 "Name given",
-                dbc.Input(id="privacy-intake-name", maxLength=160, autoComplete="off"),
+                dbc.Input(id="privacy-intake-name", maxLength=NAME_MAX_BYTES, autoComplete="off"),
                 "privacy-intake-name",
             ),
             form_row(
@@ -60,10 +81,13 @@ def intake_form(now_local: str) -> html.Div:
                 dbc.Textarea(id="privacy-intake-message", rows=4, maxLength=TEXT_LIMIT),
                 "privacy-intake-message",
             ),
-            dbc.Button(
-                "Find matching records", id="privacy-intake-find", color="secondary", n_clicks=0
+            token_store("privacy-intake-token"),
+            button_with_result(
+                dbc.Button(
+                    "Find matching records", id="privacy-intake-find", color="secondary", n_clicks=0
+                ),
+                "privacy-intake-feedback",
             ),
-            html.Div(id="privacy-intake-feedback", className="mt-3"),
             html.Div(
                 [
                     html.H5("Who is the requester?", className="mt-3"),
@@ -79,7 +103,7 @@ def intake_form(now_local: str) -> html.Div:
                 id="privacy-intake-confirm",
                 style={"display": "none"},
             ),
-            html.Div(id="privacy-intake-result", className="mt-3"),
+            html.Div(id="privacy-intake-result", className="action-result-slot"),
         ],
         id="privacy-intake",
         style={"maxWidth": "900px"},
@@ -150,7 +174,7 @@ def disclosures_panel(df: Any, today_iso: str) -> html.Div:
                                 "privacy-disclosure-date",
                             ),
                             form_row(
-                                "Subject (email or phone)",
+                                "Subject (email or phone; required)",
                                 dbc.InputGroup(
                                     [
                                         dbc.Input(id="privacy-disclosure-lookup", maxLength=254),
@@ -164,15 +188,18 @@ def disclosures_panel(df: Any, today_iso: str) -> html.Div:
                                 ),
                                 "privacy-disclosure-lookup",
                             ),
+                            html.Div(id="privacy-disclosure-lookup-result"),
                             dbc.RadioItems(id="privacy-disclosure-subject", options=[], value=None),
-                            dbc.Button(
-                                "Record the disclosure",
-                                id="privacy-disclosure-submit",
-                                color="primary",
-                                className="mt-2",
-                                n_clicks=0,
+                            token_store("privacy-disclosure-token"),
+                            button_with_result(
+                                dbc.Button(
+                                    "Record the disclosure",
+                                    id="privacy-disclosure-submit",
+                                    color="primary",
+                                    n_clicks=0,
+                                ),
+                                "privacy-disclosure-result",
                             ),
-                            html.Div(id="privacy-disclosure-result"),
                         ]
                     ),
                 ],

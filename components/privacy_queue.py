@@ -55,19 +55,24 @@ QUEUE_COLUMNS: list[dict[str, Any]] = [
 
 def queue_grid(df: pd.DataFrame) -> Any:
     """The queue as an AG Grid (client-side: the queue is small and already filtered)."""
+    return data_grid(
+        "privacy-queue-grid",
+        QUEUE_COLUMNS,
+        row_data=queue_rows(df),
+        row_id_field="id",
+        height="560px",
+    )
+
+
+def queue_rows(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """The grid's rows (also sent alone when the live queue refreshes)."""
     rows = df.copy()
     rows["link"] = [f"[#{i}](/privacy/{i})" for i in rows["id"]]
     rows["type"] = rows["type"].map(humanise)
     rows["status"] = rows["status"].map(lambda s: STATUS_LABELS.get(s, humanise(s)))
     rows["extended"] = rows["extended"].map(lambda v: "yes" if v else "")
     rows["deemed_refusal"] = rows["deemed_refusal"].map(lambda v: "DEEMED REFUSAL" if v else "")
-    return data_grid(
-        "privacy-queue-grid",
-        QUEUE_COLUMNS,
-        row_data=to_records(rows),
-        row_id_field="id",
-        height="560px",
-    )
+    return to_records(rows)
 
 
 def summary_panel(summary: Any, today: Any) -> html.Div:

@@ -14,21 +14,19 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from components.privacy_common import days_left_span, humanise, options, status_badge
-from data.models import DENIAL_REASONS
+from components.actions import clipped_text
+from components.privacy_common import days_left_span, humanise, status_badge
+from components.privacy_request_actions import actions_column
 from data.privacy.access_package import SECTION_TITLES
 from data.privacy.intake import CHANNEL_LABELS, TYPE_LABELS
-from data.privacy.optouts import PURPOSE_LABELS
-from data.privacy.workflow import (
-    ACTION_LABELS,
+from data.privacy.vocabulary import (
     DENIAL_REASON_LABELS,
-    UNVERIFIABLE_OUTCOMES,
     VERIFICATION_METHODS,
     VERIFICATION_OUTCOMES,
 )
 
 P = "privacy-request"
-PRE = {"whiteSpace": "pre-wrap", "wordBreak": "break-word"}
+PRE = {"whiteSpace": "pre-wrap", "overflowWrap": "anywhere"}
 
 
 def _when(value: datetime | None, with_time: bool = True) -> str:
@@ -48,16 +46,29 @@ def _dl(items: list[tuple[str, Any]]) -> html.Dl:
             continue
         children += [
             html.Dt(label, className="col-sm-4"),
-            html.Dd(value, className="col-sm-8", style=PRE),
+            html.Dd(
+                clipped_text(value) if isinstance(value, str) else value,
+                className="col-sm-8",
+                style=PRE,
+            ),
         ]
     return html.Dl(children, className="row mb-0")
 
 
 def header(view: Any) -> html.Div:
+    """Title, status, days left and due date: sticky at the top, so the clock stays in sight
+    while the officer works down the page."""
     req = view.request
     bits: list[Any] = [status_badge(req["status"], id_=f"{P}-status")]
     if view.badge is not None:
         bits.append(days_left_span(view.badge.label, view.badge.css_class, id_=f"{P}-days"))
+    bits.append(
+        html.Span(
+            f"Due {_when(req['due_at'], with_time=False)}",
+            id=f"{P}-due",
+            className="ms-2 fw-semibold",
+        )
+    )
     if view.deemed_refusal:
         bits.append(dbc.Badge("Deemed refusal", color="danger", className="ms-2"))
     if req["extended"]:
@@ -68,8 +79,11 @@ def header(view: Any) -> html.Div:
                 f"Request #{req['id']} · {TYPE_LABELS.get(req['type'], req['type'])}",
                 className="page-title",
             ),
-            html.Div(bits, className="mb-3"),
-        ]
+            html.Div(bits, className="mb-2"),
+        ],
+        id=f"{P}-header",
+        className="bg-body pt-1 mb-2 border-bottom",
+        style={"position": "sticky", "top": 0, "zIndex": 20},
     )
 
 
@@ -190,7 +204,7 @@ def timeline_card(view: Any) -> dbc.Card:
                             ),
                         ]
                     ),
-                    html.Div(entry.detail, className="small mt-1", style=PRE)
+                    html.Div(clipped_text(entry.detail), className="small mt-1")
                     if entry.detail
                     else None,
                 ],
@@ -204,161 +218,6 @@ def timeline_card(view: Any) -> dbc.Card:
         ],
         className="mb-3 shadow-sm",
     )
-
-
-# --- action forms -----------------------------------------------------------------------------
-
-
-def _field(label: str, control: Any) -> html.Div:
-    return html.Div(
-        [dbc.Label(label, html_for=control.id, className="small mb-1"), control], className="mb-2"
-    )
-
-
-def _textarea(name: str, placeholder: str = "", value: str = "") -> dbc.Textarea:
-    return dbc.Textarea(
-        id=f"{P}-{name}", placeholder=placeholder, value=value, rows=3, maxLength=102400
-    )
-
-
-def _submit(name: str, label: str, colour: str = "primary") -> dbc.Button:
-    return dbc.Button(label, id=f"{P}-{name}-submit", color=colour, size="sm", n_clicks=0)
-
-
-def _card(action: str, body: list[Any]) -> dbc.Card:
-    return dbc.Card(
-        [dbc.CardHeader(ACTION_LABELS[action]), dbc.CardBody(body)],
-        className="mb-3 shadow-sm",
-        id=f"{P}-action-{action.replace('_', '-')}",
-    )
-
-
-def verify_form() -> dbc.Card:
-    return _card(
-        "verify",
-        [
-            _field(
-                "Method",
-                dcc.Dropdown(
-                    id=f"{P}-verify-method",
-                    options=options(VERIFICATION_METHODS),
-                    placeholder="How was identity checked?",
-                ),
-            ),
-            _field(
-                "Outcome",
-                dcc.Dropdown(id=f"{P}-verify-outcome", options=options(VERIFICATION_OUTCOMES)),
-            ),
-            _field(
-                "Evidence (describe it; never upload or copy an ID document)",
-                _textarea("verify-evidence", "e.g. replied from the registered address on …"),
-            ),
-            _submit("verify", "Record verification"),
-        ],
-    )
-
-
-def assign_form(view: Any) -> dbc.Card:
-    choices = [{"label": "Unassigned", "value": "none"}] + [
-        {"label": name, "value": str(uid)} for uid, name in view.assignable
-    ]
-    current = str(view.request["assignee_id"]) if view.request["assignee_id"] else "none"
-    return _card(
-        "assign",
-        [
-            _field(
-                "Assignee",
-                dcc.Dropdown(
-                    id=f"{P}-assign-user", options=choices, value=current, clearable=False
-                ),
-            ),
-            _submit("assign", "Assign", "secondary"),
-        ],
-    )
-
-
-def note_form() -> dbc.Card:
-    return _card(
-        "note",
-        [_field("Internal note", _textarea("note-text")), _submit("note", "Add note", "secondary")],
-    )
-
-
-def extend_form(today_iso: str) -> dbc.Card:
-    return _card(
-        "extend",
-        [
-            html.P(
-                "Once only, by at most 30 days, recorded before the original due date.",
-                className="small text-muted",
-            ),
-            _field(
-                "Days (1–30)",
-                dbc.Input(id=f"{P}-extend-days", type="number", min=1, max=30, value=30),
-            ),
-            _field("Reason", _textarea("extend-reason")),
-            _field(
-                "Date the requester was notified",
-                dbc.Input(id=f"{P}-extend-notice", type="date", value=today_iso),
-            ),
-            _submit("extend", "Extend the deadline", "warning"),
-        ],
-    )
-
-
-def deny_form(view: Any) -> dbc.Card:
-    allowed = [
-        r
-        for r in DENIAL_REASONS
-        if r != "identity_not_verified"
-        or view.request["verification_outcome"] in UNVERIFIABLE_OUTCOMES
-    ]
-    return _card(
-        "deny",
-        [
-            _field(
-                "Reason code",
-                dcc.Dropdown(
-                    id=f"{P}-deny-reason",
-                    options=[{"label": DENIAL_REASON_LABELS[r], "value": r} for r in allowed],
-                ),
-            ),
-            _field("Text sent to the requester", _textarea("deny-response")),
-            _field("Internal resolution note (optional)", _textarea("deny-note")),
-            _submit("deny", "Deny the request", "danger"),
-        ],
-    )
-
-
-def access_form(view: Any, preview: dict | None) -> dbc.Card:
-    body: list[Any] = [
-        html.P(
-            f"Downloaded {view.package_downloads} time(s). Every preview and download is audited.",
-            className="small text-muted",
-            id=f"{P}-package-count",
-        ),
-        dbc.ButtonGroup(
-            [
-                dbc.Button(
-                    "Preview", id=f"{P}-package-preview", color="secondary", size="sm", n_clicks=0
-                ),
-                dbc.Button(
-                    "Download JSON", id=f"{P}-package-json", color="primary", size="sm", n_clicks=0
-                ),
-                dbc.Button(
-                    "Download HTML report",
-                    id=f"{P}-package-html",
-                    color="primary",
-                    size="sm",
-                    n_clicks=0,
-                ),
-            ],
-            className="mb-2",
-        ),
-    ]
-    if preview is not None:
-        body.append(package_preview(preview))
-    return _card("access_package", body)
 
 
 def package_preview(package: dict) -> html.Div:
@@ -402,171 +261,26 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def correction_form(view: Any) -> dbc.Card:
-    rows = []
-    for spec in view.correction_fields:
-        value = view.correction_values.get(spec.name)
-        control_id = {"type": f"{P}-correct-field", "field": spec.name}
-        if spec.kind == "choice":
-            control: Any = dcc.Dropdown(
-                id=control_id,
-                options=options(spec.choices),
-                value=value,
-                placeholder="(empty)",
-            )
-        else:
-            control = dbc.Input(
-                id=control_id,
-                value="" if value is None else str(value),
-                maxLength=spec.max_bytes,
-                size="sm",
-            )
-        rows.append(
-            dbc.Row(
-                [dbc.Label(spec.label, width=4, className="small"), dbc.Col(control, width=8)],
-                className="mb-1",
-            )
-        )
-    return _card(
-        "correct",
-        [
-            *rows,
-            _submit("correct", "Apply the correction"),
-            html.Hr(),
-            partners_to_tell(view.partners_to_tell),
-        ],
-    )
-
-
-def partners_to_tell(partners: Any) -> html.Div:
-    if not partners:
-        body: Any = html.P(
-            "No partner received this subject's details.", className="small text-muted"
-        )
-    else:
-        body = html.Ul(
+def request_view(
+    view: Any, today_iso: str, preview: dict | None = None, done: Any = None
+) -> html.Div:
+    """The whole re-renderable part of the page: the header (always in sight), the request on
+    the left, the actions on the right, and the package preview below both at full width
+    (a table of many columns cannot be read in the actions column)."""
+    rows: list[Any] = [
+        header(view),
+        dbc.Row(
             [
-                html.Li(
-                    f"{p.business_name} ({p.contact_name or 'no contact'}; {p.email or '–'}; "
-                    f"{p.phone or '–'}): {p.shares} lead(s), last {_when(p.last_shared_at, False)}"
-                )
-                for p in partners
-            ],
-            className="small",
-        )
-    return html.Div(
-        [
-            html.Div(
-                "Partners that received the old details (tell them):", className="small fw-semibold"
-            ),
-            body,
-        ],
-        id=f"{P}-partners-to-tell",
-    )
-
-
-def optout_form(view: Any) -> dbc.Card:
-    choices = []
-    for purpose, label in PURPOSE_LABELS.items():
-        state = view.consent.get(purpose)
-        if state is None:
-            now = "no consent on record"
-        else:
-            now = ("granted" if state[0] else "withdrawn") + f" {_when(state[1], False)}"
-        choices.append({"label": f"{label} (now: {now})", "value": purpose})
-    return _card(
-        "opt_out",
-        [
-            html.P(
-                "Each withdrawal becomes a consent event with this request as evidence; contact "
-                "purposes also add suppression entries.",
-                className="small text-muted",
-            ),
-            dbc.Checklist(
-                id=f"{P}-optout-purposes", options=choices, value=list(view.default_purposes)
-            ),
-            _submit("optout", "Record the withdrawals", "warning"),
-        ],
-    )
-
-
-def complete_form() -> dbc.Card:
-    return _card(
-        "complete",
-        [
-            _field("Resolution note (internal)", _textarea("complete-note")),
-            _field("Response sent to the requester", _textarea("complete-response")),
-            _submit("complete", "Complete the request", "success"),
-        ],
-    )
-
-
-def close_unverified_form() -> dbc.Card:
-    return _card(
-        "close_unverified",
-        [
-            html.P(
-                "Identity was not verified within 30 days of receipt.", className="small text-muted"
-            ),
-            _submit("close-unverified", "Close as unverified", "secondary"),
-        ],
-    )
-
-
-def actions_column(view: Any, today_iso: str, preview: dict | None = None) -> html.Div:
-    allowed = set(view.allowed)
-    cards: list[Any] = []
-    if "verify" in allowed:
-        cards.append(verify_form())
-    if "access_package" in allowed:
-        cards.append(access_form(view, preview))
-    if "correct" in allowed:
-        cards.append(correction_form(view))
-    if "opt_out" in allowed:
-        cards.append(optout_form(view))
-    if "complete" in allowed:
-        cards.append(complete_form())
-    if "assign" in allowed:
-        cards.append(assign_form(view))
-    if "extend" in allowed:
-        cards.append(extend_form(today_iso))
-    elif view.request["status"] in ("received", "verifying", "in_progress"):
-        cards.append(
-            dbc.Alert(
-                f"Extension: {view.refusals.get('extend', 'not available')}",
-                color="secondary",
-                id=f"{P}-extend-refused",
-                className="small",
+                dbc.Col([details_card(view), subject_card(view), timeline_card(view)], lg=7),
+                dbc.Col(actions_column(view, today_iso, done), lg=5),
+            ]
+        ),
+    ]
+    if preview is not None:
+        rows.append(
+            dbc.Card(
+                [dbc.CardHeader("Access package preview"), dbc.CardBody(package_preview(preview))],
+                className="mb-3 shadow-sm",
             )
         )
-    if "close_unverified" in allowed:
-        cards.append(close_unverified_form())
-    if "deny" in allowed:
-        cards.append(deny_form(view))
-    if "note" in allowed:
-        cards.append(note_form())
-    if not allowed - {"note"}:
-        cards.insert(
-            0,
-            dbc.Alert(
-                "This request is closed: only internal notes can be added.",
-                color="light",
-                id=f"{P}-closed",
-            ),
-        )
-    return html.Div(cards, id=f"{P}-actions")
-
-
-def request_view(view: Any, today_iso: str, preview: dict | None = None) -> html.Div:
-    """The whole re-renderable part of the page."""
-    return html.Div(
-        [
-            header(view),
-            dbc.Row(
-                [
-                    dbc.Col([details_card(view), subject_card(view), timeline_card(view)], lg=7),
-                    dbc.Col(actions_column(view, today_iso, preview), lg=5),
-                ]
-            ),
-        ]
-    )
+    return html.Div(rows)

@@ -13,6 +13,8 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components import in_place
+
 ROLE_LABELS = {
     "admin": "Administrator",
     "manager": "Manager",
@@ -70,6 +72,7 @@ def shell(pages: Iterable[dict[str, Any]], username: str, role: str) -> html.Div
     return html.Div(
         [
             navbar(pages, username, role),
+            in_place.store(),
             dbc.Container(
                 dcc.Loading(
                     dash.page_container,

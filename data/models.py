@@ -455,3 +455,18 @@ class DataMeta(Base):
 
     key: Mapped[str] = mapped_column(String(60), primary_key=True)
     value: Mapped[str] = mapped_column(String(400))
+
+
+class SubmissionToken(Base):
+    """A form submission already applied (``data.submissions``): each create form carries a
+    one-time token, and its primary key makes a second write with the same token impossible,
+    whether it comes from a double-click, a retry or two workers at once."""
+
+    __tablename__ = "submission_token"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    form: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(80))
+    object_type: Mapped[str | None] = mapped_column(String(40))
+    object_id: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime)

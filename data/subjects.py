@@ -562,6 +562,13 @@ _NOT_SUBJECT_TABLES: dict[str, tuple[str, dict[str, str]]] = {
         {"username address": ""},
     ),
     "setting": ("operational settings", {"key value": ""}),
+    "submission_token": (
+        "one-time tokens of staff forms (data.submissions)",
+        {
+            "token form actor": "a random token, the form's name and the staff username",
+            "object_type object_id": "the code and id of the record the form created",
+        },
+    ),
     "data_meta": ("facts about the dataset (seed, as-of date)", {"key value": ""}),
 }
 

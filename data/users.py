@@ -11,6 +11,7 @@ gunicorn workers.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -18,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from data import audit
+from data import audit, submissions
 from data.models import ROLES, LoginAttempt, User
 from data.timeutil import utcnow
 
@@ -26,6 +27,12 @@ MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
 USERNAME_MAX = 80
 PASSWORD_MIN = 4
+# Accounts created or reset on the users page: the password policy of the trust issue.
+NEW_PASSWORD_MIN = 12
+PASSWORD_MAX = 200
+# Usernames appear in the audit log, grids and messages: plain characters only, so a name can
+# never carry markup or look like another (no spaces, no lookalike punctuation).
+USERNAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")
 
 DEFAULT_HASH_METHOD = "scrypt"  # werkzeug's cost: N=32768, r=8, p=1
 HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", DEFAULT_HASH_METHOD)
@@ -59,14 +66,33 @@ class LoginResult:
     error: str | None
 
 
-def create_user(session: Session, username: str, password: str, role: str, actor: str) -> User:
+def create_user(
+    session: Session,
+    username: str,
+    password: str,
+    role: str,
+    actor: str,
+    *,
+    min_password: int = PASSWORD_MIN,
+    token: str | None = None,
+) -> User:
+    """Create an active account. ``min_password`` is raised to :data:`NEW_PASSWORD_MIN` by the
+    users page; ``token`` is that form's one-time token (``data.submissions``), so a
+    double-click creates one account."""
+    claimed = submissions.claim(session, token, "user_create", actor) if token is not None else None
     username = username.strip()
     if not username or len(username) > USERNAME_MAX:
-        raise UserError(f"username must be 1–{USERNAME_MAX} characters")
+        raise UserError(f"Enter a username of 1 to {USERNAME_MAX} characters.")
+    if not USERNAME_RE.match(username):
+        raise UserError(
+            "A username may contain only letters, digits, dots, dashes and underscores."
+        )
     if role not in ROLES:
         raise UserError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
-    if len(password) < PASSWORD_MIN:
-        raise UserError(f"password must be at least {PASSWORD_MIN} characters")
+    if len(password) < min_password:
+        raise UserError(f"The password must be at least {min_password} characters long.")
+    if len(password) > PASSWORD_MAX:
+        raise UserError(f"The password must be at most {PASSWORD_MAX} characters long.")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise UserError(f"user {username!r} already exists")
     user = User(
@@ -78,6 +104,8 @@ def create_user(session: Session, username: str, password: str, role: str, actor
     )
     session.add(user)
     session.flush()
+    if claimed is not None:
+        submissions.settle(claimed, "user", user.id)
     audit.record(session, actor, "user.create", "user", user.id, {"role": role})
     return user
 
@@ -184,11 +212,18 @@ def change_role(session: Session, user_id: object, role: object, actor: str) -> 
     return user
 
 
-def reset_password(session: Session, user_id: object, password: object, actor: str) -> User:
+def reset_password(
+    session: Session,
+    user_id: object,
+    password: object,
+    actor: str,
+    *,
+    min_password: int = PASSWORD_MIN,
+) -> User:
     """Set a new password (to hand over out of band); the audit entry holds no secret."""
     user = _user_or_error(session, user_id)
-    if not isinstance(password, str) or len(password) < PASSWORD_MIN:
-        raise UserError(f"password must be at least {PASSWORD_MIN} characters")
+    if not isinstance(password, str) or len(password) < min_password:
+        raise UserError(f"password must be at least {min_password} characters")
     if len(password) > 200:
         raise UserError("password must be at most 200 characters")
     user.password_hash = hash_password(password)

@@ -18,6 +18,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 from flask_login import current_user
 
 from components import messages
+from components.audit_details import readable_details
 from components.grid import data_grid, parse_grid_request, to_records
 from components.url_state import (
     PRESETS,
@@ -257,6 +258,8 @@ def serve_page(request, stored):
     with read_connection() as conn:
         df = audit_page(conn, filters, block.start, block.end - block.start)
         total = audit_count(conn, filters)
+    if not df.empty:
+        df["details"] = df["details"].map(readable_details)
     return {"rowData": to_records(df[FIELDS]), "rowCount": total}
 
 

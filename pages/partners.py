@@ -1,10 +1,12 @@
 """Partner performance (``/partners``): who stays on the network.
 
 Filters live in the URL query string (see ``components/partner_query.py``): changing one writes
-the address through ``partners-url`` and Dash's router renders the page again from it, so
-a link reproduces the view and the back button restores the previous one. Filter values that
-cannot be applied (a start date after the end date) are refused beside the controls and the
-view stays as it was.
+the address through ``partners-url``, so a link reproduces the view and the back button
+restores the previous one (Dash's router renders it from the address). A change made here
+updates the page in place instead of having the router draw it anew (``components/in_place``):
+the same charts are redrawn with the new figures and the same grid fetches its rows again.
+Filter values that cannot be applied (a start date after the end date) are refused beside the
+controls and the view stays as it was.
 
 The layout itself is cheap (the filter bar, populated from the URL, and placeholders); the
 headline numbers and the two charts for the view are filled by a callback behind a loading
@@ -22,7 +24,6 @@ Every number comes from ``data/partners.py``; this module never writes SQL.
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
 from typing import Any
 
@@ -31,7 +32,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
 from flask_login import current_user
 
-from components import messages
+from components import in_place, messages
 from components.grid import (
     GridRequest,
     data_grid,
@@ -64,16 +65,18 @@ from components.partner_query import (
     safe_partner_query,
 )
 from components.partner_view import (
+    GRID_REFRESH_JS,
     LIST_STATE_JS,
     count_line,
     date_problem,
     headline_cards,
     loading,
+    period_note,
     summary,
     toolbar,
 )
 from components.partner_view import controls_problem as controls_problem_line
-from components.url_state import clean_params, sort_param, to_search
+from components.url_state import clean_params, parse_search, sort_param, to_search
 from data import partners as pdata
 from data.db import read_connection, session_scope
 from data.export import PARTNER_TABLE, Format, export_table, sort_and_filter_lines
@@ -120,15 +123,6 @@ def _table(query: PartnerQuery) -> pd.DataFrame:
         return pdata.partner_table(conn, key)
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>])")
-
-
-def _link(name: str, partner_id: int, search: str) -> str:
-    """A markdown link to the partner's page; the name is escaped (it is typed by outsiders)."""
-    escaped = _MD_SPECIAL.sub(r"\\\1", name)
-    return f"[{escaped}](/partners/{partner_id}{search})"
-
-
 def _view_key(query: PartnerQuery) -> str:
     return hashlib.sha1(query.search_string().encode(), usedforsecurity=False).hexdigest()[:10]
 
@@ -153,23 +147,23 @@ def layout(**kwargs: Any) -> html.Div:
     return html.Div(
         [
             dcc.Location(id="partners-url", refresh="callback-nav"),
+            # the list's filters (the search included) and the view's (what the cards show)
             dcc.Store(id="partners-query", data=query.params()),
+            dcc.Store(id="partners-view", data=query.params(with_search=False, with_list=False)),
             dcc.Store(id="partners-list-state"),
+            dcc.Store(id="partners-grid-refresh"),
             html.H2("Partner performance", className="page-title"),
-            html.P(
-                f"{query.period.label()}. Ratings are Bayesian averages (m = 10, prior = the "
-                "trade's mean); partners with fewer than 5 reviews in 12 months are “new”, and "
-                "partners without reviews in the period are not ranked.",
-                className="text-muted",
-                id="partners-period-label",
+            html.P(period_note(query), className="text-muted", id="partners-period-label"),
+            html.Div(
+                messages.invalid_input(problem) if problem else None, id="partners-url-problem"
             ),
-            messages.invalid_input(problem) if problem else None,
             filter_bar(PREFIX, query, trades, feedback=True),
             summary(),
             toolbar(query.search, can_export),
             html.Div(id="partners-export-result", className="small mb-2"),
-            # A new id per view makes React mount a fresh grid, whose first getRowsRequest
-            # then asks for the new filters' rows (in the sort and on the page of the address).
+            # A view rendered by the router (Back, a link) gets a new grid under a new id, whose
+            # first getRowsRequest asks for its rows (in the sort and on the page of the
+            # address); a filter change refreshes the grid in place (GRID_REFRESH_JS).
             html.Div(
                 loading(
                     "partners-grid-loading",
@@ -189,6 +183,7 @@ def layout(**kwargs: Any) -> html.Div:
                         },
                         initial_sort=[query.sort],
                         initial_page=query.page,
+                        column_size=None,  # fixed widths (components/partner_columns.py)
                     ),
                     {"partners-grid": "getRowsResponse"},
                     "Loading partners…",
@@ -205,12 +200,17 @@ def layout(**kwargs: Any) -> html.Div:
 
 
 @callback(
+    # the marker first: the router reads it when the new address arrives (components/in_place)
+    Output(in_place.STORE_ID, "data", allow_duplicate=True),
     # the whole address, not only its query: the grid's sort and page replace the address
     # without telling partners-url, whose stale ``href`` would otherwise be pushed back
     Output("partners-url", "href"),
+    Output("partners-query", "data"),
+    Output("partners-view", "data"),
     Output("partners-filters-problem", "children"),
     Output("partners-from", "invalid"),
     Output("partners-to", "invalid"),
+    Output("partners-url-problem", "children"),
     Input("partners-period", "value"),
     Input("partners-from", "value"),
     Input("partners-to", "value"),
@@ -234,9 +234,10 @@ def apply_filters(
     search: Any,
     current: Any,
     request: Any,
-) -> tuple[Any, Any, bool, bool]:
-    """Write the filters into the address; the router then renders the page for them. Values
-    that cannot be applied are explained beside the controls and the view stays as it is."""
+) -> tuple[Any, ...]:
+    """Write the filters into the address and update the page in place: the view's store
+    (cards and charts, when the view changed) and the list's (the grid refreshes). Values that
+    cannot be applied are explained beside the controls and the view stays as it is."""
     params = query_from_controls(
         period=period,
         start=start,
@@ -248,23 +249,42 @@ def apply_filters(
         search=search,
     )
     shown = _stored_query(current)
+    unchanged = (no_update,) * 4
     if params is None:
         missing = "A custom period needs both a start and an end date."
-        return no_update, date_problem(missing, shown.period.label()), not start, not end
+        line = date_problem(missing, shown.period.label())
+        return *unchanged, line, not start, not end, no_update
     trades = _trades()
     problem = controls_problem(params, today=today(), trades=trades)
     if problem is not None:
         message, dates = problem
         showing = shown.period.label()
         line = date_problem(message, showing) if dates else controls_problem_line(message, showing)
-        return no_update, line, dates, dates
+        return *unchanged, line, dates, dates, no_update
     stored = current if isinstance(current, dict) else {}
     if {k: v for k, v in stored.items() if k in FILTER_KEYS} == params:
-        return no_update, None, False, False
+        # Every control reports at once when the router has just drawn the page: this callback
+        # writes the shell's marker, so Dash runs it then, and the view's callback waits for
+        # it; hand the view its (unchanged) filters so that it runs.
+        drawn = len(dash.ctx.triggered_prop_ids) > 1
+        view = shown.params(with_search=False, with_list=False) if drawn else no_update
+        return no_update, no_update, no_update, view, None, False, False, no_update
     # a new view opens on its first page, in the list's current order
     sort = _list_sort(parse_grid_request(request)) if request else shown.sort
     search_ = to_search({**params, "sort": sort_param(sort)}, {"sort": sort_param(DEFAULT_SORT)})
-    return f"/partners{search_}", None, False, False
+    query = _query(parse_search(search_))[0]
+    view = query.params(with_search=False, with_list=False)
+    view_changed = view != shown.params(with_search=False, with_list=False)
+    return (
+        in_place.marker(__name__, parse_search(search_)),
+        f"/partners{search_}",
+        query.params(),
+        view if view_changed else no_update,
+        None,
+        False,
+        False,
+        None,
+    )
 
 
 def _trades() -> list[pdata.TradeRef]:
@@ -282,9 +302,10 @@ def _stored_query(stored: object) -> PartnerQuery:
     Output("partners-kpis", "children"),
     Output("partners-scatter", "figure"),
     Output("partners-by-trade", "figure"),
-    Input("partners-query", "data"),
+    Output("partners-period-label", "children"),
+    Input("partners-view", "data"),
 )
-def show_view(stored: Any) -> tuple[Any, Any, Any]:
+def show_view(stored: Any) -> tuple[Any, Any, Any, str]:
     """Headline numbers and charts for the view (every partner in it, whatever the list's
     search and column filters)."""
     query = _stored_query(stored)
@@ -295,7 +316,16 @@ def show_view(stored: Any) -> tuple[Any, Any, Any]:
         kpi_row(headline_cards(pdata.headline(table))),
         rating_vs_response(table),
         ratings_by_trade(by_trade),
+        period_note(query),
     )
+
+
+clientside_callback(
+    GRID_REFRESH_JS,
+    Output("partners-grid-refresh", "data"),
+    Input("partners-query", "data"),
+    prevent_initial_call=True,
+)
 
 
 @callback(
@@ -333,7 +363,7 @@ def serve_page(request: Any, stored: Any) -> tuple[dict[str, Any], Any]:
     )
     link_search = here.search_string()
     for row in response["rowData"]:
-        row["business_name"] = _link(str(row["business_name"]), row["partner_id"], link_search)
+        row["href"] = f"/partners/{row['partner_id']}{link_search}"
     filtered = [HEADERS[c] for c in grid.filtered_columns(FIELDS)]
     return response, count_line(response["rowCount"], len(table), query.search, filtered)
 

@@ -14,13 +14,14 @@ from collections.abc import Callable
 from typing import Any
 
 import dash
-import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 from flask_login import current_user
 
 from components import messages
-from components.privacy_common import actor_of, field_errors
+from components.actions import busy, done, refused
+from components.privacy_common import actor_of
 from components.privacy_request import request_view
+from components.privacy_request_actions import FIELD_IDS
 from components.url_state import BadQuery, parse_id
 from data.db import session_scope
 from data.privacy import access_package, workflow
@@ -42,13 +43,15 @@ dash.register_page(
 )
 
 
-def _render(request_id: int, preview: dict | None = None) -> tuple[Any, dict] | None:
+def _render(
+    request_id: int, preview: dict | None = None, done: Any = None
+) -> tuple[Any, dict] | None:
     with session_scope() as session:
         view = load_request_view(session, request_id)
     if view is None:
         return None
     state = {"id": view.id, "version": view.version}
-    return request_view(view, today().isoformat(), preview), state
+    return request_view(view, today().isoformat(), preview, done), state
 
 
 def layout(request_id: str | None = None, **_query: str) -> html.Div:
@@ -67,7 +70,6 @@ def layout(request_id: str | None = None, **_query: str) -> html.Div:
             dcc.Link("← Back to the queue", href="/privacy", className="small"),
             dcc.Store(id=f"{P}-state", data=state),
             dcc.Download(id=f"{P}-download"),
-            html.Div(id=f"{P}-alert"),
             html.Div(content, id=f"{P}-view"),
         ],
         id=f"{P}-page",
@@ -77,7 +79,6 @@ def layout(request_id: str | None = None, **_query: str) -> html.Div:
 # --- the shared callback machinery ------------------------------------------------------------
 
 VIEW = Output(f"{P}-view", "children", allow_duplicate=True)
-ALERT = Output(f"{P}-alert", "children", allow_duplicate=True)
 STATE = Output(f"{P}-state", "data", allow_duplicate=True)
 
 
@@ -92,36 +93,38 @@ def _state(raw: object) -> tuple[int, object]:
     return rid, raw.get("version")
 
 
-def _failure(exc: Exception, rid: int | None) -> Any:
+def _failure(exc: Exception, rid: int | None, fields: dict[str, str] | None = None) -> Any:
+    """The refusal, in plain words, for the slot under the button that was pressed."""
     if isinstance(exc, ValidationError):
-        return field_errors(exc.errors, id_=f"{P}-error")
+        return refused(exc.errors, f"{P}-error", fields=fields)
     if isinstance(exc, workflow.StaleRequest) and rid is not None:
-        return dbc.Alert(
-            [str(exc), " ", html.A("Reload", href=f"/privacy/{rid}", className="alert-link")],
-            color="danger",
-            id=f"{P}-stale",
-        )
-    return dbc.Alert(str(exc), color="danger", id=f"{P}-error")
+        reload = html.A("Reload", href=f"/privacy/{rid}", className="alert-link")
+        return refused(str(exc), f"{P}-stale", colour="danger", extra=reload)
+    return refused(str(exc), f"{P}-error", colour="danger")
 
 
 def run_action(
     raw_state: object,
     apply: Callable[[Any, int, object, workflow.Actor], str],
+    fields: dict[str, str] | None = None,
 ) -> tuple[Any, Any, Any]:
-    """Apply one transition; returns (view, alert, state). On refusal the view is kept as it
-    is (the officer's input stays in the form) and the alert says why."""
+    """Apply one transition; returns (view, state, result under the button).
+
+    On refusal the view is kept as it is (the officer's input stays in the form) and the
+    reason appears under the button. On success the view is rendered afresh — which resets
+    every form — with what was done at the top of the actions, where the next step now is."""
     rid: int | None = None
     try:
         rid, version = _state(raw_state)
         with session_scope() as session:
-            done = apply(session, rid, version, actor_of(current_user))
+            done_text = apply(session, rid, version, actor_of(current_user))
     except (ValidationError, workflow.WorkflowError) as exc:
-        return no_update, _failure(exc, rid), no_update
-    rendered = _render(rid)
+        return no_update, no_update, _failure(exc, rid, fields)
+    rendered = _render(rid, done=done(done_text, f"{P}-done"))
     if rendered is None:  # pragma: no cover - the request cannot vanish (no deletes)
-        return no_update, _failure(workflow.NotFound("The request no longer exists."), rid), None
+        return no_update, None, _failure(workflow.NotFound("The request no longer exists."), rid)
     content, state = rendered
-    return content, dbc.Alert(done, color="success", id=f"{P}-done", duration=8000), state
+    return content, state, None
 
 
 def _clicked(n_clicks: object) -> None:
@@ -129,19 +132,30 @@ def _clicked(n_clicks: object) -> None:
         raise dash.exceptions.PreventUpdate
 
 
+def action(name: str, *states: State) -> Callable[[Callable[..., Any]], Any]:
+    """Register the callback of one action: its submit button (disabled while it runs) and its
+    result slot, ``privacy-request-<name>-submit`` / ``-result``, plus the view and state."""
+    button = f"{P}-{name}-submit"
+    return callback(
+        VIEW,
+        STATE,
+        Output(f"{P}-{name}-result", "children"),
+        Input(button, "n_clicks"),
+        *states,
+        State(f"{P}-state", "data"),
+        prevent_initial_call=True,
+        running=busy(button),
+    )
+
+
 # --- actions ----------------------------------------------------------------------------------
 
 
-@callback(
-    VIEW,
-    ALERT,
-    STATE,
-    Input(f"{P}-verify-submit", "n_clicks"),
+@action(
+    "verify",
     State(f"{P}-verify-method", "value"),
     State(f"{P}-verify-outcome", "value"),
     State(f"{P}-verify-evidence", "value"),
-    State(f"{P}-state", "data"),
-    prevent_initial_call=True,
 )
 def verify(n_clicks, method, outcome, evidence, state):
     _clicked(n_clicks)
@@ -152,18 +166,10 @@ def verify(n_clicks, method, outcome, evidence, state):
         )
         return f"Verification recorded: {req.verification_outcome}."
 
-    return run_action(state, apply)
+    return run_action(state, apply, FIELD_IDS["verify"])
 
 
-@callback(
-    VIEW,
-    ALERT,
-    STATE,
-    Input(f"{P}-assign-submit", "n_clicks"),
-    State(f"{P}-assign-user", "value"),
-    State(f"{P}-state", "data"),
-    prevent_initial_call=True,
-)
+@action("assign", State(f"{P}-assign-user", "value"))
 def assign(n_clicks, user_id, state):
     _clicked(n_clicks)
 
@@ -171,18 +177,10 @@ def assign(n_clicks, user_id, state):
         workflow.assign(session, rid, version, actor, assignee_id=user_id)
         return "Assignment saved."
 
-    return run_action(state, apply)
+    return run_action(state, apply, FIELD_IDS["assign"])
 
 
-@callback(
-    VIEW,
-    ALERT,
-    STATE,
-    Input(f"{P}-note-submit", "n_clicks"),
-    State(f"{P}-note-text", "value"),
-    State(f"{P}-state", "data"),
-    prevent_initial_call=True,
-)
+@action("note", State(f"{P}-note-text", "value"))
 def add_note(n_clicks, text, state):
     _clicked(n_clicks)
 
@@ -190,19 +188,14 @@ def add_note(n_clicks, text, state):
         workflow.add_note(session, rid, version, actor, text=text)
         return "Note added."
 
-    return run_action(state, apply)
+    return run_action(state, apply, FIELD_IDS["note"])
 
 
-@callback(
-    VIEW,
-    ALERT,
-    STATE,
-    Input(f"{P}-extend-submit", "n_clicks"),
+@action(
+    "extend",
     State(f"{P}-extend-days", "value"),
     State(f"{P}-extend-reason", "value"),
     State(f"{P}-extend-notice", "value"),
-    State(f"{P}-state", "data"),
-    prevent_initial_call=True,
 )
 def extend(n_clicks, days, reason, notice, state):
     _clicked(n_clicks)
@@ -213,41 +206,39 @@ def extend(n_clicks, days, reason, notice, state):
         )
         return f"Deadline extended to {req.due_at:%Y-%m-%d}."
 
-    return run_action(state, apply)
+    return run_action(state, apply, FIELD_IDS["extend"])
 
 
-@callback(
-    VIEW,
-    ALERT,
-    STATE,
-    Input(f"{P}-deny-submit", "n_clicks"),
+DENY_UNCONFIRMED = "Tick “I confirm” to deny the request; nothing was changed."
+
+
+@action(
+    "deny",
     State(f"{P}-deny-reason", "value"),
     State(f"{P}-deny-response", "value"),
     State(f"{P}-deny-note", "value"),
-    State(f"{P}-state", "data"),
-    prevent_initial_call=True,
+    State(f"{P}-deny-confirm", "value"),
 )
-def deny(n_clicks, reason, response, note, state):
+def deny(n_clicks, reason, response, note, confirmed, state):
+    """Denial closes the request for good, so it needs its own confirmation, checked here on
+    the server (the tick box is only how the officer gives it)."""
     _clicked(n_clicks)
 
     def apply(session, rid, version, actor):
+        if not (isinstance(confirmed, list) and "yes" in confirmed):
+            raise ValidationError({"confirm": DENY_UNCONFIRMED})
         workflow.deny(
             session, rid, version, actor, reason=reason, response_text=response, note=note
         )
         return "The request is denied."
 
-    return run_action(state, apply)
+    return run_action(state, apply, FIELD_IDS["deny"])
 
 
-@callback(
-    VIEW,
-    ALERT,
-    STATE,
-    Input(f"{P}-complete-submit", "n_clicks"),
+@action(
+    "complete",
     State(f"{P}-complete-note", "value"),
     State(f"{P}-complete-response", "value"),
-    State(f"{P}-state", "data"),
-    prevent_initial_call=True,
 )
 def complete(n_clicks, note, response, state):
     _clicked(n_clicks)
@@ -258,17 +249,10 @@ def complete(n_clicks, note, response, state):
         )
         return "The request is completed."
 
-    return run_action(state, apply)
+    return run_action(state, apply, FIELD_IDS["complete"])
 
 
-@callback(
-    VIEW,
-    ALERT,
-    STATE,
-    Input(f"{P}-close-unverified-submit", "n_clicks"),
-    State(f"{P}-state", "data"),
-    prevent_initial_call=True,
-)
+@action("close-unverified")
 def close_unverified(n_clicks, state):
     _clicked(n_clicks)
 
@@ -279,15 +263,10 @@ def close_unverified(n_clicks, state):
     return run_action(state, apply)
 
 
-@callback(
-    VIEW,
-    ALERT,
-    STATE,
-    Input(f"{P}-correct-submit", "n_clicks"),
+@action(
+    "correct",
     State({"type": f"{P}-correct-field", "field": ALL}, "value"),
     State({"type": f"{P}-correct-field", "field": ALL}, "id"),
-    State(f"{P}-state", "data"),
-    prevent_initial_call=True,
 )
 def correct(n_clicks, values, ids, state):
     _clicked(n_clicks)
@@ -304,21 +283,13 @@ def correct(n_clicks, values, ids, state):
     return run_action(state, apply)
 
 
-@callback(
-    VIEW,
-    ALERT,
-    STATE,
-    Input(f"{P}-optout-submit", "n_clicks"),
-    State(f"{P}-optout-purposes", "value"),
-    State(f"{P}-state", "data"),
-    prevent_initial_call=True,
-)
+@action("optout", State(f"{P}-optout-purposes", "value"))
 def opt_out(n_clicks, purposes, state):
     _clicked(n_clicks)
 
     def apply(session, rid, version, actor):
         if not isinstance(purposes, list):
-            raise ValidationError({"purposes": "choose at least one purpose"})
+            raise ValidationError({"purposes": "Choose at least one purpose."})
         result = record_opt_outs(session, rid, version, actor, purposes=purposes)
         withdrawn = ", ".join(PURPOSE_LABELS[p] for p in result.withdrawn) or "nothing new"
         return (
@@ -332,12 +303,16 @@ def opt_out(n_clicks, purposes, state):
 # --- the access package -----------------------------------------------------------------------
 
 
+PACKAGE_RESULT = Output(f"{P}-package-result", "children")
+
+
 @callback(
     VIEW,
-    ALERT,
+    PACKAGE_RESULT,
     Input(f"{P}-package-preview", "n_clicks"),
     State(f"{P}-state", "data"),
     prevent_initial_call=True,
+    running=busy(f"{P}-package-preview"),
 )
 def preview_package(n_clicks, state):
     _clicked(n_clicks)
@@ -349,17 +324,18 @@ def preview_package(n_clicks, state):
     except workflow.WorkflowError as exc:
         return no_update, _failure(exc, rid)
     rendered = _render(rid, preview=package)
-    return (rendered[0] if rendered else no_update), None
+    return (rendered[0] if rendered else no_update), no_update
 
 
 @callback(
     Output(f"{P}-download", "data"),
     VIEW,
-    ALERT,
+    PACKAGE_RESULT,
     Input(f"{P}-package-json", "n_clicks"),
     Input(f"{P}-package-html", "n_clicks"),
     State(f"{P}-state", "data"),
     prevent_initial_call=True,
+    running=[*busy(f"{P}-package-json"), *busy(f"{P}-package-html")],
 )
 def download_package(json_clicks, html_clicks, state):
     trigger = dash.ctx.triggered_id
@@ -373,7 +349,6 @@ def download_package(json_clicks, html_clicks, state):
             file = access_package.download_package(session, rid, actor_of(current_user), fmt)
     except workflow.WorkflowError as exc:
         return no_update, no_update, _failure(exc, rid)
-    rendered = _render(rid)
+    rendered = _render(rid, done=done(f"Downloaded {file.filename}.", f"{P}-done"))
     download = {"content": file.content, "filename": file.filename, "type": file.mime_type}
-    done = dbc.Alert(f"Downloaded {file.filename}.", color="success", id=f"{P}-done")
-    return download, (rendered[0] if rendered else no_update), done
+    return download, (rendered[0] if rendered else no_update), no_update

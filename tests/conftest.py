@@ -173,8 +173,16 @@ def callback_payload(dash_app, output_key: str, inputs: list | None = None) -> d
     }
 
 
-def route(client, dash_app, pathname: str, search: str = "") -> str:
-    """Render a page through Dash's router callback, as the browser does on navigation."""
+def route(client, dash_app, pathname: str, search: str = "", shown=None) -> str:
+    """Render a page through Dash's router callback, as the browser does on navigation
+    (``shown``: the shell's in-place marker, see ``components/in_place.py``)."""
+    response = route_response(client, dash_app, pathname, search, shown)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_data(as_text=True)
+
+
+def route_response(client, dash_app, pathname: str, search: str = "", shown=None):
+    """The router callback's raw response (204 when the page already shows the address)."""
     key = next(k for k in dash_app.callback_map if "_pages_content.children" in k)
     payload = callback_payload(
         dash_app,
@@ -184,9 +192,8 @@ def route(client, dash_app, pathname: str, search: str = "") -> str:
             {"id": "_pages_location", "property": "search", "value": search},
         ],
     )
-    response = client.post("/_dash-update-component", json=payload)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return response.get_data(as_text=True)
+    payload["state"] = [{"id": "shell-shown-view", "property": "data", "value": shown}]
+    return client.post("/_dash-update-component", json=payload)
 
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

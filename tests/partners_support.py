@@ -78,7 +78,7 @@ def leaf_defs(column_defs: list[dict]) -> list[dict]:
 
 
 def names_of(rows) -> list[str]:
-    return [r["business_name"].split("]")[0].strip("[") for r in rows]
+    return [r["business_name"] for r in rows]
 
 
 FILTER_INPUTS = (
@@ -109,7 +109,7 @@ def apply_filters(client, dash_app, values, store, request=None):
 
 def show_view(client, dash_app, store) -> dict:
     status, body = call(
-        client, dash_app, "partners-kpis.children", [("partners-query", "data", store)]
+        client, dash_app, "partners-kpis.children", [("partners-view", "data", store)]
     )
     assert status == 200, body
     return body["response"]

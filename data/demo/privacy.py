@@ -43,7 +43,7 @@ MESSAGES = {
     "service_opt_out": "Stop contacting me and stop sending my details to contractors.",
     "analytics_opt_out": "Do not track me with analytics or advertising cookies.",
 }
-# The desk's vocabulary (data/privacy/workflow.py: VERIFICATION_METHODS / _OUTCOMES).
+# The desk's vocabulary (data/privacy/vocabulary.py: VERIFICATION_METHODS / _OUTCOMES).
 VERIFICATION_EVIDENCE = {
     "registered_email_reply": "Requester replied from the email address on record.",
     "registered_phone_otp": "One-time code sent to the registered mobile number was confirmed.",

@@ -13,13 +13,14 @@ import pandas as pd
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from data import audit
+from data import audit, submissions
 from data.models import Homeowner, LegalDisclosure, Partner, User
 from data.privacy.intake import parse_subject_key
 from data.privacy.validation import Errors, clean_past_datetime, clean_text
 from data.privacy.workflow import Actor, require_privacy_role
 from data.timeutil import utcnow
 
+SUBJECT_REQUIRED = "Find the person the information was about and choose them."
 COLUMNS = [
     "id",
     "at",
@@ -33,11 +34,25 @@ COLUMNS = [
 
 
 def record_disclosure(
-    session: Session, actor: Actor, raw: Mapping[str, object], now: datetime | None = None
+    session: Session,
+    actor: Actor,
+    raw: Mapping[str, object],
+    now: datetime | None = None,
+    *,
+    token: str | None = None,
 ) -> LegalDisclosure:
-    """Validate and add one register entry (the subject is ``"homeowner:12"`` or empty)."""
+    """Validate and add one register entry about a subject (``"homeowner:12"``).
+
+    The subject is required: an entry about nobody can never reach the person's timeline or
+    access package, which is the register's purpose. ``token`` is the form's one-time token
+    (``data.submissions``): the same form sent twice records one entry."""
     now = now or utcnow()
     require_privacy_role(actor)
+    claimed = (
+        submissions.claim(session, token, "legal_disclosure", actor.username, now)
+        if token is not None
+        else None
+    )
     errors = Errors()
     reference = clean_text(errors, "reference", raw.get("reference"), required=True, max_bytes=80)
     authority = clean_text(errors, "authority", raw.get("authority"), required=True, max_bytes=160)
@@ -48,7 +63,9 @@ def record_disclosure(
     at = clean_past_datetime(errors, "at", raw.get("at"), now=now, label="disclosure date")
     subject = None
     subject_raw = raw.get("subject")
-    if subject_raw not in (None, ""):
+    if subject_raw in (None, ""):
+        errors.add("subject", SUBJECT_REQUIRED)
+    else:
         subject = parse_subject_key(subject_raw)
         if subject is None:
             errors.add("subject", "unknown subject")
@@ -70,6 +87,8 @@ def record_disclosure(
     )
     session.add(entry)
     session.flush()
+    if claimed is not None:
+        submissions.settle(claimed, "legal_disclosure", entry.id)
     audit.record(
         session,
         actor.username,

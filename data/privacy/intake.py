@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, func, or_, select
 from sqlalchemy.orm import Session
 
-from data import audit
+from data import audit, submissions
 from data.identifiers import normalise_email, normalise_phone
 from data.models import (
     REQUEST_CHANNELS,
@@ -317,12 +317,23 @@ def log_request(
     *,
     subject: object = None,
     no_record_found: bool = False,
+    token: str | None = None,
     now: datetime | None = None,
 ) -> PrivacyRequest:
     """Create the request against the confirmed subject (``"homeowner:12"``) or as "no record
-    found"; a repeat within 365 days is created closed as ``duplicate`` and linked."""
+    found"; a repeat within 365 days is created closed as ``duplicate`` and linked.
+
+    ``token`` is the intake form's one-time token (``data.submissions``): a second call with it
+    raises ``AlreadySubmitted`` naming the first request instead of logging the request twice
+    (a double-click must not turn the requester's one request into a request and its
+    "duplicate"). Callers outside a form (CLI, tests) pass none."""
     now = now or utcnow()
     require_privacy_role(actor)
+    claimed = (
+        submissions.claim(session, token, "privacy_intake", actor.username, now)
+        if (token is not None)
+        else None
+    )
     chosen = parse_subject_key(subject) if subject not in (None, "") else None
     if subject not in (None, "") and chosen is None:
         raise ValidationError({"subject": "unknown subject"})
@@ -364,6 +375,8 @@ def log_request(
     )
     session.add(req)
     session.flush()
+    if claimed is not None:
+        submissions.settle(claimed, OBJECT_TYPE, req.id)
     audit.record(
         session,
         actor.username,

@@ -20,6 +20,7 @@ from data.privacy.clock import (
     OPEN_STATUSES,
     days_left_badge,
     is_deemed_refusal,
+    unverified_cutoff,
 )
 from data.privacy.masking import masked_subject
 from data.roles import roles_with
@@ -270,3 +271,50 @@ def assignee_options(conn: Connection) -> list[tuple[int, str]]:
         .order_by(User.username)
     ).all()
     return [(r[0], r[1]) for r in rows]
+
+
+def queue_version(conn: Connection) -> str:
+    """A cheap fingerprint of every request's state, polled by the open queue tabs.
+
+    Every transition bumps its request's ``version`` and intake adds a row, so the number of
+    requests, the newest id and the sum of versions change whenever anything the queue shows
+    could have changed (an open request becoming overdue changes with the day, which the date
+    in the fingerprint covers). One aggregate over a table of thousands of rows, not a render.
+    """
+    count, newest, versions = conn.execute(
+        select(
+            func.count(),
+            func.coalesce(func.max(PrivacyRequest.id), 0),
+            func.coalesce(func.sum(PrivacyRequest.version), 0),
+        )
+    ).one()
+    return f"{count}:{newest}:{versions}"
+
+
+@dataclass(frozen=True)
+class ClosableRequest:
+    """A request the unverified sweep would close now, as the confirmation lists it."""
+
+    id: int
+    type: str
+    status: str
+    received_at: datetime
+
+
+def closable_unverified(conn: Connection, now: datetime) -> list[ClosableRequest]:
+    """What "Close requests unverified for 30 days" would close at ``now`` (the same rule as
+    ``workflow.stale_unverified``), oldest first, for the officer to confirm."""
+    rows = conn.execute(
+        select(
+            PrivacyRequest.id,
+            PrivacyRequest.type,
+            PrivacyRequest.status,
+            PrivacyRequest.received_at,
+        )
+        .where(
+            PrivacyRequest.status.in_(("received", "verifying")),
+            PrivacyRequest.received_at <= unverified_cutoff(now),
+        )
+        .order_by(PrivacyRequest.received_at, PrivacyRequest.id)
+    ).all()
+    return [ClosableRequest(r[0], r[1], r[2], r[3]) for r in rows]

@@ -27,12 +27,14 @@ from data.privacy.correction import (
 )
 from data.privacy.disclosures import list_disclosures
 from data.privacy.optouts import DEFAULT_PURPOSES, PURPOSE_LABELS, current_consent
-from data.privacy.workflow import (
+from data.privacy.vocabulary import (
     ACTIONS,
     DENIAL_REASON_LABELS,
-    OBJECT_TYPE,
     VERIFICATION_METHODS,
     VERIFICATION_OUTCOMES,
+)
+from data.privacy.workflow import (
+    OBJECT_TYPE,
     allowed_actions,
     assignable_users,
     package_downloads,

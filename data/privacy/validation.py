@@ -50,8 +50,12 @@ def clean_text(
     required: bool = False,
     max_bytes: int = MAX_TEXT_BYTES,
     label: str | None = None,
+    message: str | None = None,
 ) -> str | None:
-    """Stripped text (None when empty); too long or missing when required is an error."""
+    """Stripped text (None when empty); too long or missing when required is an error.
+
+    ``message`` is the plain-words request shown when a required text is missing ("Write the
+    text sent to the requester."); without it the message is built from the label."""
     label = label or field.replace("_", " ")
     if value is None:
         text = ""
@@ -62,7 +66,7 @@ def clean_text(
         return None
     if not text:
         if required:
-            errors.add(field, f"{label} is required")
+            errors.add(field, message or f"{label} is required")
         return None
     if len(text.encode("utf-8")) > max_bytes:
         limit = f"{max_bytes // 1024} KB" if max_bytes >= 1024 else f"{max_bytes} bytes"
@@ -79,15 +83,18 @@ def clean_choice(
     *,
     required: bool = True,
     label: str | None = None,
+    message: str | None = None,
 ) -> str | None:
+    """One of ``choices``. ``message`` (e.g. "Choose how identity was checked.") replaces both
+    the missing and the unknown-value message: to the officer both mean "pick from the list"."""
     label = label or field.replace("_", " ")
     options = tuple(choices)
     if value in (None, ""):
         if required:
-            errors.add(field, f"{label} is required")
+            errors.add(field, message or f"{label} is required")
         return None
     if not isinstance(value, str) or value not in options:
-        errors.add(field, f"{label} must be one of: {', '.join(options)}")
+        errors.add(field, message or f"{label} must be one of: {', '.join(options)}")
         return None
     return value
 
@@ -122,16 +129,18 @@ def clean_past_datetime(
     now: datetime | None = None,
     not_before: datetime | None = None,
     label: str | None = None,
+    message: str | None = None,
 ) -> datetime | None:
-    """A date/time that is not in the future (and not absurdly old)."""
+    """A date/time that is not in the future (and not absurdly old). ``message`` replaces the
+    missing and the unreadable-date messages ("Enter the date the requester was told.")."""
     label = label or field.replace("_", " ")
     if value in (None, ""):
         if required:
-            errors.add(field, f"{label} is required")
+            errors.add(field, message or f"{label} is required")
         return None
     parsed = parse_datetime(value)
     if parsed is None:
-        errors.add(field, f"{label} must be a date (YYYY-MM-DD) or date and time")
+        errors.add(field, message or f"{label} must be a date (YYYY-MM-DD) or date and time")
         return None
     now = now or utcnow()
     if parsed > now:
@@ -155,21 +164,25 @@ def clean_int(
     maximum: int,
     required: bool = True,
     label: str | None = None,
+    message: str | None = None,
 ) -> int | None:
+    """A whole number in ``minimum..maximum``. ``message`` replaces every failure message
+    (missing, not a number, out of range) with one plain request that states the range, e.g.
+    "Enter the number of days, from 1 to 30.": whatever went wrong, the fix is the same."""
     label = label or field.replace("_", " ")
     if value in (None, ""):
         if required:
-            errors.add(field, f"{label} is required")
+            errors.add(field, message or f"{label} is required")
         return None
     if isinstance(value, bool):
-        errors.add(field, f"{label} must be a whole number")
+        errors.add(field, message or f"{label} must be a whole number")
         return None
     try:
         number = int(str(value).strip()) if not isinstance(value, int) else value
     except ValueError:
-        errors.add(field, f"{label} must be a whole number")
+        errors.add(field, message or f"{label} must be a whole number")
         return None
     if not minimum <= number <= maximum:
-        errors.add(field, f"{label} must be between {minimum} and {maximum}")
+        errors.add(field, message or f"{label} must be between {minimum} and {maximum}")
         return None
     return number

@@ -22,7 +22,7 @@ rest of the transaction (``session_scope``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -45,67 +45,21 @@ from data.privacy.validation import (
     clean_past_datetime,
     clean_text,
 )
+from data.privacy.vocabulary import (
+    ACTIONS,
+    FULFILMENT,
+    MESSAGES,
+    STAFF_TEXT_MAX_BYTES,
+    UNVERIFIABLE_OUTCOMES,
+    VERIFICATION_METHODS,
+    VERIFICATION_OUTCOMES,
+)
 from data.roles import can, roles_with
 from data.timeutil import utcnow
 
 # Who may act on (and be assigned) a privacy request: a capability in data/roles.py.
 HANDLE = "handle_privacy_requests"
 OBJECT_TYPE = "privacy_request"
-
-VERIFICATION_METHODS = {
-    "registered_email_reply": "Reply from the registered email address",
-    "registered_phone_otp": "One-time code sent to the registered phone",
-    "document_sighted": "Identity document sighted (no copy kept)",
-}
-VERIFICATION_OUTCOMES = {
-    "pending": "Challenge sent, waiting for the reply",
-    "verified": "Verified",
-    "failed": "Failed",
-    "expired": "Expired (no reply in time)",
-}
-# Outcomes after which "identity not verified" may be given as the denial reason
-UNVERIFIABLE_OUTCOMES = ("failed", "expired")
-DENIAL_REASON_LABELS = {
-    "identity_not_verified": "Identity not verified",
-    "manifestly_unfounded_or_repeated": "Manifestly unfounded or repeated",
-    "legal_obligation_to_retain": "Legal obligation to retain",
-    "legal_hold": "Legal hold",
-}
-assert set(DENIAL_REASON_LABELS) == set(DENIAL_REASONS)
-
-ACTIONS = (
-    "verify",
-    "assign",
-    "note",
-    "extend",
-    "deny",
-    "access_package",
-    "correct",
-    "opt_out",
-    "complete",
-    "close_unverified",
-)
-ACTION_LABELS = {
-    "verify": "Verify identity",
-    "assign": "Assign",
-    "note": "Add a note",
-    "extend": "Extend the deadline",
-    "deny": "Deny",
-    "access_package": "Access package",
-    "correct": "Correct the subject's details",
-    "opt_out": "Record opt-outs",
-    "complete": "Complete",
-    "close_unverified": "Close as unverified",
-}
-# The fulfilment step of each request type (erasure runs from its own issue's code).
-FULFILMENT = {
-    "access": "access_package",
-    "correction": "correct",
-    "objection": "opt_out",
-    "service_opt_out": "opt_out",
-    "analytics_opt_out": "opt_out",
-    "erasure": None,
-}
 
 
 class WorkflowError(ValueError):
@@ -296,10 +250,20 @@ def verify_identity(
     (never a copy of an ID document). ``verified`` opens the fulfilment steps."""
     now = now or utcnow()
     errors = Errors()
-    method_ = clean_choice(errors, "method", method, VERIFICATION_METHODS)
-    outcome_ = clean_choice(errors, "outcome", outcome, VERIFICATION_OUTCOMES)
+    method_ = clean_choice(
+        errors, "method", method, VERIFICATION_METHODS, message=MESSAGES["method"]
+    )
+    outcome_ = clean_choice(
+        errors, "outcome", outcome, VERIFICATION_OUTCOMES, message=MESSAGES["outcome"]
+    )
     evidence_ = clean_text(
-        errors, "evidence", evidence, required=outcome_ != "pending", label="evidence description"
+        errors,
+        "evidence",
+        evidence,
+        required=outcome_ != "pending",
+        label="evidence description",
+        max_bytes=STAFF_TEXT_MAX_BYTES,
+        message=MESSAGES["evidence"],
     )
     errors.raise_if_any()
     req = begin_transition(session, request_id, version, actor, "verify", now)
@@ -371,7 +335,14 @@ def add_note(
     """An internal note; the text stays in the notes table, the audit log gets its length."""
     now = now or utcnow()
     errors = Errors()
-    text_ = clean_text(errors, "note", text, required=True)
+    text_ = clean_text(
+        errors,
+        "note",
+        text,
+        required=True,
+        max_bytes=STAFF_TEXT_MAX_BYTES,
+        message=MESSAGES["note"],
+    )
     errors.raise_if_any()
     assert text_ is not None
     req = begin_transition(session, request_id, version, actor, "note", now)
@@ -397,9 +368,25 @@ def extend(
     was notified; both must fall before the original due date."""
     now = now or utcnow()
     errors = Errors()
-    days_ = clean_int(errors, "days", days, minimum=1, maximum=MAX_EXTENSION_DAYS)
-    reason_ = clean_text(errors, "reason", reason, required=True)
-    notice = clean_past_datetime(errors, "notice_date", notice_date, now=now, label="notice date")
+    days_ = clean_int(
+        errors, "days", days, minimum=1, maximum=MAX_EXTENSION_DAYS, message=MESSAGES["days"]
+    )
+    reason_ = clean_text(
+        errors,
+        "reason",
+        reason,
+        required=True,
+        max_bytes=STAFF_TEXT_MAX_BYTES,
+        message=MESSAGES["extend_reason"],
+    )
+    notice = clean_past_datetime(
+        errors,
+        "notice_date",
+        notice_date,
+        now=now,
+        label="notice date",
+        message=MESSAGES["notice_date"],
+    )
     errors.raise_if_any()
     assert days_ is not None and notice is not None
     req = begin_transition(session, request_id, version, actor, "extend", now)
@@ -438,9 +425,26 @@ def deny(
     verified" needs a failed or expired verification on record."""
     now = now or utcnow()
     errors = Errors()
-    reason_ = clean_choice(errors, "reason", reason, DENIAL_REASONS, label="reason code")
-    response_ = clean_text(errors, "response_text", response_text, required=True, label="response")
-    note_ = clean_text(errors, "note", note, label="resolution note")
+    reason_ = clean_choice(
+        errors,
+        "reason",
+        reason,
+        DENIAL_REASONS,
+        label="reason code",
+        message=MESSAGES["deny_reason"],
+    )
+    response_ = clean_text(
+        errors,
+        "response_text",
+        response_text,
+        required=True,
+        label="response",
+        max_bytes=STAFF_TEXT_MAX_BYTES,
+        message=MESSAGES["response_text"],
+    )
+    note_ = clean_text(
+        errors, "note", note, label="resolution note", max_bytes=STAFF_TEXT_MAX_BYTES
+    )
     errors.raise_if_any()
     req = begin_transition(session, request_id, version, actor, "deny", now)
     if reason_ == "identity_not_verified" and req.verification_outcome not in UNVERIFIABLE_OUTCOMES:
@@ -486,8 +490,23 @@ def complete(
     """Close the request as answered. An access request needs its package delivered first."""
     now = now or utcnow()
     errors = Errors()
-    note_ = clean_text(errors, "resolution_note", resolution_note, required=True)
-    response_ = clean_text(errors, "response_text", response_text, required=True, label="response")
+    note_ = clean_text(
+        errors,
+        "resolution_note",
+        resolution_note,
+        required=True,
+        max_bytes=STAFF_TEXT_MAX_BYTES,
+        message=MESSAGES["resolution_note"],
+    )
+    response_ = clean_text(
+        errors,
+        "response_text",
+        response_text,
+        required=True,
+        label="response",
+        max_bytes=STAFF_TEXT_MAX_BYTES,
+        message=MESSAGES["response_text"],
+    )
     errors.raise_if_any()
     req = begin_transition(session, request_id, version, actor, "complete", now)
     if (
@@ -537,13 +556,25 @@ def stale_unverified(conn: Connection | Session, now: datetime) -> list[tuple[in
     return [(r[0], r[1]) for r in rows]
 
 
-def close_all_unverified(session: Session, actor: Actor, now: datetime | None = None) -> list[int]:
+def close_all_unverified(
+    session: Session,
+    actor: Actor,
+    now: datetime | None = None,
+    *,
+    only: Collection[int] | None = None,
+) -> list[int]:
     """The sweep: close every request unverified for 30 days. A request someone is acting on at
-    the same moment is skipped (its version moved) and caught by the next sweep."""
+    the same moment is skipped (its version moved) and caught by the next sweep.
+
+    ``only`` limits the sweep to the requests the officer was shown and confirmed: the page
+    lists what it will close first, so a request that became due after the list was shown is
+    left for the next sweep, and one verified since then is not touched (it is not stale)."""
     now = now or utcnow()
     require_privacy_role(actor)
     closed: list[int] = []
     for request_id, version in stale_unverified(session, now):
+        if only is not None and request_id not in only:
+            continue
         try:
             with session.begin_nested():
                 close_unverified(session, request_id, version, actor, now=now)

@@ -70,7 +70,7 @@ def sort_descending(page, col_id: str) -> None:
 
 
 def settle(page) -> None:
-    """Wait until the router has rendered the new view and its callbacks have answered."""
+    """Wait until the page's callbacks have answered."""
     page.wait_for_load_state("networkidle")
     page.wait_for_selector("#partners-page")
 
@@ -89,24 +89,16 @@ def address(page) -> str:
     return page.evaluate("() => location.pathname + location.search")
 
 
-def view_key(page) -> str:
-    """The id of the grid's box, which changes with every view the router renders."""
-    return page.locator("[id^='partners-gridbox-']").get_attribute("id")
-
-
-def new_view(page, old_key: str, *, rows: bool = True) -> None:
-    """Wait until the router has replaced the view ``old_key`` (a URL change comes first: a
-    grid found right after it may still be the old one) and, with ``rows``, its rows have
-    arrived."""
-    page.wait_for_function(
-        "old => { const box = document.querySelector(\"[id^='partners-gridbox-']\");"
-        " return box && box.id !== old; }",
-        arg=old_key,
+def rows_of_a_new_view(page):
+    """A context for a filter change: on leaving it, the grid has asked for and received the
+    rows of the new view (the page updates in place, so nothing else marks the moment)."""
+    return page.expect_response(
+        lambda r: (
+            "_dash-update-component" in r.url
+            and "partners-grid.getRowsResponse" in (r.request.post_data or "")
+        ),
         timeout=WAIT,
     )
-    settle(page)
-    if rows:
-        wait_for_rows(page)
 
 
 def wait_for_rows(page) -> None:
@@ -171,14 +163,24 @@ def test_rank_sort_page_back_reload_filters_export_and_unranked(page_as, live_se
         assert grid_names(page) == second_page, reopen.__name__
 
     # filters keep the list's order (a new view opens on its first page)
-    key = view_key(page)
-    choose(page, "partners-trade", "Plumbing")
+    with rows_of_a_new_view(page):
+        choose(page, "partners-trade", "Plumbing")
     wait_for_address(page, r"trade=plumbing&sort=-shares$")
-    new_view(page, key)
-    key = view_key(page)
-    choose(page, "partners-period", "Last 90 days")
+    settle(page)
+    wait_for_rows(page)
+    with rows_of_a_new_view(page):
+        choose(page, "partners-period", "Last 90 days")
     wait_for_address(page, r"period=90d&trade=plumbing&sort=-shares$")
-    new_view(page, key)
+    settle(page)
+    wait_for_rows(page)
+    expect(page.locator("#partners-period-label")).to_contain_text("Last 90 days", timeout=WAIT)
+    # Back and Forward across changes made in place: the router draws each view again
+    for move, period in ((page.go_back, "Last 365 days"), (page.go_forward, "Last 90 days")):
+        move()
+        expect(page.locator("#partners-period-label")).to_contain_text(period, timeout=WAIT)
+        expect(page.locator("#partners-period")).to_contain_text(period, timeout=WAIT)
+        settle(page)
+        wait_for_rows(page)
     expect(page.locator("#partners-trade")).to_contain_text("Plumbing", timeout=WAIT)
     expect(page.locator("#partners-period")).to_contain_text("Last 90 days", timeout=WAIT)
     expect(header(page, "shares")).to_have_attribute("aria-sort", "descending", timeout=WAIT)
@@ -214,11 +216,11 @@ def test_rank_sort_page_back_reload_filters_export_and_unranked(page_as, live_se
     expect(page.locator("label[for='partners-search']")).to_contain_text(
         "narrows the list only", timeout=WAIT
     )
-    key = view_key(page)
-    page.fill("#partners-search", "zzzzzz")
-    page.press("#partners-search", "Enter")
+    with rows_of_a_new_view(page):
+        page.fill("#partners-search", "zzzzzz")
+        page.press("#partners-search", "Enter")
     wait_for_address(page, r"q=zzzzzz")
-    new_view(page, key, rows=False)
+    settle(page)
     expect(page.locator("#partners-count")).to_contain_text(
         f"Showing 0 of {total} partners", timeout=WAIT
     )
@@ -238,6 +240,15 @@ def test_rank_sort_page_back_reload_filters_export_and_unranked(page_as, live_se
     expect(cells).to_have_text("unranked (v=0)", timeout=WAIT)
     assert column_texts(page, "rank") == ["–"]
     assert grid_names(page) == [name]
+
+    # the menu's "Partners" opens the default view, although this one was reached in place
+    with rows_of_a_new_view(page):
+        choose(page, "partners-period", "Last 90 days")
+    expect(page.locator("#partners-period-label")).to_contain_text("Last 90 days", timeout=WAIT)
+    page.click("nav a.nav-link[href='/partners']")
+    wait_for_address(page, r"/partners$")
+    expect(page.locator("#partners-period-label")).to_contain_text("Last 365 days", timeout=WAIT)
+    expect(page.locator("#partners-search")).to_have_value("", timeout=WAIT)
 
 
 def quiet_partner(live_server) -> str:

@@ -104,11 +104,29 @@ def every_figure() -> list[pf.Figure]:
     ]
 
 
+CARTESIAN_BUNDLE_TRACES = {
+    "bar",
+    "box",
+    "contour",
+    "heatmap",
+    "histogram",
+    "histogram2d",
+    "histogram2dcontour",
+    "image",
+    "pie",
+    "scatter",
+    "scatterternary",
+    "violin",
+}
+
+
 @pytest.mark.parametrize("index", range(len(every_figure())))
 def test_every_figure_is_valid_plotly_and_strict_json(index):
     fig = every_figure()[index]
     go.Figure(fig)  # raises on any property or value Plotly does not accept
     json.dumps(fig, allow_nan=False)  # plain values only: no NaN, no numpy, no pandas
+    # only trace types of the cartesian bundle the app serves (its README lists them)
+    assert {t["type"] for t in fig["data"]} <= CARTESIAN_BUNDLE_TRACES
     layout = fig["layout"]
     assert layout["template"] is pf.TEMPLATE
     assert layout["font"]["family"] == pf.FONT_FAMILY
@@ -122,7 +140,7 @@ def test_the_shared_template_is_plotly_white_for_these_charts():
     white = go.layout.Template(pf.TEMPLATE)
     assert white.layout.plot_bgcolor == "white" and white.layout.xaxis.gridcolor == "#EBF0F8"
     assert white.layout.xaxis.automargin is False and white.layout.yaxis.automargin is False
-    assert set(pf.TEMPLATE["data"]) == {"bar", "scatter", "scattergl"}  # plotly_white: no box
+    assert set(pf.TEMPLATE["data"]) == {"bar", "scatter"}  # plotly_white: no box
 
 
 def test_scatter_splits_by_risk_and_skips_unranked():
@@ -148,9 +166,10 @@ def test_scatter_splits_by_risk_and_skips_unranked():
     )
 
 
-def test_scatter_uses_webgl_for_many_points(monkeypatch):
-    monkeypatch.setattr(pf, "SCATTERGL_FROM", 2)
-    assert {t["type"] for t in pf.rating_vs_response(table())["data"]} == {"scattergl"}
+def test_a_large_scatter_stays_svg():
+    """The app serves plotly.js's cartesian bundle, which has no WebGL traces."""
+    many = pd.concat([table()] * 2_000, ignore_index=True)
+    assert {t["type"] for t in pf.rating_vs_response(many)["data"]} == {"scatter"}
 
 
 def test_scatter_keeps_a_fast_response_on_the_axis():

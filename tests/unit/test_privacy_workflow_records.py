@@ -145,17 +145,19 @@ def test_verify_error_messages(db, staff):
             wf.verify_identity(s, rid, 1, staff.officer, now=NOW, **params)
 
     assert errors_of(lambda: verify(method="photocopy", outcome="probably", evidence="")) == {
-        "method": "method must be one of: registered_email_reply, registered_phone_otp, "
-        "document_sighted",
-        "outcome": "outcome must be one of: pending, verified, failed, expired",
-        "evidence": "evidence description is required",
+        "method": "Choose how the identity was checked.",
+        "outcome": "Choose the outcome of the check.",
+        "evidence": "Describe the evidence you saw (for example the reply you received).",
     }
     assert errors_of(lambda: verify(method=None, outcome="")) == {
-        "method": "method is required",
-        "outcome": "outcome is required",
+        "method": "Choose how the identity was checked.",
+        "outcome": "Choose the outcome of the check.",
     }
     assert errors_of(lambda: verify(outcome="failed", evidence=" ")) == {
-        "evidence": "evidence description is required"
+        "evidence": "Describe the evidence you saw (for example the reply you received)."
+    }
+    assert errors_of(lambda: verify(evidence="e" * (20 * 1024 + 1))) == {
+        "evidence": "evidence description is too long (at most 20 KB)"
     }
     assert (load_request(db, rid).version, entries(db, rid)) == (1, [])
 
@@ -279,8 +281,11 @@ def test_a_note_row_and_its_audit_entry(db, staff):
     ]
     with session_scope(db) as s:
         assert errors_of(lambda: wf.add_note(s, rid, 2, staff.officer, text=" ")) == {
-            "note": "note is required"
+            "note": "Write the note before adding it."
         }
+        assert errors_of(
+            lambda: wf.add_note(s, rid, 2, staff.officer, text="n" * (20 * 1024 + 1))
+        ) == {"note": "note is too long (at most 20 KB)"}
 
 
 # --- extend -----------------------------------------------------------------------------------
@@ -341,9 +346,17 @@ def test_extend_error_messages(db, staff):
             wf.extend(s, rid, 1, staff.officer, now=NOW, **params)
 
     assert errors_of(lambda: extend(days=31, reason="", notice_date="")) == {
-        "days": "days must be between 1 and 30",
-        "reason": "reason is required",
-        "notice_date": "notice date is required",
+        "days": "Enter the number of days, from 1 to 30.",
+        "reason": "Give the reason for the extension.",
+        "notice_date": "Enter the date the requester was told about the extension.",
+    }
+    # 999, nothing, and not a number all get the message that states the range
+    for days in (999, None, "", "ten", 0, True):
+        assert errors_of(lambda d=days: extend(days=d)) == {
+            "days": "Enter the number of days, from 1 to 30."
+        }
+    assert errors_of(lambda: extend(notice_date="someday")) == {
+        "notice_date": "Enter the date the requester was told about the extension."
     }
     assert errors_of(lambda: extend(notice_date="2026-06-02")) == {
         "notice_date": "notice date cannot be in the future"
@@ -407,13 +420,12 @@ def test_deny_error_messages(db, staff):
             wf.deny(s, rid, 1, staff.officer, now=NOW, **fields)
 
     assert errors_of(lambda: deny(reason="because", response_text="", note="x" * 200_000)) == {
-        "reason": "reason code must be one of: identity_not_verified, "
-        "manifestly_unfounded_or_repeated, legal_obligation_to_retain, legal_hold",
-        "response_text": "response is required",
-        "note": "resolution note is too long (at most 100 KB)",
+        "reason": "Choose the reason for the denial.",
+        "response_text": "Write the text sent to the requester.",
+        "note": "resolution note is too long (at most 20 KB)",
     }
     assert errors_of(lambda: deny(reason=None, response_text="No.")) == {
-        "reason": "reason code is required"
+        "reason": "Choose the reason for the denial."
     }
     with pytest.raises(wf.TransitionRefused) as exc:
         deny(reason="identity_not_verified", response_text="No.")
@@ -465,8 +477,8 @@ def test_complete_error_messages(db, staff):
                 s, rid, 1, staff.officer, resolution_note=" ", response_text=None, now=NOW
             )
         ) == {
-            "resolution_note": "resolution note is required",
-            "response_text": "response is required",
+            "resolution_note": "Write the internal resolution note.",
+            "response_text": "Write the text sent to the requester.",
         }
 
 
@@ -580,6 +592,48 @@ def test_the_sweep_stamps_its_own_time_and_goes_past_a_request_it_cannot_close(d
         ("unverified", NOW),
     ]
     assert [e[0] for e in entries(db, first) + entries(db, third)] == [NOW, NOW]
+
+
+def test_the_confirmed_sweep_closes_only_the_requests_it_listed(db, staff):
+    """``only``: the officer confirmed a list; a request due but not on it stays open, one on
+    it that is no longer due (verified meanwhile) is not touched."""
+    listed = new_request(db, received_at=NOW - timedelta(days=31))
+    unlisted = new_request(db, received_at=NOW - timedelta(days=45))
+    verified = new_request(
+        db,
+        received_at=NOW - timedelta(days=50),
+        status="in_progress",
+        verification_outcome="verified",
+    )
+    fresh = new_request(db, received_at=NOW - timedelta(days=29))
+    with session_scope(db) as s:
+        closed = wf.close_all_unverified(
+            s, staff.officer, now=NOW, only={listed, verified, fresh, 999999}
+        )
+    assert closed == [listed]
+    assert [
+        (load_request(db, r).status, load_request(db, r).closed_at, load_request(db, r).version)
+        for r in (listed, unlisted, verified, fresh)
+    ] == [
+        ("unverified", NOW, 2),
+        ("received", None, 1),
+        ("in_progress", None, 1),
+        ("received", None, 1),
+    ]
+    assert entries(db, listed) == [
+        (
+            NOW,
+            "olivia",
+            "privacy_request.close_unverified",
+            "privacy_request",
+            str(listed),
+            {"status": "unverified", "version": 2},
+        )
+    ]
+    assert entries(db, unlisted) == []
+    with session_scope(db) as s:
+        assert wf.close_all_unverified(s, staff.officer, now=NOW, only=set()) == []
+    assert load_request(db, unlisted).status == "received"
 
 
 def test_the_sweep_is_for_privacy_roles_only(db, staff):

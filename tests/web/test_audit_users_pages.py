@@ -65,7 +65,11 @@ def test_grid_rows_follow_the_filters(logged, dash_app):
     assert {"login", "privacy_request.verify", "user.create"} <= actions
     only = rows(client, dash_app, {"period": "30d", "object_type": "privacy_request"})
     assert [r["object_id"] for r in only["rowData"]] == ["42"] and only["rowCount"] == 1
+    # details are key/value text, not JSON
+    assert [r["details"] for r in only["rowData"]] == ["n: 1"]
     grouped = rows(client, dash_app, {"period": "30d", "action": "user.*"})
+    assert "role: manager" in [r["details"] for r in grouped["rowData"]]
+    assert all(not r["details"].startswith("{") for r in grouped["rowData"])
     assert {r["action"] for r in grouped["rowData"]} == {"user.create"}
     bad = rows(client, dash_app, {"period": "forever"})
     assert bad == {"rowData": [], "rowCount": 0}
@@ -147,16 +151,41 @@ def test_create_change_deactivate_reset(db, client_for, dash_app):
             "users-create",
             {
                 "users-new-username": "newbie",
-                "users-new-role": "manager",
-                "users-new-password": "pw-12345",
+                "users-new-role": "privacy_officer",
+                "users-new-password": "twelve-chars",
+                "users-create-token": "create_token_0001",
             },
         )
     )
-    assert "Created newbie" in json.dumps(out["users-result"])
-    assert any(r["username"] == "newbie" for r in out["users-grid"]["rowData"])
-    assert out["users-new-password"]["value"] == ""
+    assert "Created newbie (Privacy officer)." in json.dumps(out["users-create-result"])
+    # roles are shown as words in the grid and the user list
+    assert {"username": "newbie", "role": "Privacy officer"}.items() <= next(
+        r for r in out["users-grid"]["rowData"] if r["username"] == "newbie"
+    ).items()
+    # the form is cleared, with a new token
+    assert (
+        out["users-new-username"]["value"],
+        out["users-new-role"]["value"],
+        out["users-new-password"]["value"],
+    ) == ("", None, "")
+    assert out["users-create-token"]["data"] != "create_token_0001"
     uid = user(db, "newbie").id
-    assert "now marketing" in text_of(
+    # the same form sent again (a double-click) creates nothing more
+    again = text_of(
+        call(
+            admin,
+            dash_app,
+            "users-create",
+            {
+                "users-new-username": "newbie",
+                "users-new-role": "privacy_officer",
+                "users-new-password": "twelve-chars",
+                "users-create-token": "create_token_0001",
+            },
+        )
+    )
+    assert "created by your first click; it was not created twice" in again
+    assert "newbie is now Marketing." in text_of(
         call(
             admin,
             dash_app,
@@ -164,15 +193,20 @@ def test_create_change_deactivate_reset(db, client_for, dash_app):
             {"users-target": uid, "users-role": "marketing"},
         )
     )
-    assert "deactivated" in text_of(
-        call(admin, dash_app, "users-deactivate", {"users-target": uid})
+    # deactivation: first who and what, nothing changed yet; then the confirmation
+    shown = response_of(call(admin, dash_app, "users-deactivate", {"users-target": uid}))
+    assert "Deactivate newbie (Marketing)?" in json.dumps(shown["users-activate-result"])
+    assert shown["users-deactivate-shown"]["data"] == uid and user(db, "newbie").active
+    # the confirmation acts on the user it named, whatever the dropdown shows now
+    assert "newbie is now deactivated." in text_of(
+        call(admin, dash_app, "users-deactivate-confirm", {"users-deactivate-shown": uid})
     )
     assert "reset" in text_of(
         call(
             admin,
             dash_app,
             "users-reset-password",
-            {"users-target": uid, "users-password": "another-pw"},
+            {"users-target": uid, "users-password": "another-pw-12"},
         )
     )
     found = user(db, "newbie")
@@ -189,22 +223,54 @@ def test_create_change_deactivate_reset(db, client_for, dash_app):
 @pytest.mark.parametrize(
     ("trigger", "values", "text"),
     [
-        ("users-create", {"users-new-username": "x", "users-new-role": "root"}, "required"),
+        ("users-create", {"users-new-username": "x", "users-new-role": "root"}, "Enter an initial"),
         (
             "users-create",
-            {"users-new-username": "x", "users-new-role": "root", "users-new-password": "pw-1234"},
-            "unknown role",
+            {
+                "users-new-username": "x",
+                "users-new-role": "root",
+                "users-new-password": "pw-1234-5678",
+                "users-create-token": "create_token_0002",
+            },
+            "Unknown role 'root'",
         ),
         (
             "users-create",
             {
                 "users-new-username": "admin",
                 "users-new-role": "manager",
-                "users-new-password": "pw-1234",
+                "users-new-password": "pw-1234-5678",
+                "users-create-token": "create_token_0003",
             },
             "already exists",
         ),
-        ("users-deactivate", {"users-target": None}, "unknown user"),
+        (
+            "users-create",
+            {
+                "users-new-username": "<script>alert(4)</script>",
+                "users-new-role": "manager",
+                "users-new-password": "pw-1234-5678",
+                "users-create-token": "create_token_0004",
+            },
+            "A username may contain only letters, digits, dots, dashes and underscores.",
+        ),
+        (
+            "users-create",
+            {
+                "users-new-username": "nomsa",
+                "users-new-role": "manager",
+                "users-new-password": "short",
+                "users-create-token": "create_token_0005",
+            },
+            "The password must be at least 12 characters long.",
+        ),
+        ("users-deactivate", {"users-target": None}, "Choose a user first."),
+        ("users-deactivate-confirm", {"users-deactivate-shown": None}, "Unknown user."),
+        (
+            "users-reset-password",
+            {"users-target": 1, "users-password": "elevenchars"},
+            "at least 12",
+        ),
         ("users-reset-password", {"users-target": 1, "users-password": "x"}, "at least"),
     ],
 )
@@ -216,7 +282,7 @@ def test_admin_cannot_lock_themselves_out(db, client_for, dash_app):
     admin = client_for("admin")
     uid = user(db, "admin").id
     assert "your own account" in text_of(
-        call(admin, dash_app, "users-deactivate", {"users-target": uid})
+        call(admin, dash_app, "users-deactivate-confirm", {"users-deactivate-shown": uid})
     )
     assert user(db, "admin").active
     assert "users-grid" in page(admin, dash_app, "/admin/users")

@@ -16,6 +16,7 @@ from data.db import session_scope
 from data.export import read_csv_export, read_xlsx_export
 from data.models import AuditLog
 from data.query_cache import CACHE
+from tests.conftest import route_response
 from tests.partners_support import (
     apply_filters,
     call,
@@ -119,8 +120,11 @@ def test_grid_pages_sorts_and_filters_on_the_server(client_for, dash_app, world)
     assert response["rowCount"] == 8
     assert len(response["rowData"]) == 2  # only the requested block
     first = response["rowData"][0]
-    assert first["business_name"].startswith("[Alpha Plumbing](/partners/")
-    assert "period=custom" in first["business_name"]
+    assert first["business_name"] == "Alpha Plumbing"
+    assert first["href"] == (
+        f"/partners/{world.ids['alpha']}?period=custom&from=2026-03-01&to=2026-03-31"
+        "&sort=-bayes_rating"
+    )
     assert first["rank"] == 1 and set(first) >= {"bayes_rating", "is_new", "partner_id"}
     request = {
         "startRow": 0,
@@ -131,13 +135,13 @@ def test_grid_pages_sorts_and_filters_on_the_server(client_for, dash_app, world)
         },
     }
     response, _ = grid_rows(client, dash_app, MARCH_STORE, request)
-    names = [r["business_name"].split("]")[0].strip("[") for r in response["rowData"]]
+    names = [r["business_name"] for r in response["rowData"]]
     assert names[0] == "Alpha Plumbing" and len(names) == 5
     junk = {"startRow": "x", "sortModel": "drop", "filterModel": [1, 2]}
     response, _ = grid_rows(client, dash_app, {"trade": "nope"}, junk)
     # a tampered store or request falls back to the default view and the first block
     assert response["rowCount"] == 8
-    names = {r["business_name"].split("]")[0].strip("[") for r in response["rowData"]}
+    names = {r["business_name"] for r in response["rowData"]}
     assert names == {
         "Alpha Plumbing",
         "Bravo Plumbing",
@@ -150,7 +154,9 @@ def test_grid_pages_sorts_and_filters_on_the_server(client_for, dash_app, world)
     }
 
 
-def test_business_names_are_escaped_in_links(client_for, dash_app, world):
+def test_business_names_are_sent_as_text_beside_a_local_link(client_for, dash_app, world):
+    """The grid's link renderer shows the name as a text node and only follows addresses of
+    this app: a name shaped like markup or a link stays a name."""
     from data.models import Partner
 
     with session_scope() as s:
@@ -162,10 +168,12 @@ def test_business_names_are_escaped_in_links(client_for, dash_app, world):
         MARCH_STORE,
         {"startRow": 0, "endRow": 25, "filterModel": {}, "sortModel": []},
     )
-    links = [r["business_name"] for r in response["rowData"] if "Evil" in r["business_name"]]
-    assert links == [
-        rf"[Evil\]\(javascript:alert\(1\)\)](/partners/{world.ids['golf']}"
-        "?period=custom&from=2026-03-01&to=2026-03-31)"
+    rows = [r for r in response["rowData"] if "Evil" in r["business_name"]]
+    assert [(r["business_name"], r["href"]) for r in rows] == [
+        (
+            "Evil](javascript:alert(1))",
+            f"/partners/{world.ids['golf']}?period=custom&from=2026-03-01&to=2026-03-31",
+        )
     ]
 
 
@@ -185,6 +193,39 @@ def test_filters_are_written_to_the_url(client_for, dash_app, world):
     assert (
         response["partners-url"]["href"] == "/partners?period=custom&from=2026-01-01&to=2026-03-31"
     )
+
+
+def test_a_filter_change_updates_the_page_in_place(client_for, dash_app, world):
+    """A change writes the address, the list's and the view's stores, and the marker that keeps
+    the router from drawing the page anew; a search alone leaves the view (cards, charts)."""
+    client = client_for("manager")
+    none = [None] * 4
+    response = apply_filters(client, dash_app, ["90d", None, None, "plumbing", *none], {})
+    assert response["partners-url"]["href"] == "/partners?period=90d&trade=plumbing"
+    assert response["partners-query"]["data"] == {"period": "90d", "trade": "plumbing"}
+    assert response["partners-view"]["data"] == {"period": "90d", "trade": "plumbing"}
+    assert response["shell-shown-view"]["data"] == {
+        "page": "pages.partners",
+        "params": {"period": "90d", "trade": "plumbing"},
+    }
+    store = {"period": "90d", "trade": "plumbing"}
+    searched = ["90d", None, None, "plumbing", None, None, None, "alpha"]
+    response = apply_filters(client, dash_app, searched, store)
+    assert response["partners-query"]["data"] == {**store, "q": "alpha"}
+    assert "partners-view" not in response  # the same view: cards and charts stay
+    assert response["shell-shown-view"]["data"]["params"] == {**store, "q": "alpha"}
+    # the router leaves the page alone for the address it shows, and renders any other
+    marker = response["shell-shown-view"]["data"]
+    search = "?period=90d&trade=plumbing&q=alpha"
+    assert route_response(client, dash_app, "/partners", search, marker).status_code == 204
+    for path, other in (("/partners", "?period=90d&trade=plumbing"), ("/", search)):
+        rendered = route_response(client, dash_app, path, other, marker)
+        assert rendered.status_code == 200
+        assert "_pages_content" in rendered.get_json()["response"]
+    assert route_response(client, dash_app, "/partners", search, None).status_code == 200
+    # a marker cannot open a page the role may not: the guard's refusal comes first
+    refused = route_response(client_for("marketing"), dash_app, "/partners", search, marker)
+    assert refused.status_code == 200 and "not allowed" in refused.get_data(as_text=True).lower()
 
 
 def test_column_chooser(client_for, dash_app, world):
@@ -455,8 +496,8 @@ def test_sort_and_page_come_from_the_url_and_go_into_links(
     response, _ = grid_rows(client, dash_app, MARCH_STORE, request)
     # leads: Alpha 4, Echo 3, Bravo 2, Delta 1, the rest 0: page 2 is Bravo, Delta
     assert names_of(response["rowData"]) == ["Bravo Plumbing", "Delta Sparks"]
-    assert response["rowData"][0]["business_name"].endswith(
-        f"(/partners/{world.ids['bravo']}{MARCH}&sort=-shares&page=2)"
+    assert response["rowData"][0]["href"] == (
+        f"/partners/{world.ids['bravo']}{MARCH}&sort=-shares&page=2"
     )
     detail = route(
         client, dash_app, f"/partners/{world.ids['bravo']}", MARCH + "&sort=-shares&page=2"

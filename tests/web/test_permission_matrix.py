@@ -82,18 +82,27 @@ CALLBACKS: dict[tuple[str, ...], CallbackRow] = {
     # Dash's page router: every logged-in user (each layout checks the role itself).
     ("_pages_content.children", "_pages_store.data"): CallbackRow(EVERYONE),
     ("_pages_dummy.children",): CallbackRow(EVERYONE),
+    # clientside: a page the router renders clears the in-place marker (components/in_place)
+    ("shell-shown-view.data",): CallbackRow(EVERYONE),
     # /partners
     (
+        "shell-shown-view.data",
         "partners-url.href",
+        "partners-query.data",
+        "partners-view.data",
         "partners-filters-problem.children",
         "partners-from.invalid",
         "partners-to.invalid",
+        "partners-url-problem.children",
     ): CallbackRow(PARTNERS_PAGE),
     (
         "partners-kpis.children",
         "partners-scatter.figure",
         "partners-by-trade.figure",
+        "partners-period-label.children",
     ): CallbackRow(PARTNERS_PAGE),
+    # clientside (the grid fetches its rows again after a filter change)
+    ("partners-grid-refresh.data",): CallbackRow(PARTNERS_PAGE),
     ("partners-grid.getRowsResponse", "partners-count.children"): CallbackRow(PARTNERS_PAGE),
     # clientside (the grid's sort and page into the address); never runs on the server
     ("partners-list-state.data",): CallbackRow(PARTNERS_PAGE),
@@ -103,7 +112,21 @@ CALLBACKS: dict[tuple[str, ...], CallbackRow] = {
     ("partner-detail-url.search",): CallbackRow(PARTNER_DETAIL_PAGE),
     # /privacy
     ("privacy-url.search",): CallbackRow(PRIVACY_DESK),
-    ("privacy-close-stale-result.children",): CallbackRow(PRIVACY_DESK),
+    # the live queue (polled), the bulk close's list and its confirmation
+    (
+        "privacy-queue-version.data",
+        "privacy-queue-grid.rowData",
+        "privacy-queue-count.children",
+        "privacy-summary-area.children",
+    ): CallbackRow(PRIVACY_DESK),
+    ("privacy-close-stale-result.children", "privacy-close-stale-ids.data"): CallbackRow(
+        PRIVACY_DESK
+    ),
+    (
+        "privacy-close-stale-result.children",
+        "privacy-close-stale-ids.data",
+        "privacy-queue-nudge.data",
+    ): CallbackRow(PRIVACY_DESK),
     (
         "privacy-intake-feedback.children",
         "privacy-intake-subject.options",
@@ -116,50 +139,90 @@ CALLBACKS: dict[tuple[str, ...], CallbackRow] = {
         "privacy-intake-subject.value",
         "privacy-intake-feedback.children",
         "privacy-intake-confirm.style",
+        "privacy-intake-type.value",
+        "privacy-intake-channel.value",
+        "privacy-intake-received.value",
         "privacy-intake-name.value",
         "privacy-intake-email.value",
         "privacy-intake-phone.value",
         "privacy-intake-message.value",
+        "privacy-intake-token.data",
     ): CallbackRow(PRIVACY_DESK),
     (
         "privacy-disclosure-subject.options",
         "privacy-disclosure-subject.value",
-        "privacy-disclosure-result.children",
+        "privacy-disclosure-lookup-result.children",
     ): CallbackRow(PRIVACY_DESK),
-    ("privacy-disclosure-result.children", "privacy-disclosure-grid.rowData"): CallbackRow(
-        PRIVACY_DESK
-    ),
-    # /privacy/<id>: verify, assign, note, extend, deny, complete, close unverified, correct,
-    # opt-out (view + alert + state); the access package preview (view + alert) and download.
     (
-        "privacy-request-view.children",
-        "privacy-request-alert.children",
-        "privacy-request-state.data",
-    ): CallbackRow(PRIVACY_REQUEST_PAGE, count=9),
-    ("privacy-request-view.children", "privacy-request-alert.children"): CallbackRow(
+        "privacy-disclosure-result.children",
+        "privacy-disclosure-grid.rowData",
+        "privacy-disclosure-reference.value",
+        "privacy-disclosure-authority.value",
+        "privacy-disclosure-basis.value",
+        "privacy-disclosure-released.value",
+        "privacy-disclosure-date.value",
+        "privacy-disclosure-lookup.value",
+        "privacy-disclosure-subject.options",
+        "privacy-disclosure-subject.value",
+        "privacy-disclosure-token.data",
+    ): CallbackRow(PRIVACY_DESK),
+    # /privacy/<id>: each action (view + state + the result under its own button); the access
+    # package preview (view + result) and download.
+    **{
+        (
+            "privacy-request-view.children",
+            "privacy-request-state.data",
+            f"privacy-request-{action}-result.children",
+        ): CallbackRow(PRIVACY_REQUEST_PAGE)
+        for action in (
+            "verify",
+            "assign",
+            "note",
+            "extend",
+            "deny",
+            "complete",
+            "close-unverified",
+            "correct",
+            "optout",
+        )
+    },
+    ("privacy-request-view.children", "privacy-request-package-result.children"): CallbackRow(
         PRIVACY_REQUEST_PAGE
     ),
     (
         "privacy-request-download.data",
         "privacy-request-view.children",
-        "privacy-request-alert.children",
+        "privacy-request-package-result.children",
     ): CallbackRow(PRIVACY_REQUEST_PAGE),
     # /audit
     ("audit-url.search",): CallbackRow(AUDIT_PAGE),
     ("audit-grid.getRowsResponse",): CallbackRow(AUDIT_PAGE),
     ("audit-download.data", "audit-export-result.children"): CallbackRow(AUDIT_PAGE),
-    # /admin/users: create, change role, (de)activate, reset password
+    # /admin/users: create, (de)activate (deactivation shown, then confirmed), change role,
+    # reset password
     (
-        "users-result.children",
+        "users-create-result.children",
         "users-grid.rowData",
         "users-target.options",
+        "users-new-username.value",
+        "users-new-role.value",
         "users-new-password.value",
+        "users-create-token.data",
     ): CallbackRow(USERS_PAGE),
-    ("users-result.children", "users-grid.rowData", "users-target.options"): CallbackRow(
-        USERS_PAGE, count=2
+    (
+        "users-activate-result.children",
+        "users-grid.rowData",
+        "users-target.options",
+        "users-deactivate-shown.data",
+    ): CallbackRow(USERS_PAGE),
+    ("users-activate-result.children", "users-grid.rowData", "users-target.options"): CallbackRow(
+        USERS_PAGE
+    ),
+    ("users-role-result.children", "users-grid.rowData", "users-target.options"): CallbackRow(
+        USERS_PAGE
     ),
     (
-        "users-result.children",
+        "users-password-result.children",
         "users-grid.rowData",
         "users-target.options",
         "users-password.value",

@@ -160,6 +160,7 @@ INTAKE = {
     "privacy-intake-email": "",
     "privacy-intake-phone": "082-000-0101",
     "privacy-intake-message": "<b>what do you hold?</b>",
+    "privacy-intake-token": "intake_token_0001",
 }
 
 
@@ -190,7 +191,7 @@ def test_intake_finds_candidates_and_logs_the_request(db, world, officer_client,
 @pytest.mark.parametrize(
     ("overrides", "text"),
     [
-        ({"privacy-intake-type": None}, "type: request type is required"),
+        ({"privacy-intake-type": None}, "Request type is required."),
         ({"privacy-intake-email": "nope", "privacy-intake-phone": ""}, "malformed"),
         ({"privacy-intake-phone": "555-1234"}, "South African"),
         ({"privacy-intake-received": "2099-01-01T00:00"}, "future"),
@@ -260,7 +261,7 @@ def test_extend_once_then_refused(db, world, officer_client, dash_app):
     first = response_of(
         call(officer_client, dash_app, "privacy-request-extend-submit", {**state(rid, 1), **values})
     )
-    assert "Deadline extended" in json.dumps(first["privacy-request-alert"])
+    assert "Deadline extended" in json.dumps(first["privacy-request-view"])
     assert "second extension is not allowed" in json.dumps(first["privacy-request-view"])
     again = text_of(
         call(officer_client, dash_app, "privacy-request-extend-submit", {**state(rid, 2), **values})
@@ -273,8 +274,10 @@ def test_extend_once_then_refused(db, world, officer_client, dash_app):
     ("values", "text"),
     [
         ({"privacy-request-extend-notice": "2999-01-01"}, "future"),
-        ({"privacy-request-extend-days": 45}, "between 1 and 30"),
-        ({"privacy-request-extend-reason": ""}, "reason is required"),
+        ({"privacy-request-extend-days": 45}, "Enter the number of days, from 1 to 30."),
+        ({"privacy-request-extend-days": "999"}, "Enter the number of days, from 1 to 30."),
+        ({"privacy-request-extend-days": None}, "Enter the number of days, from 1 to 30."),
+        ({"privacy-request-extend-reason": ""}, "Give the reason for the extension."),
     ],
 )
 def test_extend_bad_input(db, world, officer_client, dash_app, values, text):
@@ -300,7 +303,7 @@ def test_the_access_package_gate_cannot_be_bypassed(db, world, officer_client, d
     for trigger in ("privacy-request-package-json", "privacy-request-package-html"):
         out = response_of(call(officer_client, dash_app, trigger, {**state(rid, 99), trigger: 1}))
         assert "privacy-request-download" not in out
-        assert "verified" in json.dumps(out["privacy-request-alert"])
+        assert "verified" in json.dumps(out["privacy-request-package-result"])
     preview = text_of(
         call(officer_client, dash_app, "privacy-request-package-preview", state(rid, 1))
     )
@@ -352,7 +355,7 @@ def test_package_download_and_completion(db, crowded, officer_client, dash_app):
             },
         )
     )
-    assert "completed" in json.dumps(done["privacy-request-alert"])
+    assert "The request is completed." in json.dumps(done["privacy-request-view"])
     with session_scope(db) as s:
         actions = s.scalars(
             select(AuditLog.action)
@@ -444,10 +447,30 @@ def test_deny_needs_a_reason_code(db, world, officer_client, dash_app):
             officer_client,
             dash_app,
             "privacy-request-deny-submit",
-            {**state(rid, 1), "privacy-request-deny-response": "No."},
+            {
+                **state(rid, 1),
+                "privacy-request-deny-response": "No.",
+                "privacy-request-deny-confirm": ["yes"],
+            },
         )
     )
-    assert "reason code is required" in out and req(db, rid).status == "received"
+    assert "Choose the reason for the denial." in out and req(db, rid).status == "received"
+    # a complete form without the confirmation tick is refused on the server
+    unconfirmed = text_of(
+        call(
+            officer_client,
+            dash_app,
+            "privacy-request-deny-submit",
+            {
+                **state(rid, 1),
+                "privacy-request-deny-reason": "legal_hold",
+                "privacy-request-deny-response": "No.",
+                "privacy-request-deny-confirm": [],
+            },
+        )
+    )
+    assert "Tick “I confirm” to deny the request; nothing was changed." in unconfirmed
+    assert (req(db, rid).status, req(db, rid).version) == ("received", 1)
 
 
 def test_close_stale_button(db, world, officer_client, dash_app):
@@ -456,8 +479,37 @@ def test_close_stale_button(db, world, officer_client, dash_app):
     from data.timeutil import utcnow
 
     rid = new_request(db, world, received_at=utcnow() - timedelta(days=45))
-    out = text_of(call(officer_client, dash_app, "privacy-close-stale"))
-    assert f"#{rid}" in out and req(db, rid).status == "unverified"
+    fresh = new_request(db, world, received_at=utcnow() - timedelta(days=2), type="objection")
+    # first the list of what it will close, and nothing is closed yet
+    shown = response_of(call(officer_client, dash_app, "privacy-close-stale"))
+    listed = json.dumps(shown["privacy-close-stale-result"], ensure_ascii=False)
+    assert f"#{rid} · access · received" in listed and f"#{fresh} " not in listed
+    assert "These 1 request(s) will be closed as unverified:" in listed
+    assert shown["privacy-close-stale-ids"]["data"] == [rid]
+    assert req(db, rid).status == "received"
+    # cancelling closes nothing
+    cancel = text_of(
+        call(
+            officer_client,
+            dash_app,
+            "privacy-close-stale-cancel",
+            {"privacy-close-stale-ids": [rid]},
+        )
+    )
+    assert "Nothing was closed." in cancel and req(db, rid).status == "received"
+    # confirming closes exactly the listed ones; a request not listed is not closed even if due
+    late = new_request(db, world, received_at=utcnow() - timedelta(days=40), type="objection")
+    out = response_of(
+        call(
+            officer_client,
+            dash_app,
+            "privacy-close-stale-confirm",
+            {"privacy-close-stale-ids": [rid], "privacy-queue-nudge": 0},
+        )
+    )
+    assert f"Closed as unverified: #{rid}." in json.dumps(out["privacy-close-stale-result"])
+    assert out["privacy-queue-nudge"]["data"] == 1
+    assert (req(db, rid).status, req(db, late).status) == ("unverified", "received")
 
 
 def test_record_a_disclosure(db, world, officer_client, dash_app):
@@ -482,16 +534,25 @@ def test_record_a_disclosure(db, world, officer_client, dash_app):
                 "privacy-disclosure-released": "phone number",
                 "privacy-disclosure-date": "2026-01-05",
                 "privacy-disclosure-subject": subject,
+                "privacy-disclosure-token": "disclosure_token_01",
             },
         )
     )
     assert out["privacy-disclosure-grid"]["rowData"][0]["authority"] == "SAPS"
+    # the form is cleared for the next entry, with a new token
+    assert out["privacy-disclosure-reference"]["value"] == ""
+    assert out["privacy-disclosure-subject"]["value"] is None
+    assert out["privacy-disclosure-token"]["data"] != "disclosure_token_01"
     bad = text_of(
         call(
-            officer_client, dash_app, "privacy-disclosure-submit", {"privacy-disclosure-date": "x"}
+            officer_client,
+            dash_app,
+            "privacy-disclosure-submit",
+            {"privacy-disclosure-date": "x", "privacy-disclosure-token": "disclosure_token_02"},
         )
     )
-    assert "reference is required" in bad and "disclosure date" in bad
+    assert "Reference is required." in bad and "Disclosure date must be a date" in bad
+    assert "Find the person the information was about and choose them." in bad
 
 
 # --- other roles ------------------------------------------------------------------------------
