@@ -75,8 +75,18 @@ TEMPLATE: dict[str, Any] = _template()
 
 
 def graph(id_: str, figure: Figure) -> dcc.Graph:
-    """A figure on a page (without Plotly's logo in the toolbar)."""
-    return dcc.Graph(id=id_, figure=figure, config={"displaylogo": False})
+    """A figure on a page (without Plotly's logo in the toolbar), in a box of the figure's
+    height: ``dcc.Graph`` redraws its figure whenever its box changes size, and a box that
+    grows from nothing to the figure's height on the first draw made every chart draw twice."""
+    return dcc.Graph(
+        id=id_, figure=figure, config={"displaylogo": False}, style=graph_style(figure)
+    )
+
+
+def graph_style(figure: Figure) -> dict[str, str]:
+    """The style that gives a graph the figure's own height (for a callback that changes a
+    figure's height with the figure)."""
+    return {"height": f"{figure['layout']['height']}px"}
 
 
 def values(column: Iterable[Any], digits: int | None = None) -> list[Any]:

@@ -21,7 +21,7 @@ from dash import dcc, html
 from components.grid import column_chooser, quick_search
 from components.kpi import alert_class, fmt_int, fmt_pct, kpi_card, kpi_row
 from components.partner_columns import COLUMNS, LOCKED
-from components.partner_figures import empty_figure, format_minutes, graph
+from components.partner_figures import Figure, format_minutes, graph
 from components.partner_query import PartnerQuery
 from data.partners import Headline
 
@@ -41,18 +41,8 @@ def period_note(query: PartnerQuery) -> str:
 # --- headline cards ---------------------------------------------------------------------------
 
 
-def headline_cards(h: Headline | None) -> list[dbc.Col]:
-    """The four cards for the view; ``None`` gives the same cards with their values pending."""
-    if h is None:
-        return [
-            kpi_card(label, "…", LOADING, id_=f"partners-kpi-{key}")
-            for key, label in (
-                ("partners", "Partners"),
-                ("leads", "Leads shared"),
-                ("contact", "Contacted within 24 h"),
-                ("rating", "Mean rating"),
-            )
-        ]
+def headline_cards(h: Headline) -> list[dbc.Col]:
+    """The four cards for the view."""
     unranked = h.partners - h.rated_partners - h.new_partners
     return [
         kpi_card(
@@ -119,17 +109,17 @@ def loading(
     )
 
 
-def summary(loading_text: str = LOADING) -> dcc.Loading:
-    """Headline cards and the two charts, pending until the view's callback fills them."""
-    pending = empty_figure("", loading_text)
+def summary(cards: list[dbc.Col], scatter: Figure, by_trade: Figure) -> dcc.Loading:
+    """Headline cards and the two charts of the view, drawn with the page (a page that opened
+    with placeholders drew every chart twice), dimmed while a filter change recomputes them."""
     return loading(
         "partners-summary-loading",
         [
-            html.Div(kpi_row(headline_cards(None)), id="partners-kpis"),
+            html.Div(kpi_row(cards), id="partners-kpis"),
             dbc.Row(
                 [
-                    dbc.Col(graph("partners-scatter", pending), lg=7),
-                    dbc.Col(graph("partners-by-trade", pending), lg=5),
+                    dbc.Col(graph("partners-scatter", scatter), lg=7),
+                    dbc.Col(graph("partners-by-trade", by_trade), lg=5),
                 ],
                 className="mb-3",
             ),

@@ -8,10 +8,10 @@ the same charts are redrawn with the new figures and the same grid fetches its r
 Filter values that cannot be applied (a start date after the end date) are refused beside the
 controls and the view stays as it was.
 
-The layout itself is cheap (the filter bar, populated from the URL, and placeholders); the
-headline numbers and the two charts for the view are filled by a callback behind a loading
-overlay, and the grid pages, sorts, filters and searches on the server (AG Grid's infinite row
-model): the browser only ever receives the rows it shows. The grid opens by rank (best first,
+The layout carries the view's headline numbers and charts (drawn once, with the page; after a
+filter change a callback recomputes them behind a loading overlay), and the grid pages, sorts,
+filters and searches on the server (AG Grid's infinite row model): the browser only ever
+receives the rows it shows. The grid opens by rank (best first,
 unranked partners last); its sort and page are written into the address (replacing the
 history entry, see ``components/partner_view.py``) and restored from it. The quick search and
 the column filters narrow the list only, and say so; the line under the grid counts the list
@@ -55,7 +55,12 @@ from components.partner_columns import (
     SEARCH_COLUMNS,
     export_frame,
 )
-from components.partner_figures import rating_vs_response, ratings_by_trade
+from components.partner_figures import (
+    Figure,
+    graph_style,
+    rating_vs_response,
+    ratings_by_trade,
+)
 from components.partner_query import (
     FILTER_KEYS,
     PartnerQuery,
@@ -158,7 +163,7 @@ def layout(**kwargs: Any) -> html.Div:
                 messages.invalid_input(problem) if problem else None, id="partners-url-problem"
             ),
             filter_bar(PREFIX, query, trades, feedback=True),
-            summary(),
+            summary(*_view_parts(query)[:3]),
             toolbar(query.search, can_export),
             html.Div(id="partners-export-result", className="small mb-2"),
             # A view rendered by the router (Back, a link) gets a new grid under a new id, whose
@@ -263,12 +268,9 @@ def apply_filters(
         return *unchanged, line, dates, dates, no_update
     stored = current if isinstance(current, dict) else {}
     if {k: v for k, v in stored.items() if k in FILTER_KEYS} == params:
-        # Every control reports at once when the router has just drawn the page: this callback
-        # writes the shell's marker, so Dash runs it then, and the view's callback waits for
-        # it; hand the view its (unchanged) filters so that it runs.
-        drawn = len(dash.ctx.triggered_prop_ids) > 1
-        view = shown.params(with_search=False, with_list=False) if drawn else no_update
-        return no_update, no_update, no_update, view, None, False, False, no_update
+        # (also when the router has just drawn the page: every control reports at once, and
+        # Dash runs this callback because it writes the shell's marker)
+        return *unchanged, None, False, False, no_update
     # a new view opens on its first page, in the list's current order
     sort = _list_sort(parse_grid_request(request)) if request else shown.sort
     search_ = to_search({**params, "sort": sort_param(sort)}, {"sort": sort_param(DEFAULT_SORT)})
@@ -302,21 +304,27 @@ def _stored_query(stored: object) -> PartnerQuery:
     Output("partners-kpis", "children"),
     Output("partners-scatter", "figure"),
     Output("partners-by-trade", "figure"),
+    Output("partners-by-trade", "style"),  # one row per trade: its height follows the filter
     Output("partners-period-label", "children"),
     Input("partners-view", "data"),
 )
-def show_view(stored: Any) -> tuple[Any, Any, Any, str]:
-    """Headline numbers and charts for the view (every partner in it, whatever the list's
-    search and column filters)."""
+def show_view(stored: Any) -> tuple[Any, ...]:
+    """Headline numbers and charts for the view after a filter change (every partner in it,
+    whatever the list's search and column filters)."""
     query = _stored_query(stored)
+    cards, scatter, by_trade = _view_parts(query)
+    return kpi_row(cards), scatter, by_trade, graph_style(by_trade), period_note(query)
+
+
+def _view_parts(query: PartnerQuery) -> tuple[list[Any], Figure, Figure]:
+    """The view's headline cards and its two figures."""
     table = _table(query)
     with read_connection() as conn:
         by_trade = pdata.ratings_by_trade(conn, table, query.trade.id if query.trade else None)
     return (
-        kpi_row(headline_cards(pdata.headline(table))),
+        headline_cards(pdata.headline(table)),
         rating_vs_response(table),
         ratings_by_trade(by_trade),
-        period_note(query),
     )
 
 

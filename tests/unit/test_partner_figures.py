@@ -191,6 +191,22 @@ def test_ratings_by_trade_one_box_per_trade():
     )
 
 
+def test_a_graph_box_has_its_figure_height():
+    """A box as tall as the figure, so that drawing the figure does not resize it (a resize
+    makes dcc.Graph draw the figure again)."""
+    many = pd.DataFrame(
+        {
+            "trade": [f"Trade {i:02d}" for i in range(14)],
+            "partner_id": range(14),
+            "bayes_rating": 4.0,
+        }
+    )
+    many["business_name"] = "P"
+    assert pf.graph("g", pf.ratings_by_trade(many)).style == {"height": "516px"}  # 40 + 34·14
+    assert pf.graph("g", pf.ratings_by_trade(BY_TRADE)).style == {"height": "300px"}
+    assert pf.graph_style(pf.empty_figure("t")) == {"height": "360px"}
+
+
 def test_monthly_trend_bars_and_a_line_of_whole_stars():
     fig = pf.monthly_trend(trend())
     assert title(fig) == "Rating and reviews per month"

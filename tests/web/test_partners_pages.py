@@ -427,18 +427,19 @@ def test_cards_and_grid_agree_or_say_the_list_is_narrowed(client_for, dash_app, 
     )
 
 
-def test_view_loads_behind_a_loading_state_with_the_filters_filled(
+def test_view_opens_with_its_numbers_and_the_filters_filled(
     client_for, dash_app, world, monkeypatch
 ):
-    """The layout never computes the table (it cannot be slow): the filter bar comes filled
-    from the URL, the cards and charts wait behind a "Loading…" overlay, the grid behind its
-    own, and rows still loading stay blank rather than "–"."""
+    """The page comes with the view's cards and charts (each chart is drawn once) and the filter
+    bar filled from the URL; later changes recompute them behind a "Loading…" overlay, the grid
+    loads behind its own, and rows still loading stay blank rather than "–"."""
     from data import partners as pdata
 
-    def refuse(*_args, **_kwargs):
-        raise AssertionError("the layout computed the table")
-
-    monkeypatch.setattr(pdata, "partner_table", refuse)
+    computed = []
+    real_table = pdata.partner_table
+    monkeypatch.setattr(
+        pdata, "partner_table", lambda *a, **k: computed.append(1) or real_table(*a, **k)
+    )
     tree = layout_tree(
         client_for("manager"), dash_app, MARCH + "&trade=plumbing&vetting=vetted&min_reviews=2"
     )
@@ -454,7 +455,12 @@ def test_view_loads_behind_a_loading_state_with_the_filters_filled(
     }
     assert find(tree, "partners-vetting")["props"]["value"] == ["vetted"]
     assert find(tree, "partners-min-reviews")["props"]["value"] == 2
-    assert strings(find(tree, "partners-kpi-leads")) == ["Leads shared", "…", "Loading…"]
+    assert computed == [1]  # one table for the cards and both charts
+    tree = layout_tree(client_for("manager"), dash_app, MARCH)
+    # March's leads: Alpha 4, Echo 3, Bravo 2, Delta 1
+    assert strings(find(tree, "partners-kpi-leads"))[:2] == ["Leads shared", "10"]
+    scatter = find(tree, "partners-scatter")["props"]
+    assert scatter["figure"]["data"] and scatter["style"] == {"height": "360px"}
     summary = find(tree, "partners-summary-loading")
     assert summary["type"] == "Loading"
     assert set(summary["props"]["target_components"]) == {

@@ -99,6 +99,7 @@ CALLBACKS: dict[tuple[str, ...], CallbackRow] = {
         "partners-kpis.children",
         "partners-scatter.figure",
         "partners-by-trade.figure",
+        "partners-by-trade.style",
         "partners-period-label.children",
     ): CallbackRow(PARTNERS_PAGE),
     # clientside (the grid fetches its rows again after a filter change)
