@@ -1,8 +1,11 @@
 """Application factory, CLI commands and the development entry point.
 
-* ``create_dash()`` builds the Flask server, Flask-Login, the Dash app with its pages and the
-  permission guard (``guard.py``).
-* ``flask --app app <command>``: ``init-db``, ``demo-data``, ``create-user``.
+* ``create_dash()`` builds the Flask server, Flask-Login, the Dash app with its pages, the
+  permission guard (``guard.py``) and the security headers (``headers.py``); the session
+  limits (``SESSION_LIFETIME_MINUTES``, ``SESSION_IDLE_MINUTES``) and the trusted proxy hops
+  (``BEHIND_PROXY``) are read here.
+* ``flask --app app <command>``: ``init-db``, ``demo-data`` (refuses a non-demo database
+  without ``--force``), ``create-user``, ``audit-verify``, ``db-roles``.
 * ``python app.py``: what ``make run`` starts: builds the demo database on first start, then
   serves on http://127.0.0.1:$PORT (8050).
 * ``gunicorn app:server``: production (``SECRET_KEY`` and ``DATABASE_URL`` required).
@@ -10,13 +13,15 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import secrets
 import sys
-from datetime import date
+import time
+from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 import dash
@@ -25,15 +30,17 @@ from dash import dcc
 from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import Engine, inspect, select
 
 import auth
 import guard
+import headers
 from components import in_place
 from components.shell import shell
 from data.db import (
     DatabaseConfigError,
     configured_database_url,
+    create_private_file,
     get_engine,
     instance_path,
     is_embedded_demo,
@@ -41,8 +48,9 @@ from data.db import (
     session_scope,
     upgrade_database,
 )
-from data.models import ROLES, DataMeta
-from data.users import UserError, create_user
+from data.models import ROLES, DataMeta, Lead, User
+from data.timeutil import today
+from data.users import NEW_PASSWORD_MIN, UserError, create_user
 
 logger = logging.getLogger(__name__)
 DEFAULT_DEMO_LEADS = 20_000
@@ -67,15 +75,43 @@ def _secret_key(serve: bool) -> str | None:
         return key
     if is_embedded_demo(configured_database_url()):
         path = instance_path() / "secret_key"
-        if not path.exists():
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+        create_private_file(path, secrets.token_urlsafe(48).encode())  # no-op if it exists
         return path.read_text().strip()
     if serve:
         raise ConfigError(
             "SECRET_KEY is not set: it is required unless the app runs the demo database"
         )
     return None
+
+
+def proxy_hops() -> int:
+    """``BEHIND_PROXY=N``: how many reverse proxies in front of the app to trust (0: none).
+
+    Each trusted proxy appends one address to ``X-Forwarded-For``; only the last N are believed,
+    so a client cannot choose its own address (the login throttle counts per address)."""
+    raw = os.environ.get("BEHIND_PROXY", "0").strip() or "0"
+    if not raw.isdigit():
+        raise ConfigError(f"BEHIND_PROXY must be a number of proxy hops, not {raw!r}")
+    return int(raw)
+
+
+def trust_proxies(server: Flask, hops: int) -> None:
+    """Believe ``X-Forwarded-For/Proto/Host`` from exactly ``hops`` proxies (none when 0)."""
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        server.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            server.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
+
+
+def _minutes(name: str, default: timedelta) -> timedelta:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    if not raw.strip().isdigit() or int(raw) < 1:
+        raise ConfigError(f"{name} must be a whole number of minutes, not {raw!r}")
+    return timedelta(minutes=int(raw))
 
 
 def create_app(*, serve: bool = False) -> Flask:
@@ -86,18 +122,19 @@ def create_app(*, serve: bool = False) -> Flask:
 def create_dash(*, serve: bool = False) -> dash.Dash:
     """Build the app. ``serve=True`` (the web entry points) refuses to start without a secret."""
     server = Flask(__name__, instance_path=str(instance_path()))
+    lifetime = _minutes("SESSION_LIFETIME_MINUTES", auth.DEFAULT_ABSOLUTE_LIFETIME)
     server.config.update(
         SECRET_KEY=_secret_key(serve),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE") == "1",
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        SESSION_ABSOLUTE_LIFETIME=lifetime,
+        SESSION_IDLE_TIMEOUT=_minutes("SESSION_IDLE_MINUTES", auth.DEFAULT_IDLE_TIMEOUT),
+        PERMANENT_SESSION_LIFETIME=lifetime,
     )
     server.session_interface = HttpsAwareSessionInterface()
-    if os.environ.get("BEHIND_PROXY") == "1":
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        server.wsgi_app = ProxyFix(server.wsgi_app, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    trust_proxies(server, proxy_hops())
     auth.init_login(server)
     register_cli(server)
 
@@ -118,7 +155,13 @@ def create_dash(*, serve: bool = False) -> dash.Dash:
     guard.wrap_page_layouts()
     guard.register_route_roles(server)
     guard.install(server, app)
+    headers.install(server, app)
     server.extensions["dash"] = app
+    # Everything built so far (modules, Dash's registry, the layouts' functions) lives as long
+    # as the process: move it out of the cyclic collector's reach, so that a full collection
+    # triggered inside a request walks only what requests made (3–5 ms instead of ~100 ms at
+    # 1M leads: docs/partner-performance.md, "Python's garbage collector").
+    gc.freeze()
     return app
 
 
@@ -134,13 +177,13 @@ def _layout() -> Any:
     role = guard.current_role()
     if role is None:
         return dbc.Container("Please sign in.")
-    return shell(guard.visible_pages(role), current_user.username, role)
+    return shell(guard.visible_pages(role), current_user.username, role, auth.csrf_token())
 
 
 # --- command line ----------------------------------------------------------------------------
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"Error: {message}", err=True)
     sys.exit(1)
 
@@ -153,6 +196,10 @@ def _engine_or_fail():
 
 
 def register_cli(server: Flask) -> None:
+    from data.erasure import cli as erasure_cli
+
+    erasure_cli.register(server, _engine_or_fail, _fail)
+
     @server.cli.command("init-db")
     def init_db() -> None:
         """Create or upgrade the schema (Alembic migrations)."""
@@ -165,9 +212,55 @@ def register_cli(server: Flask) -> None:
     )
     @click.option("--seed", default=DEFAULT_DEMO_SEED, show_default=True, type=int)
     @click.option("--as-of", "as_of", default=None, help="anchor date YYYY-MM-DD (default: today)")
-    def demo_data(leads: int, seed: int, as_of: str | None) -> None:
-        """(Re)build the deterministic demo dataset. Erases everything in the database."""
+    @click.option("--force", is_flag=True, help="erase a database that is not a demo database")
+    def demo_data(leads: int, seed: int, as_of: str | None, force: bool) -> None:
+        """(Re)build the deterministic demo dataset. Erases everything in the database, so it
+        refuses a database that holds anything but demo data unless ``--force`` is given."""
+        if not force and not erasable_as_demo(_engine_or_fail()):
+            _fail(
+                "this database holds data that is not demo data; demo-data would erase it "
+                "(pass --force to erase it anyway)"
+            )
         build_demo_database(leads, seed, as_of)
+
+    @server.cli.command("rollups-warm")
+    def rollups_warm() -> None:
+        """Bring the standard periods' ranking totals to today for every filter the partners
+        page offers (a nightly job after midnight, so no manager's first view pays for it)."""
+        from data.rollups import warm_presets
+
+        started = time.perf_counter()
+        day = today()
+        count = warm_presets(_engine_or_fail(), day)
+        click.echo(f"{count} filter(s) brought to {day} in {time.perf_counter() - started:.1f} s")
+
+    @server.cli.command("audit-verify")
+    def audit_verify() -> None:
+        """Walk the audit log's hash chain; exit status 1 at the first broken link."""
+        from data.audit_chain import verify
+
+        with _engine_or_fail().connect() as conn:
+            verdict = verify(conn)
+        if verdict.ok:
+            click.echo(f"audit log intact: {verdict.checked} entries verified")
+            return
+        where = f"entry {verdict.broken_at}" if verdict.broken_at is not None else "the head"
+        _fail(f"audit log broken at {where}: {verdict.reason} ({verdict.checked} entries hold)")
+
+    @server.cli.command("db-roles")
+    @click.argument("app_role")
+    @click.option("--password-stdin", is_flag=True, help="set the role's password from stdin")
+    def db_roles(app_role: str, password_stdin: bool) -> None:
+        """PostgreSQL: let APP_ROLE use the tables without owning them (audit log: SELECT and
+        INSERT only). Run as the owner after every init-db; docs/security.md."""
+        from data.db_roles import RoleSetupError, apply
+
+        password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+        try:
+            for statement in apply(_engine_or_fail(), app_role, password):
+                click.echo(statement)
+        except RoleSetupError as exc:
+            _fail(str(exc))
 
     @server.cli.command("create-user")
     @click.argument("username")
@@ -182,7 +275,9 @@ def register_cli(server: Flask) -> None:
         engine = _engine_or_fail()
         try:
             with session_scope(engine) as db:
-                create_user(db, username, password, role, actor="cli")
+                create_user(
+                    db, username, password, role, actor="cli", min_password=NEW_PASSWORD_MIN
+                )
         except UserError as exc:
             _fail(str(exc))
         click.echo(f"created user {username!r} with role {role}")
@@ -207,6 +302,26 @@ def build_demo_database(leads: int, seed: int, as_of: str | None) -> None:
     click.echo(
         f"demo database ready in {summary.seconds:.1f} s: users admin, manager, privacy, marketing"
     )
+
+
+def erasable_as_demo(engine: Engine) -> bool:
+    """Whether ``demo-data`` may erase this database without ``--force``: the embedded demo
+    file, a database built by ``demo-data`` (its ``data_meta`` says so), or one holding no
+    staff account and no lead (a new database)."""
+    if is_embedded_demo(configured_database_url()):
+        return True
+    tables = set(inspect(engine).get_table_names())
+    if not tables:
+        return True
+    with engine.connect() as conn:
+        if "data_meta" in tables and conn.scalar(
+            select(DataMeta.value).where(DataMeta.key == "demo_leads")
+        ):
+            return True
+        for model in (User, Lead):
+            if model.__tablename__ in tables and conn.scalar(select(model.id).limit(1)):
+                return False
+    return True
 
 
 def _demo_is_built() -> bool:

@@ -12,6 +12,7 @@ from components.grid import data_grid, to_records
 from components.privacy_common import form_row, options
 from data.privacy.intake import CHANNEL_LABELS, NAME_MAX_BYTES, TYPE_LABELS
 from data.privacy.validation import MAX_TEXT_BYTES
+from data.timeutil import sa_date
 
 TEXT_LIMIT = MAX_TEXT_BYTES
 # error keys of the forms → their controls (outlined when refused)
@@ -124,7 +125,7 @@ DISCLOSURE_COLUMNS = [
 def disclosure_rows(df: Any) -> list[dict[str, Any]]:
     rows = df.copy()
     if not rows.empty:
-        rows["at"] = rows["at"].map(lambda v: v.strftime("%Y-%m-%d"))
+        rows["at"] = rows["at"].map(lambda v: sa_date(v).isoformat())  # the day as typed
     return to_records(rows)
 
 

@@ -262,17 +262,18 @@ def _text(value: Any) -> str:
 
 
 def request_view(
-    view: Any, today_iso: str, preview: dict | None = None, done: Any = None
+    view: Any, today_iso: str, preview: dict | None = None, done: Any = None, extra: Any = None
 ) -> html.Div:
     """The whole re-renderable part of the page: the header (always in sight), the request on
     the left, the actions on the right, and the package preview below both at full width
-    (a table of many columns cannot be read in the actions column)."""
+    (a table of many columns cannot be read in the actions column). ``extra`` goes under the
+    actions (the erasure card, ``components.erasure_panel``)."""
     rows: list[Any] = [
         header(view),
         dbc.Row(
             [
                 dbc.Col([details_card(view), subject_card(view), timeline_card(view)], lg=7),
-                dbc.Col(actions_column(view, today_iso, done), lg=5),
+                dbc.Col([actions_column(view, today_iso, done), extra], lg=5),
             ]
         ),
     ]

@@ -23,7 +23,28 @@ ROLE_LABELS = {
 }
 
 
-def navbar(pages: Iterable[dict[str, Any]], username: str, role: str) -> dbc.Navbar:
+def logout_form(csrf_token: str) -> html.Form:
+    """Logging out is a POST carrying the session's CSRF token (``auth.py``), so another site
+    cannot end a session with a link or an image."""
+    return html.Form(
+        [
+            dcc.Input(type="hidden", name="csrf_token", value=csrf_token, id="shell-logout-token"),
+            html.Button(
+                "Log out",
+                type="submit",
+                id="shell-logout",
+                className="btn btn-outline-light btn-sm",
+            ),
+        ],
+        action="/logout",
+        method="POST",
+        className="d-inline m-0",
+    )
+
+
+def navbar(
+    pages: Iterable[dict[str, Any]], username: str, role: str, csrf_token: str = ""
+) -> dbc.Navbar:
     links = [
         dbc.NavItem(
             dbc.NavLink(
@@ -50,12 +71,7 @@ def navbar(pages: Iterable[dict[str, Any]], username: str, role: str) -> dbc.Nav
                             text_color="primary",
                             className="me-3",
                         ),
-                        html.A(
-                            "Log out",
-                            href="/logout",
-                            id="shell-logout",
-                            className="btn btn-outline-light btn-sm",
-                        ),
+                        logout_form(csrf_token),
                     ],
                     className="d-flex align-items-center text-white",
                 ),
@@ -68,10 +84,12 @@ def navbar(pages: Iterable[dict[str, Any]], username: str, role: str) -> dbc.Nav
     )
 
 
-def shell(pages: Iterable[dict[str, Any]], username: str, role: str) -> html.Div:
+def shell(
+    pages: Iterable[dict[str, Any]], username: str, role: str, csrf_token: str = ""
+) -> html.Div:
     return html.Div(
         [
-            navbar(pages, username, role),
+            navbar(pages, username, role, csrf_token),
             in_place.store(),
             dbc.Container(
                 dcc.Loading(

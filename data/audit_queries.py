@@ -18,6 +18,7 @@ import pandas as pd
 from sqlalchemy import Connection, Text, cast, func, select
 
 from data.models import AuditLog
+from data.timeutil import sa_to_utc
 
 ROW_CAP = 200_000  # an export larger than this asks for narrower filters
 COLUMNS = ["id", "at", "actor", "action", "object_type", "object_id", "details"]
@@ -45,8 +46,9 @@ class AuditFilters:
 
 
 def _where(query, filters: AuditFilters):
-    start = datetime.combine(filters.start, time.min)
-    end = datetime.combine(filters.end + timedelta(days=1), time.min)
+    # The period's days are South African days: their midnights, as stored UTC instants.
+    start = sa_to_utc(datetime.combine(filters.start, time.min))
+    end = sa_to_utc(datetime.combine(filters.end + timedelta(days=1), time.min))
     query = query.where(AuditLog.at >= start, AuditLog.at < end)
     if filters.actor:
         query = query.where(AuditLog.actor == filters.actor)

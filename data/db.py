@@ -8,6 +8,7 @@ message so that commands can print it instead of a traceback.
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+import data.free_text  # noqa: F401  (registers the redacted-twin rule on every session)
 from data.partner_directory import install_directory_hooks
 from data.rollups import install_session_hooks
 
@@ -29,10 +31,29 @@ class DatabaseConfigError(RuntimeError):
 
 
 def instance_path() -> Path:
-    """Folder for the demo database and the generated secret key (``INSTANCE_PATH`` overrides)."""
+    """Folder for the demo database and the generated secret key (``INSTANCE_PATH`` overrides);
+    created private to its owner."""
     path = Path(os.environ.get("INSTANCE_PATH", PROJECT_ROOT / "instance"))
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
+
+
+def create_private_file(path: Path, content: bytes = b"") -> bool:
+    """Create ``path`` with ``content``, readable and writable by its owner only, with no moment
+    at which it exists with wider permissions or without its content: the content goes into a
+    temporary file opened with mode 600 (``O_EXCL``: never someone else's file), which is then
+    hard-linked into place (fails if ``path`` exists). False when ``path`` already existed."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        os.link(temporary, path)
+    except FileExistsError:
+        return False
+    finally:
+        temporary.unlink(missing_ok=True)
+    return True
 
 
 def default_database_url() -> str:
@@ -86,6 +107,7 @@ def make_engine(url: str, *, check: bool = True) -> Engine:
             database = parsed.database
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
+                create_private_file(Path(database))  # an empty file is a new database
             engine = create_engine(parsed, connect_args={"timeout": 30})
             event.listen(engine, "connect", _sqlite_pragmas)
         else:

@@ -24,7 +24,7 @@ import hmac
 import os
 import secrets
 
-from data.db import instance_path
+from data.db import create_private_file, instance_path
 from data.identifiers import normalise
 
 KEY_ENV = "SUPPRESSION_KEY"
@@ -37,8 +37,13 @@ def suppression_digest(kind: str, value: str, key: bytes) -> str:
     The kind is part of the message so that an email and a phone can never share a digest, and
     normalising here means callers cannot forget to.
     """
-    message = f"{kind}:{normalise(kind, value)}".encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return stored_form_digest(kind, normalise(kind, value), key)
+
+
+def stored_form_digest(kind: str, stored: str, key: bytes) -> str:
+    """The digest of a value already in its stored form (as normalised when it was stored):
+    the migration that re-normalises identifiers (0009) pairs old and new digests with it."""
+    return hmac.new(key, f"{kind}:{stored}".encode(), hashlib.sha256).hexdigest()
 
 
 def suppression_key() -> bytes:
@@ -52,16 +57,7 @@ def suppression_key() -> bytes:
         return configured.encode()
     path = instance_path() / KEY_FILE
     if not path.exists():
-        tmp = path.with_name(f"{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32) + "\n")
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
+        create_private_file(path, (secrets.token_hex(32) + "\n").encode())
     key = path.read_text().strip()
     if not key:
         raise RuntimeError(f"{path} is empty: restore the suppression key or set {KEY_ENV}")

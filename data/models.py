@@ -193,6 +193,8 @@ class Lead(Base):
     trade_id: Mapped[int] = mapped_column(ForeignKey("trade.id"))
     service_type_id: Mapped[int] = mapped_column(ForeignKey("service_type.id"))
     description: Mapped[str | None] = mapped_column(Text)
+    #: ``description`` without contact details or the homeowner's name (``data.redaction``).
+    description_redacted: Mapped[str | None] = mapped_column(Text)
     suburb: Mapped[str | None] = mapped_column(String(80))
     city: Mapped[str | None] = mapped_column(String(80))
     province: Mapped[str] = mapped_column(String(40))
@@ -268,6 +270,8 @@ class Interaction(Base):
     recording_ref: Mapped[str | None] = mapped_column(String(200))
     purpose: Mapped[str | None] = mapped_column(String(20))
     notes: Mapped[str | None] = mapped_column(Text)
+    #: ``notes`` without contact details or the homeowner's name (``data.redaction``).
+    notes_redacted: Mapped[str | None] = mapped_column(Text)
 
 
 class Review(Base):
@@ -293,6 +297,8 @@ class Review(Base):
     value: Mapped[int | None] = mapped_column(SmallInteger)
     communication: Mapped[int | None] = mapped_column(SmallInteger)
     comment: Mapped[str | None] = mapped_column(Text)
+    #: ``comment`` without contact details or the homeowner's name (``data.redaction``).
+    comment_redacted: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     moderation_status: Mapped[str] = mapped_column(String(20), default="published")
     dispute: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -394,7 +400,10 @@ class LegalDisclosure(Base):
 class AuditLog(Base):
     """Append-only record of every action. ``details`` never holds raw PII.
 
-    On PostgreSQL a trigger (migration 0001) refuses UPDATE and DELETE.
+    On PostgreSQL triggers refuse UPDATE and DELETE (migration 0001) and TRUNCATE (0009). Each
+    entry carries the hash of its predecessor and its own hash over its canonical content
+    (``data.audit_chain``), so an edit made behind the application's back is found by
+    ``flask --app app audit-verify``.
     """
 
     __tablename__ = "audit_log"
@@ -407,6 +416,20 @@ class AuditLog(Base):
     object_type: Mapped[str | None] = mapped_column(String(40))
     object_id: Mapped[str | None] = mapped_column(String(40))
     details: Mapped[dict | None] = mapped_column(JSON)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    entry_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditChainHead(Base):
+    """The one row holding the audit chain's last hash. Every transaction that appends audit
+    entries updates it first, which serialises appenders on both databases (a row lock on
+    PostgreSQL, the write lock on SQLite), and lets the verifier notice a removed tail."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_hash: Mapped[str | None] = mapped_column(String(64))
+    entries: Mapped[int] = mapped_column(Integer)
 
 
 class User(Base):
@@ -421,6 +444,9 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: Bumped on logout, password reset, role change, deactivation and reactivation; a session
+    #: carrying another number is refused (``auth.py``), so copied cookies die with it.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class LoginAttempt(Base):
@@ -437,6 +463,9 @@ class LoginAttempt(Base):
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(DateTime)
     success: Mapped[bool] = mapped_column(Boolean)
+    #: Refused by the throttle before any password check (``data.throttle``); such attempts
+    #: do not grow the address delay. NULL on rows written before migration 0009.
+    throttled: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class Setting(Base):

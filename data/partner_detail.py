@@ -387,7 +387,7 @@ def _review_query(partner_id: int, until: date) -> Any:
             r.timeliness,
             r.value,
             r.communication,
-            r.comment,
+            r.comment_redacted.label("comment"),  # the stored redacted form (data.free_text)
             r.moderation_status,
             r.dispute,
             r.lead_id,

@@ -290,7 +290,7 @@ def _interaction(me: SubjectType) -> SubjectTable:
         # Partner ↔ staff calls about a homeowner's job carry its lead but no homeowner_id.
         (Route("homeowner_id"), _VIA_LEAD) if homeowner else (Route("partner_id"),),
         identifier="recording_ref",
-        free_text="notes",
+        free_text="notes notes_redacted",
         reference="homeowner_id lead_id" if homeowner else "partner_id",
         counterparty="partner_id" if homeowner else "homeowner_id lead_id",
         not_personal={
@@ -309,7 +309,7 @@ def _review(me: SubjectType) -> SubjectTable:
     return _entry(
         "review",
         (Route(f"{me}_id"),),
-        free_text="comment",
+        free_text="comment comment_redacted",
         reference="homeowner_id lead_id" if homeowner else "partner_id",
         counterparty="partner_id" if homeowner else "homeowner_id lead_id",
         statistic="trade_id author_side rating quality timeliness value communication "
@@ -460,7 +460,7 @@ HOMEOWNER = SubjectRegistry(
             "lead",
             (Route("homeowner_id"),),
             identifier="suburb",
-            free_text="description",
+            free_text="description description_redacted",
             reference="homeowner_id",
             statistic="trade_id service_type_id city province channel created_at status",
             not_personal=_ID,
@@ -554,12 +554,20 @@ _NOT_SUBJECT_TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "actor": "staff username or system",
             "action object_type object_id": "codes and an id",
             "details": "JSON without raw PII",
+            "prev_hash entry_hash": "SHA-256 links of the tamper-evident chain (data.audit_chain)",
         },
     ),
-    "app_user": ("staff accounts, not homeowners or partners", {"username password_hash role": ""}),
+    "audit_chain_head": (
+        "the audit chain's newest hash, no personal data",
+        {"last_hash entries": "a SHA-256 hash and a count"},
+    ),
+    "app_user": (
+        "staff accounts, not homeowners or partners",
+        {"username password_hash role": "", "session_version": "a counter ending old sessions"},
+    ),
     "login_attempt": (
         "staff login throttling, not homeowners or partners",
-        {"username address": ""},
+        {"username address": "", "throttled": "whether the throttle refused the attempt"},
     ),
     "setting": ("operational settings", {"key value": ""}),
     "submission_token": (

@@ -1,9 +1,17 @@
-"""Time helpers: the database stores naive UTC datetimes on both SQLite and PostgreSQL."""
+"""Time helpers: the database stores naive UTC datetimes on both SQLite and PostgreSQL, while the
+business counts South African days (``Africa/Johannesburg``, UTC+2 all year): a request is
+"due today" or overdue, and a period preset starts, by the day in Johannesburg. So instants stay
+UTC and only the *day* of an instant is taken in Johannesburg (:func:`sa_date`), and a time typed
+by staff (the intake form's "received") is read as Johannesburg time (:func:`sa_to_utc`).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
+
+SA_TZ = ZoneInfo("Africa/Johannesburg")
 
 
 def utcnow() -> datetime:
@@ -11,8 +19,24 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
+def sa_date(instant: datetime) -> date:
+    """The South African calendar day of a stored (naive UTC) instant."""
+    return instant.replace(tzinfo=UTC).astimezone(SA_TZ).date()
+
+
+def utc_to_sa(instant: datetime) -> datetime:
+    """A stored (naive UTC) instant as naive Johannesburg wall-clock time."""
+    return instant.replace(tzinfo=UTC).astimezone(SA_TZ).replace(tzinfo=None)
+
+
+def sa_to_utc(local: datetime) -> datetime:
+    """Naive Johannesburg wall-clock time (typed by staff) as a stored naive UTC instant."""
+    return local.replace(tzinfo=SA_TZ).astimezone(UTC).replace(tzinfo=None)
+
+
 def today() -> date:
-    return utcnow().date()
+    """Today in South Africa: the day the due dates, overdue flags and period presets use."""
+    return sa_date(utcnow())
 
 
 def start_of(day: date) -> datetime:

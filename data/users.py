@@ -1,4 +1,4 @@
-"""Staff accounts: creation, password checks and login rate limiting.
+"""Staff accounts: creation, password checks, session versions and login rate limiting.
 
 Passwords are hashed with werkzeug's scrypt (salted, memory-hard); ``PASSWORD_HASH_METHOD`` may
 name cheaper parameters where no real password lives (the test suite logs in thousands of times and
@@ -13,18 +13,16 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from data import audit, submissions
-from data.models import ROLES, LoginAttempt, User
+from data import audit, submissions, throttle
+from data.models import ROLES, User
 from data.timeutil import utcnow
 
-MAX_FAILURES = 5
-FAILURE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES = throttle.MAX_FAILURES
 USERNAME_MAX = 80
 PASSWORD_MIN = 4
 # Accounts created or reset on the users page: the password policy of the trust issue.
@@ -58,6 +56,7 @@ class SessionUser:
     id: int
     username: str
     role: str
+    session_version: int = 0
 
 
 @dataclass(frozen=True)
@@ -115,43 +114,47 @@ def load_session_user(session: Session, user_id: int) -> SessionUser | None:
     user = session.get(User, user_id)
     if user is None or not user.active:
         return None
-    return SessionUser(user.id, user.username, user.role)
-
-
-def _recent_failures(session: Session, column, value: str) -> int:
-    since = utcnow() - FAILURE_WINDOW
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(LoginAttempt)
-            .where(column == value, LoginAttempt.at >= since, LoginAttempt.success.is_(False))
-        )
-        or 0
-    )
+    return session_user(user)
 
 
 def authenticate(session: Session, username: str, password: str, address: str) -> LoginResult:
-    """Check a login, rate limited per username and per address; every attempt is recorded."""
+    """Check a login: the attempt is recorded first, then the throttle decides
+    (``data.throttle``), and only then is the password checked. A failure is audited under the
+    username when such a user exists, else as ``anonymous`` (never the typed text)."""
     username = (username or "").strip()[:USERNAME_MAX]
     address = (address or "unknown")[:64]
-    if (
-        _recent_failures(session, LoginAttempt.username, username) >= MAX_FAILURES
-        or _recent_failures(session, LoginAttempt.address, address) >= MAX_FAILURES * 4
-    ):
-        audit.record(session, username or "anonymous", "login.throttled", details={})
-        minutes = int(FAILURE_WINDOW.total_seconds() // 60)
-        return LoginResult(None, f"Too many failed attempts. Try again in {minutes} minutes.")
+    now = utcnow()
+    attempt, decision = throttle.record_and_decide(session, username, address, now)
     user = session.scalar(select(User).where(User.username == username))
+    actor = user.username if user is not None else audit.ANONYMOUS
+    if not decision.allowed:
+        audit.record(session, actor, "login.throttled", details={"limit": decision.reason})
+        if decision.reason == "user":
+            minutes = int(throttle.FAILURE_WINDOW.total_seconds() // 60)
+            return LoginResult(None, f"Too many failed attempts. Try again in {minutes} minutes.")
+        seconds = max(1, int(decision.wait.total_seconds() + 0.999))
+        return LoginResult(
+            None, f"Too many failed attempts from your network. Try again in {seconds} seconds."
+        )
     valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
     ok = bool(user and user.active and valid)
-    session.add(LoginAttempt(username=username, address=address, at=utcnow(), success=ok))
+    attempt.success = ok
     if not ok:
-        audit.record(session, username or "anonymous", "login.failed", details={})
+        audit.record(session, actor, "login.failed", details={})
         return LoginResult(None, "Unknown user or wrong password.")
     assert user is not None
-    user.last_login_at = utcnow()
+    user.last_login_at = now
     audit.record(session, user.username, "login", "user", user.id, {})
-    return LoginResult(SessionUser(user.id, user.username, user.role), None)
+    return LoginResult(session_user(user), None)
+
+
+def session_user(user: User) -> SessionUser:
+    return SessionUser(user.id, user.username, user.role, user.session_version or 0)
+
+
+def end_sessions(user: User) -> None:
+    """End every session of ``user`` (all its cookies, copies included) on their next request."""
+    user.session_version = (user.session_version or 0) + 1
 
 
 # --- user administration (the /admin/users page) --------------------------------------------
@@ -180,7 +183,8 @@ def _other_active_admins(session: Session, user_id: int) -> int:
 
 
 def set_active(session: Session, user_id: object, active: bool, actor: str) -> User:
-    """Deactivate (the user's sessions end on their next request) or reactivate an account."""
+    """Deactivate or reactivate an account; either way its sessions end (a cookie copied before
+    a deactivation must not come back to life with the account)."""
     user = _user_or_error(session, user_id)
     if user.active == active:
         raise UserError(f"user {user.username!r} is already {'active' if active else 'inactive'}")
@@ -190,6 +194,7 @@ def set_active(session: Session, user_id: object, active: bool, actor: str) -> U
         if user.role == "admin" and _other_active_admins(session, user.id) == 0:
             raise UserError("the last active administrator cannot be deactivated")
     user.active = active
+    end_sessions(user)
     action = "user.activate" if active else "user.deactivate"
     audit.record(session, actor, action, "user", user.id, {})
     return user
@@ -207,6 +212,7 @@ def change_role(session: Session, user_id: object, role: object, actor: str) -> 
         raise UserError("the last active administrator must stay an administrator")
     previous = user.role
     user.role = role
+    end_sessions(user)
     details = {"from": previous, "to": role}
     audit.record(session, actor, "user.role_change", "user", user.id, details)
     return user
@@ -227,6 +233,7 @@ def reset_password(
     if len(password) > 200:
         raise UserError("password must be at most 200 characters")
     user.password_hash = hash_password(password)
+    end_sessions(user)
     audit.record(session, actor, "user.password_reset", "user", user.id, {})
     return user
 

@@ -28,6 +28,7 @@ from components.url_state import (
     parse_text,
     to_search,
 )
+from data import audit
 from data.audit_queries import (
     ROW_CAP,
     AuditFilters,
@@ -260,6 +261,8 @@ def serve_page(request, stored):
         total = audit_count(conn, filters)
     if not df.empty:
         df["details"] = df["details"].map(readable_details)
+    if block.start == 0:  # once per opening or filter change, not per scrolled block
+        audit.record_read(current_user.username, "audit.read", details={"rows_matching": total})
     return {"rowData": to_records(df[FIELDS]), "rowCount": total}
 
 

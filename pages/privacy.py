@@ -38,6 +38,7 @@ from components.url_state import (
     parse_search,
     to_search,
 )
+from data import audit
 from data.db import read_connection, session_scope
 from data.identifiers import normalise_email, normalise_phone
 from data.models import REQUEST_TYPES, PrivacyRequest
@@ -317,6 +318,19 @@ INTAKE_STATES = [
 ]
 
 
+def audited_search(action: str, name: str | None, email: str | None, phone: str | None) -> list:
+    """Look people up by identifiers, and audit that it was done: which kinds of identifier
+    were given and how many candidates came back, never the values (a search is a read of
+    personal data, docs/security.md)."""
+    with read_connection() as conn:
+        candidates = find_candidates(conn, name=name, email=email, phone=phone)
+    details = {"by_email": bool(email), "by_phone": bool(phone), "by_name": bool(name)}
+    audit.record_read(
+        current_user.username, action, details={**details, "candidates": len(candidates)}
+    )
+    return candidates
+
+
 def _intake_raw(type_, channel, received, name, email, phone, text) -> dict[str, object]:
     return {
         "type": type_,
@@ -348,8 +362,7 @@ def intake_find(n_clicks, *fields):
         form = validate_intake(_intake_raw(*fields))
     except ValidationError as exc:
         return refused(exc.errors, "privacy-intake-errors", fields=INTAKE_FIELDS), [], None, HIDDEN
-    with read_connection() as conn:
-        candidates = find_candidates(conn, name=form.given_name, email=form.email, phone=form.phone)
+    candidates = audited_search("privacy_intake.search", form.given_name, form.email, form.phone)
     found = (
         f"{len(candidates)} possible record(s). Confirm the requester, or choose “No record found”."
         if candidates
@@ -450,8 +463,7 @@ def disclosure_find(n_clicks, lookup):
     phone = None if email else normalise_phone(text[:40])
     if not email and not phone:
         return [], None, refused("Enter a valid email address or South African phone number.")
-    with read_connection() as conn:
-        candidates = find_candidates(conn, name=None, email=email, phone=phone)
+    candidates = audited_search("privacy_disclosure.search", None, email, phone)
     if not candidates:
         return [], None, refused("No homeowner or partner has that email address or phone.")
     return candidate_options(candidates, include_none=False), None, None

@@ -19,11 +19,14 @@ from flask_login import current_user
 
 from components import messages
 from components.actions import busy, done, refused
+from components.erasure_panel import erasure_card, preview_view
 from components.privacy_common import actor_of
 from components.privacy_request import request_view
 from components.privacy_request_actions import FIELD_IDS
 from components.url_state import BadQuery, parse_id
+from data import audit
 from data.db import session_scope
+from data.erasure import execute as erasure
 from data.privacy import access_package, workflow
 from data.privacy.correction import correct_subject
 from data.privacy.optouts import PURPOSE_LABELS, record_opt_outs
@@ -48,10 +51,14 @@ def _render(
 ) -> tuple[Any, dict] | None:
     with session_scope() as session:
         view = load_request_view(session, request_id)
-    if view is None:
-        return None
+        if view is None:
+            return None
+        req = erasure.load_request(session, request_id)
+        card = erasure_card(
+            req.type, erasure.request_refusal(req), erasure.receipt_of(session, req.id)
+        )
     state = {"id": view.id, "version": view.version}
-    return request_view(view, today().isoformat(), preview, done), state
+    return request_view(view, today().isoformat(), preview, done, extra=card), state
 
 
 def layout(request_id: str | None = None, **_query: str) -> html.Div:
@@ -65,6 +72,7 @@ def layout(request_id: str | None = None, **_query: str) -> html.Div:
             messages.invalid_input(f"There is no privacy request #{rid}."), id=f"{P}-page"
         )
     content, state = rendered
+    audit.record_read(current_user.username, "privacy_request.view", "privacy_request", rid)
     return html.Div(
         [
             dcc.Link("← Back to the queue", href="/privacy", className="small"),
@@ -298,6 +306,53 @@ def opt_out(n_clicks, purposes, state):
         )
 
     return run_action(state, apply)
+
+
+# --- erasure (data.erasure; docs/erasure.md) -------------------------------------------------
+
+ERASE_UNCONFIRMED = "Type the request number to confirm the erasure; nothing was erased."
+
+
+@callback(
+    Output(f"{P}-erase-preview-result", "children"),
+    Input(f"{P}-erase-preview-submit", "n_clicks"),
+    State(f"{P}-state", "data"),
+    prevent_initial_call=True,
+    running=busy(f"{P}-erase-preview-submit"),
+)
+def preview_erasure(n_clicks, state):
+    """What the erasure will do (read only), with the typed confirmation when not blocked."""
+    _clicked(n_clicks)
+    rid: int | None = None
+    try:
+        rid, _ = _state(state)
+        workflow.require_privacy_role(actor_of(current_user))
+        with session_scope() as session:
+            preview = erasure.preview_request(session, rid)
+    except workflow.WorkflowError as exc:
+        return _failure(exc, rid)
+    return preview_view(rid, preview)
+
+
+@action("erase", State(f"{P}-erase-typed", "value"))
+def erase(n_clicks, typed, state):
+    """The erasure itself: the typed number is checked here, on the server. It runs in its own
+    transaction (``erasure.carry_out``), which also audits residue found by the scan."""
+    _clicked(n_clicks)
+    rid: int | None = None
+    fields = {"confirm": f"{P}-erase-typed"}
+    try:
+        rid, version = _state(state)
+        if str(typed or "").strip().lstrip("#") != str(rid):
+            raise ValidationError({"confirm": ERASE_UNCONFIRMED})
+        erasure.carry_out(rid, version, actor_of(current_user))
+    except (ValidationError, workflow.WorkflowError) as exc:
+        return no_update, no_update, _failure(exc, rid, fields)
+    rendered = _render(rid, done=done("Erased. The receipt is below.", f"{P}-done"))
+    if rendered is None:  # pragma: no cover - the request cannot vanish (no deletes)
+        return no_update, None, _failure(workflow.NotFound("The request no longer exists."), rid)
+    content, new_state = rendered
+    return content, new_state, None
 
 
 # --- the access package -----------------------------------------------------------------------

@@ -29,6 +29,7 @@ from data.demo.activity import (
 )
 from data.demo.bulk import ParallelLoader, TableData
 from data.demo.consent import add_retention_and_opt_outs, make_consent, make_suppression
+from data.demo.free_text import add_twins, plant_contacts
 from data.demo.people import (
     SUBURB_NAMES,
     Homeowners,
@@ -255,10 +256,25 @@ def _privacy_consent_and_erasures(
     )
     opt_outs = {**outcome.service_opt_out, **extra_opt_outs}
     suppression = make_suppression(homeowners, outcome.erased, opt_outs, suppression_key())
+    plant_contacts(
+        np.random.default_rng(rng["extra"].integers(1 << 62)),
+        homeowners,
+        act.reviews.comment,
+        review_homeowner,
+        interactions,
+    )
     _apply_erasures(homeowners, lead_rows, act, interactions, outcome.erased)
     loader.submit(homeowners.table())
-    loader.submit(lead_rows.table())
-    loader.submit(act.reviews.table(lead_rows), interactions)
+    lead_table = lead_rows.table()
+    add_twins(lead_table, "description", "description_redacted", homeowners, lead_rows.homeowner)
+    loader.submit(lead_table)
+    review_table = act.reviews.table(lead_rows)
+    add_twins(review_table, "comment", "comment_redacted", homeowners, review_homeowner)
+    lead_ids = np.asarray(interactions.columns["lead_id"])
+    owner_ids = np.ma.filled(interactions.columns["homeowner_id"], 0)
+    call_owner = np.where(owner_ids > 0, owner_ids - 1, lead_rows.homeowner[lead_ids - 1])
+    add_twins(interactions, "notes", "notes_redacted", homeowners, call_owner)
+    loader.submit(review_table, interactions)
     loader.submit(
         suppression,
         requests,

@@ -4,8 +4,10 @@ A realistic handful (about 40 + leads/20,000 requests) built slot by slot, so th
 status the privacy desk handles is present: overdue open requests (one a deemed-refused access
 request), exactly one extended request, unverified ones closed after 30 days, duplicates linked
 to their originals, denials with each reason code, erasure requests blocked by an open review
-dispute, and one homeowner under a legal hold. Completed requests leave their traces elsewhere
-(erased homeowners, consent withdrawals), which :class:`PrivacyOutcome` hands on.
+dispute, two erasure requests ready to carry out (a homeowner with a review, so with leads and
+shares, and no blocker), and one homeowner under a legal hold. Completed requests leave their
+traces elsewhere (erased homeowners, consent withdrawals), which :class:`PrivacyOutcome` hands
+on.
 """
 
 from __future__ import annotations
@@ -88,6 +90,9 @@ class Slot:
     duplicate_of: int | None = None  # index into the slot list
     partner: bool = False
     no_record: bool = False
+    #: An erasure ready to carry out: a homeowner with a review (so with a lead and shares),
+    #: no dispute and no legal hold (the request page's Erasure card, docs/erasure.md).
+    ready: bool = False
 
 
 def _slots(rng: np.random.Generator, total: int) -> list[Slot]:
@@ -98,6 +103,8 @@ def _slots(rng: np.random.Generator, total: int) -> list[Slot]:
         Slot("erasure", "verifying", 8, dispute=True),
         Slot("erasure", "received", 3, dispute=True),
         Slot("erasure", "in_progress", 18, dispute=True),
+        Slot("erasure", "in_progress", 4, ready=True),
+        Slot("erasure", "in_progress", 11, ready=True),
         Slot("access", "received", 38),  # overdue: a deemed refusal
         Slot("objection", "verifying", 35),
         Slot("correction", "in_progress", 33),
@@ -207,6 +214,17 @@ def make_privacy(
             return h
         raise RuntimeError("demo data too small to find a reviewed homeowner")
 
+    def pick_reviewed(before: np.datetime64) -> int:
+        """A homeowner with an undisputed review before ``before``: an erasure with a history."""
+        for _ in range(500):
+            r = int(ho_reviews[rng.integers(len(ho_reviews))])
+            h = int(review_homeowner[r])
+            if h in used or reviews.dispute[r] or not reviews.created_at[r] < before:
+                continue
+            used.add(h)
+            return h
+        raise RuntimeError("demo data too small to find a reviewed homeowner")
+
     legal_hold_subject: int | None = None
     subject_of: list[tuple[str, int] | None] = []
     received: list[np.datetime64] = []
@@ -228,6 +246,8 @@ def make_privacy(
             subject_of.append(("homeowner", legal_hold_subject))
         elif slot.dispute:
             subject_of.append(("homeowner", pick_disputed(at)))
+        elif slot.ready:
+            subject_of.append(("homeowner", pick_reviewed(at)))
         else:
             idle = slot.type == "erasure" and slot.status == "completed"
             subject_of.append(("homeowner", pick_homeowner(at, idle=idle)))

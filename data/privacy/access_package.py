@@ -268,12 +268,16 @@ def _partner_sections(session: Session, subject_id: int) -> dict[str, list[dict[
             }
             for s in shares
         ],
-        "interactions": [_interaction(i, own) for i in interactions],
-        "reviews": [_review(r, partner.business_name) for r in reviews],
+        # Homeowners' words about the partner: their contact details and names are not the
+        # partner's to receive, so the stored redacted forms go out (data.free_text).
+        "interactions": [_interaction(i, own, redacted=True) for i in interactions],
+        "reviews": [_review(r, partner.business_name, redacted=True) for r in reviews],
     }
 
 
-def _interaction(i: Interaction, partners: dict[int, str]) -> dict[str, Any]:
+def _interaction(
+    i: Interaction, partners: dict[int, str], *, redacted: bool = False
+) -> dict[str, Any]:
     return {
         "at": _value(i.at),
         "channel": i.channel,
@@ -284,11 +288,11 @@ def _interaction(i: Interaction, partners: dict[int, str]) -> dict[str, Any]:
         "recorded": i.recorded,
         "recording_ref": i.recording_ref,
         "purpose": i.purpose,
-        "notes": i.notes,
+        "notes": i.notes_redacted if redacted else i.notes,
     }
 
 
-def _review(r: Review, partner: str | None) -> dict[str, Any]:
+def _review(r: Review, partner: str | None, *, redacted: bool = False) -> dict[str, Any]:
     return {
         "created_at": _value(r.created_at),
         "lead_id": r.lead_id,
@@ -299,7 +303,7 @@ def _review(r: Review, partner: str | None) -> dict[str, Any]:
         "timeliness": r.timeliness,
         "value": r.value,
         "communication": r.communication,
-        "comment": r.comment,
+        "comment": r.comment_redacted if redacted else r.comment,
         "moderation_status": r.moderation_status,
         "dispute": r.dispute,
     }

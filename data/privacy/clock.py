@@ -4,12 +4,20 @@ due = received + 30 days; one extension of at most 30 days, recorded before the 
 date; days-left colouring green ≥ 10, amber 5–9, red < 5, then "N days overdue"; an open access
 request past its due date is a deemed refusal; requests left unverified for 30 days close as
 "unverified". Pure functions, so the queue, the request page and the tests agree on every edge.
+
+Days are South African days: ``due_at`` is a stored UTC instant, and its due *day* is the day
+in Johannesburg (``data.timeutil.sa_date``); ``today`` is Johannesburg's today
+(``data.timeutil.today``). The badge, the deemed refusal and the extension rule
+(``workflow.refusal_reason``) all use that one day: on the due day the badge says "due today"
+and an extension is still allowed; from the next day it is overdue and refused.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+
+from data.timeutil import sa_date
 
 DUE_DAYS = 30
 MAX_EXTENSION_DAYS = 30
@@ -26,9 +34,14 @@ def due_date(received_at: datetime) -> datetime:
     return received_at + timedelta(days=DUE_DAYS)
 
 
+def due_day(due_at: datetime) -> date:
+    """The South African day on which a request stored as due at ``due_at`` (UTC) is due."""
+    return sa_date(due_at)
+
+
 def days_left(due_at: datetime, today: date) -> int:
-    """Whole calendar days from ``today`` to the due date (0 = due today, negative = overdue)."""
-    return (due_at.date() - today).days
+    """Whole South African days from ``today`` to the due day (0 = due today, < 0 overdue)."""
+    return (due_day(due_at) - today).days
 
 
 def is_overdue(due_at: datetime, today: date) -> bool:

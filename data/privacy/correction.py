@@ -97,7 +97,7 @@ def _clean_value(errors: Errors, spec: FieldSpec, value: object, now: datetime) 
     if spec.kind == "phone":
         phone = normalise_phone(text)
         if phone is None:
-            errors.add(spec.name, f"{spec.label} is not a South African number")
+            errors.add(spec.name, f"{spec.label} is not a number we accept")
         return phone
     if spec.kind == "choice":
         if text not in spec.choices:

@@ -39,7 +39,7 @@ from data.privacy.validation import (
     looks_like_email,
 )
 from data.privacy.workflow import OBJECT_TYPE, Actor, require_privacy_role
-from data.timeutil import utcnow
+from data.timeutil import sa_to_utc, utc_to_sa, utcnow
 
 DUPLICATE_WINDOW = timedelta(days=365)
 NAME_MAX_BYTES = 160
@@ -84,9 +84,11 @@ def validate_intake(raw: Mapping[str, object], now: datetime | None = None) -> I
     errors = Errors()
     type_ = clean_choice(errors, "type", raw.get("type"), REQUEST_TYPES, label="request type")
     channel = clean_choice(errors, "channel", raw.get("channel"), REQUEST_CHANNELS)
-    received = clean_past_datetime(
-        errors, "received_at", raw.get("received_at"), now=now, label="received date"
+    # Staff type the time of receipt as Johannesburg wall-clock time; it is stored in UTC.
+    received_local = clean_past_datetime(
+        errors, "received_at", raw.get("received_at"), now=utc_to_sa(now), label="received date"
     )
+    received = None if received_local is None else sa_to_utc(received_local)
     name = clean_text(errors, "name", raw.get("name"), max_bytes=NAME_MAX_BYTES)
     email_raw = clean_text(errors, "email", raw.get("email"), max_bytes=254)
     phone_raw = clean_text(errors, "phone", raw.get("phone"), max_bytes=40)
@@ -102,7 +104,8 @@ def validate_intake(raw: Mapping[str, object], now: datetime | None = None) -> I
         if phone is None:
             errors.add(
                 "phone",
-                "phone is not a South African number (e.g. 082 123 4567 or +27 82 123 4567)",
+                "phone is not a number we accept (e.g. 082 123 4567; a foreign one with its "
+                "country code, +44 …)",
             )
     if email_raw is None and phone_raw is None and "email" not in errors.errors:
         errors.add("email", "give at least an email address or a phone number")

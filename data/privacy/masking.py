@@ -23,12 +23,12 @@ def mask_email(value: str | None) -> str:
 
 
 def mask_phone(value: str | None) -> str:
-    """``+27820000101`` or ``082 000 0101`` → ``082 *** 0101``; other numbers keep their first
-    three and last four digits at most."""
+    """``+27820000101`` or ``082 000 0101`` → ``082 *** 0101``; other numbers (foreign ones
+    included) keep their first three and last four digits at most."""
     if not value:
         return ""
     normalised = normalise_phone(value)
-    if normalised is not None:
+    if normalised is not None and normalised.startswith("+27"):
         national = "0" + normalised[3:]
         return f"{national[:3]} *** {national[-4:]}"
     digits = "".join(ch for ch in value if ch.isdigit())

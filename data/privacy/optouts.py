@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from data.do_not_contact import suppression_digest, suppression_key
-from data.identifiers import normalise_phone
+from data.identifiers import normalise_email, normalise_phone
 from data.models import CONSENT_PURPOSES, ConsentEvent, Homeowner, Partner, Suppression
 from data.privacy.validation import ValidationError
 from data.privacy.workflow import Actor, begin_transition, log_transition
@@ -89,14 +89,9 @@ def _identifiers(session: Session, req) -> list[tuple[str, str]]:
     for kind, value in values:
         if not value:
             continue
-        if kind == "email":
-            norm = value.strip().lower()
-            if "@" not in norm:
-                continue
-        else:
-            norm = normalise_phone(value) or ""
-            if not norm:
-                continue
+        norm = normalise_email(value) if kind == "email" else normalise_phone(value)
+        if not norm:
+            continue
         if (kind, norm) not in seen:
             seen.add((kind, norm))
             out.append((kind, norm))

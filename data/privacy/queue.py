@@ -24,6 +24,7 @@ from data.privacy.clock import (
 )
 from data.privacy.masking import masked_subject
 from data.roles import roles_with
+from data.timeutil import sa_date, sa_to_utc
 
 STATUS_FILTERS = ("open", "closed", "all", *REQUEST_STATUSES)
 QUEUE_LIMIT = 5000
@@ -48,7 +49,8 @@ QUEUE_COLUMNS = [
 
 
 def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min)
+    """The stored (UTC) instant at which the South African ``day`` begins."""
+    return sa_to_utc(datetime.combine(day, time.min))
 
 
 @dataclass(frozen=True)
@@ -137,8 +139,8 @@ def request_queue(
                 "subject": masked_subject(r.given_name, r.given_email, r.given_phone),
                 "matched": matched,
                 "channel": r.channel,
-                "received": r.received_at.date().isoformat(),
-                "due": r.due_at.date().isoformat(),
+                "received": sa_date(r.received_at).isoformat(),
+                "due": sa_date(r.due_at).isoformat(),
                 "days_left": badge.days if badge else None,
                 "days_label": badge.label if badge else "closed",
                 "days_class": badge.css_class if badge else "text-muted",
@@ -230,9 +232,9 @@ def deemed_refusals(conn: Connection, today: date) -> pd.DataFrame:
         {
             "id": r.id,
             "subject": masked_subject(r.given_name, r.given_email, r.given_phone),
-            "received": r.received_at.date().isoformat(),
-            "due": r.due_at.date().isoformat(),
-            "days_overdue": (today - r.due_at.date()).days,
+            "received": sa_date(r.received_at).isoformat(),
+            "due": sa_date(r.due_at).isoformat(),
+            "days_overdue": (today - sa_date(r.due_at)).days,
             "assignee": r.username or "",
         }
         for r in rows

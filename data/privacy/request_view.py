@@ -41,7 +41,7 @@ from data.privacy.workflow import (
     refusal_reason,
     requests_of_subject,
 )
-from data.timeutil import utcnow
+from data.timeutil import sa_date, utcnow
 
 
 @dataclass(frozen=True)
@@ -184,8 +184,8 @@ def _action_entry(
     elif action == "assign":
         who = d.get("assignee_id")
         title = f"Assigned to {users.get(who, f'user #{who}')}" if who else "Unassigned"
-    elif action == "note":
-        return None  # the note itself is its own entry, with its text
+    elif action in ("note", "view"):
+        return None  # a note is its own entry, with its text; a view is a read, not an event
     elif action == "extend":
         title = f"Deadline extended by {d.get('days')} days to {str(d.get('due_at', ''))[:10]}"
         detail = f"Notice given {str(d.get('notice_at', ''))[:10]}. Reason: {req.extension_reason}"
@@ -213,6 +213,10 @@ def _action_entry(
     elif action == "complete":
         title = "Completed"
         detail = req.resolution_note
+    elif action == "erase":
+        tables = d.get("tables") or {}
+        title = "Erasure carried out" + ("" if (d.get("scan") or {}).get("clean") else " (residue)")
+        detail = ", ".join(f"{k}: {v.get('rows')}" for k, v in tables.items() if v.get("rows"))
     elif action == "close_unverified":
         title = "Closed as unverified (30 days without verification)"
     else:
@@ -311,8 +315,8 @@ def load_request_view(
     return RequestView(
         request={f: getattr(req, f) for f in REQUEST_FIELDS},
         subject=_subject(session, req),
-        badge=days_left_badge(req.due_at, now.date()) if is_open else None,
-        deemed_refusal=is_deemed_refusal(req.type, req.status, req.due_at, now.date()),
+        badge=days_left_badge(req.due_at, sa_date(now)) if is_open else None,
+        deemed_refusal=is_deemed_refusal(req.type, req.status, req.due_at, sa_date(now)),
         assignee=users.get(req.assignee_id) if req.assignee_id else None,
         verified_by=users.get(req.verified_by) if req.verified_by else None,
         allowed=allowed,

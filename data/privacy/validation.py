@@ -8,16 +8,14 @@ validation only bounds its size and removes NUL characters (PostgreSQL refuses t
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 
+from data.identifiers import normalise_email
 from data.timeutil import utcnow
 
 MAX_TEXT_BYTES = 100 * 1024
 EARLIEST_DATE = date(2000, 1, 1)
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_EMAIL_RE = re.compile(rf"^[^@\s<>()\[\],;:\"]{{1,64}}@{_LABEL}(?:\.{_LABEL})+$")
 
 
 class ValidationError(ValueError):
@@ -100,7 +98,8 @@ def clean_choice(
 
 
 def looks_like_email(value: str) -> bool:
-    return len(value) <= 254 and bool(_EMAIL_RE.match(value))
+    """A valid address by ``email-validator``'s rules (``data.identifiers``; no DNS check)."""
+    return normalise_email(value) is not None
 
 
 def parse_datetime(value: object) -> datetime | None:

@@ -35,6 +35,7 @@ from data.models import DENIAL_REASONS, AuditLog, PrivacyRequest, PrivacyRequest
 from data.privacy.clock import (
     MAX_EXTENSION_DAYS,
     OPEN_STATUSES,
+    due_day,
     unverified_cutoff,
 )
 from data.privacy.validation import (
@@ -55,7 +56,7 @@ from data.privacy.vocabulary import (
     VERIFICATION_OUTCOMES,
 )
 from data.roles import can, roles_with
-from data.timeutil import utcnow
+from data.timeutil import sa_date, sa_to_utc, utc_to_sa, utcnow
 
 # Who may act on (and be assigned) a privacy request: a capability in data/roles.py.
 HANDLE = "handle_privacy_requests"
@@ -138,7 +139,7 @@ def refusal_reason(req: RequestState, action: str, now: datetime) -> str | None:
     if action == "extend":
         if req.extended:
             return "The deadline was already extended once; a second extension is not allowed."
-        if now >= req.original_due_at:
+        if sa_date(now) > due_day(req.original_due_at):
             return "The original due date has passed; an extension must be recorded before it."
         return None
     if action == "deny":
@@ -379,21 +380,23 @@ def extend(
         max_bytes=STAFF_TEXT_MAX_BYTES,
         message=MESSAGES["extend_reason"],
     )
-    notice = clean_past_datetime(
+    # the officer types a South African date (or time), like the intake's "received"
+    notice_local = clean_past_datetime(
         errors,
         "notice_date",
         notice_date,
-        now=now,
+        now=utc_to_sa(now),
         label="notice date",
         message=MESSAGES["notice_date"],
     )
     errors.raise_if_any()
-    assert days_ is not None and notice is not None
+    assert days_ is not None and notice_local is not None
+    notice = sa_to_utc(notice_local)
     req = begin_transition(session, request_id, version, actor, "extend", now)
-    if notice.date() < req.received_at.date():
+    if sa_date(notice) < sa_date(req.received_at):
         raise ValidationError({"notice_date": "notice date cannot be before the request arrived"})
-    if notice >= req.original_due_at:
-        raise ValidationError({"notice_date": "the notice must be given before the due date"})
+    if sa_date(notice) > due_day(req.original_due_at):
+        raise ValidationError({"notice_date": "the notice must be given by the due date"})
     req.extended = True
     req.extension_reason = reason_
     req.extension_notice_at = notice

@@ -66,6 +66,7 @@ from data.rollups.presets import (
     recompute_all_presets,
     recompute_presets,
     stored_day,
+    warm_presets,
 )
 from data.rollups.read import (
     cum_at,
@@ -135,4 +136,5 @@ __all__ = [
     "rollup_lead_day",
     "stored_day",
     "trade_totals",
+    "warm_presets",
 ]

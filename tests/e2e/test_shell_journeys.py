@@ -61,3 +61,25 @@ def test_unknown_page_shows_404_inside_the_shell(page_as, console):
     assert response is not None and response.status == 404
     page.wait_for_selector("#shell-not-found")
     assert page.locator("#shell-username").count() == 1
+
+
+def test_the_content_security_policy_is_enforced_and_the_grid_still_formats(page_as, console):
+    """Issue 12, point 5: the browser refuses an injected inline script (the policy is in force,
+    not only sent), while Dash's own inline scripts and the grid's function formatters (which
+    need 'unsafe-eval') run: the partner grid shows formatted cells."""
+    console.allow.append("Content Security Policy")  # the refusal below is logged as an error
+    page = page_as("manager")
+    page.wait_for_selector("#home-kpi-leads")
+    blocked = page.evaluate(
+        """() => {
+            const s = document.createElement('script');
+            s.textContent = 'window.__injected = true';
+            document.head.appendChild(s);
+            return window.__injected === undefined;
+        }"""
+    )
+    assert blocked is True
+    page.goto("/partners")
+    page.wait_for_selector("#partners-grid .ag-cell")
+    assert any(c.strip() for c in page.locator("#partners-grid .ag-cell").all_inner_texts())
+    assert [e for e in console.errors if "Content Security Policy" in e]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -290,3 +291,43 @@ def test_same_seed_same_rows_other_seed_other_rows(demo: Demo) -> None:
     assert again == demo.digest
     changed = {name for name in again if again[name] != other[name]}
     assert {"homeowner", "partner", "lead", "lead_share", "review", "consent_event"} <= changed
+
+
+def _national_digits(phone: str | None) -> str | None:
+    return None if not phone else phone[3:]  # +27821234567 → 821234567
+
+
+def _digits_of(text: str) -> str:
+    return "".join(str(unicodedata.digit(ch)) for ch in text if unicodedata.category(ch) == "Nd")
+
+
+def test_free_text_carries_contact_details_and_the_stored_twins_do_not(demo: Demo) -> None:
+    """Issue 12, point 1: a few percent of comments and notes hold the homeowner's own phone,
+    email or name (as real ones do), and the stored redacted twins hold none of them."""
+    from data.models import Interaction
+
+    def check(text_col, twin_col, owner_col) -> float:
+        query = (
+            select(text_col, twin_col, Homeowner.phone, Homeowner.email, Homeowner.first_name)
+            .join(Homeowner, Homeowner.id == owner_col)
+            .where(text_col.is_not(None))
+        )
+        with demo.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        carrying = 0
+        for written, twin, phone, email, first in rows:
+            traces = [t for t in (_national_digits(phone), (email or "@").split("@")[0]) if t]
+            words = re.findall(r"\w+", written.lower())
+            if any(t in _digits_of(written) or t in written.lower() for t in traces) or (
+                first and first.lower() in words
+            ):
+                carrying += 1
+            assert twin is not None
+            for trace in traces:
+                assert trace not in _digits_of(twin) and trace not in twin.lower(), twin
+            assert not first or first.lower() not in re.findall(r"\w+", twin.lower()), twin
+        return carrying / len(rows)
+
+    assert 0.01 <= check(Review.comment, Review.comment_redacted, Review.homeowner_id) <= 0.10
+    assert check(Interaction.notes, Interaction.notes_redacted, Interaction.homeowner_id) >= 0.01
+    assert check(Lead.description, Lead.description_redacted, Lead.homeowner_id) >= 0.01

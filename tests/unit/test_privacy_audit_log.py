@@ -63,6 +63,17 @@ def test_listing_is_newest_first_within_the_period(db, entries):
     assert df.iloc[0]["details"] == '{"n": 5}' and df.iloc[0]["at"] == "2026-05-05 10:00:00"
 
 
+def test_the_period_is_made_of_south_african_days(db):
+    """Issue 12, point 6: 21:59:59 UTC on 1 June is still 1 June in Johannesburg, 22:00 UTC is
+    already 2 June there."""
+    with session_scope(db) as s:
+        audit.record(s, "ada", "late", at=datetime(2026, 6, 1, 21, 59, 59))
+        audit.record(s, "ada", "after_midnight", at=datetime(2026, 6, 1, 22, 0, 0))
+    first = listing(db, start=date(2026, 6, 1), end=date(2026, 6, 1))
+    second = listing(db, start=date(2026, 6, 2), end=date(2026, 6, 2))
+    assert (list(first["action"]), list(second["action"])) == (["late"], ["after_midnight"])
+
+
 @pytest.mark.parametrize(
     ("filters", "count"),
     [

@@ -125,32 +125,39 @@ def test_only_access_requests_are_deemed_refusals(request_type, status):
 @pytest.mark.parametrize(
     ("due_at", "today", "days", "label", "deemed"),
     [
-        # the first and the last second of the due day: "due today", not yet refused
-        (datetime(2026, 6, 1, 0, 0, 0), date(2026, 6, 1), 0, "due today", False),
-        (datetime(2026, 6, 1, 23, 59, 59), date(2026, 6, 1), 0, "due today", False),
-        # the next day, even for a request due in the last second of the day before
-        (datetime(2026, 6, 1, 23, 59, 59), date(2026, 6, 2), -1, "1 day overdue", True),
-        (datetime(2026, 6, 1, 0, 0, 0), date(2026, 6, 2), -1, "1 day overdue", True),
+        # due_at is stored in UTC; the due day is the day in Johannesburg (UTC+2):
+        # 31 May 22:00 UTC is the first second of 1 June there, 1 June 21:59:59 UTC its last.
+        (datetime(2026, 5, 31, 22, 0, 0), date(2026, 6, 1), 0, "due today", False),
+        (datetime(2026, 6, 1, 21, 59, 59), date(2026, 6, 1), 0, "due today", False),
+        # the next South African day, even for a request due in the last second of the day
+        (datetime(2026, 6, 1, 21, 59, 59), date(2026, 6, 2), -1, "1 day overdue", True),
+        (datetime(2026, 5, 31, 22, 0, 0), date(2026, 6, 2), -1, "1 day overdue", True),
         # the day before the due day
-        (datetime(2026, 6, 1, 0, 0, 0), date(2026, 5, 31), 1, "1 day left", False),
+        (datetime(2026, 5, 31, 22, 0, 0), date(2026, 5, 31), 1, "1 day left", False),
     ],
 )
-def test_the_due_day_turns_over_at_midnight(due_at, today, days, label, deemed):
+def test_the_due_day_turns_over_at_midnight_in_johannesburg(due_at, today, days, label, deemed):
     badge = days_left_badge(due_at, today)
     assert (badge.days, badge.label) == (days, label)
     assert is_deemed_refusal("access", "received", due_at, today) is deemed
 
 
-def test_due_days_are_utc_calendar_days_today():
-    """The clock counts UTC calendar days (docs/domain.md §3: the rule is South African days,
-    the code does not do it yet). A request due at 22:30 UTC on 1 June is due at 00:30 on
-    2 June in Johannesburg, but on UTC day 2 June the clock already calls it overdue. When days
-    move to Africa/Johannesburg (``today()``, the clock and the rollups together) this
-    expectation flips to "due today"."""
+def test_due_days_are_south_african_days():
+    """docs/domain.md §3: a request due at 22:30 UTC on 1 June is due at 00:30 on 2 June in
+    Johannesburg, so on 2 June it is due today, not overdue (it was under UTC days)."""
     due = datetime(2026, 6, 1, 22, 30)  # 2 June 00:30 SAST
     badge = days_left_badge(due, date(2026, 6, 2))
-    assert (badge.days, badge.label) == (-1, "1 day overdue")
-    assert is_deemed_refusal("access", "in_progress", due, date(2026, 6, 2)) is True
+    assert (badge.days, badge.label) == (0, "due today")
+    assert is_deemed_refusal("access", "in_progress", due, date(2026, 6, 2)) is False
+
+
+def test_today_is_the_day_in_johannesburg(monkeypatch):
+    import data.timeutil as timeutil
+
+    monkeypatch.setattr(timeutil, "utcnow", lambda: datetime(2026, 6, 1, 22, 30))
+    assert timeutil.today() == date(2026, 6, 2)
+    monkeypatch.setattr(timeutil, "utcnow", lambda: datetime(2026, 6, 1, 21, 59, 59))
+    assert timeutil.today() == date(2026, 6, 1)
 
 
 def test_due_date_keeps_the_time_of_receipt():
@@ -159,7 +166,8 @@ def test_due_date_keeps_the_time_of_receipt():
 
 
 def test_days_left_colour_bands_at_their_edges():
-    assert days_left_badge(datetime(2026, 6, 11, 0, 0), TODAY).css_class == "days-green"  # 10
-    assert days_left_badge(datetime(2026, 6, 10, 23, 59), TODAY).css_class == "days-amber"  # 9
-    assert days_left_badge(datetime(2026, 6, 6, 0, 0), TODAY).css_class == "days-amber"  # 5
-    assert days_left_badge(datetime(2026, 6, 5, 23, 59), TODAY).css_class == "days-red"  # 4
+    # UTC instants on either side of midnight in Johannesburg (22:00 UTC)
+    assert days_left_badge(datetime(2026, 6, 10, 22, 0), TODAY).css_class == "days-green"  # 10
+    assert days_left_badge(datetime(2026, 6, 10, 21, 59), TODAY).css_class == "days-amber"  # 9
+    assert days_left_badge(datetime(2026, 6, 5, 22, 0), TODAY).css_class == "days-amber"  # 5
+    assert days_left_badge(datetime(2026, 6, 5, 21, 59), TODAY).css_class == "days-red"  # 4

@@ -3,7 +3,7 @@ the server-side check of the confirmed subject, and duplicate linking."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -62,6 +62,14 @@ def test_email_is_case_insensitive():
     assert f.given_email == "Thandi@Example.CO.ZA"  # kept as received
 
 
+def test_a_foreign_number_given_with_its_country_code_is_kept_in_e164():
+    assert form(phone="+44 20 7946 0958").phone == "+442079460958"
+
+
+def test_the_received_time_is_johannesburg_time_stored_in_utc():
+    assert form(received_at="2026-05-30T09:15").received_at == datetime(2026, 5, 30, 7, 15)
+
+
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [
@@ -75,7 +83,7 @@ def test_email_is_case_insensitive():
         ({"email": "not an email", "phone": ""}, "email"),
         ({"email": "a@b", "phone": ""}, "email"),
         ({"phone": "12345"}, "phone"),
-        ({"phone": "+44 20 7946 0958"}, "phone"),
+        ({"phone": "0900 123 456"}, "phone"),  # premium rate: not a person's number
         ({"email": "", "phone": ""}, "email"),
         ({"message": "x" * (MAX_TEXT_BYTES + 1)}, "message"),
         ({"name": "x" * 200}, "name"),

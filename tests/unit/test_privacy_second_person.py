@@ -195,7 +195,12 @@ def test_the_partner_package_holds_nothing_of_the_other_people(db, crowd):
         "interactions": ["rec-0001"],
         # The other homeowner reviewed this partner (make_world): the one row of theirs that is
         # the partner's too. Everything else of theirs, and all of the other partner, is absent.
-        "reviews": ["Great work by the plumber", "Friendly client", "OTHER PERSON'S REVIEW"],
+        # It reaches the partner redacted (issue 12): the reviewer's surname, "Other", is gone.
+        "reviews": [
+            "Great work by the plumber",
+            "Friendly client",
+            "[name removed] PERSON'S REVIEW",
+        ],
         "consent_history": [("marketing_email", True, PARTNER_ZERO)],
         "privacy_requests": [rid],
         "corrections": [],
@@ -251,7 +256,11 @@ def test_the_other_partners_own_package_holds_their_rows_and_nothing_of_the_subj
         "trades_and_areas": [("Plumbing", None, None), (None, "Western Cape", "Cape Town")],
         "leads_received": [ids["other_lead"]],
         "interactions": [f"rec-{OTHER_MARKER}-{n}" for n in (1, 2, 4)],
-        "reviews": [f"{OTHER_MARKER} review of roofer", f"{OTHER_MARKER} review of the client"],
+        # the homeowner's words reach the partner redacted: their surname ("Other") is removed
+        "reviews": [
+            "[name removed]-PERSON-MARKER review of roofer",
+            "[name removed]-PERSON-MARKER review of the client",
+        ],
         "consent_history": [
             ("marketing_email", True, form),
             ("marketing_phone", True, form),

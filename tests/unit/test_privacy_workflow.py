@@ -13,7 +13,9 @@ from sqlalchemy import func, select
 from data.db import session_scope
 from data.models import AuditLog, PrivacyRequestNote
 from data.privacy import workflow as wf
+from data.privacy.clock import days_left_badge
 from data.privacy.validation import MAX_TEXT_BYTES, ValidationError
+from data.timeutil import sa_date
 from tests.privacy_support import (
     NOW,
     load_request,
@@ -227,10 +229,8 @@ def test_extend_once_moves_the_due_date_and_a_second_is_refused(db, staff):
     version = extend(db, rid, 1, staff.officer, days=20)
     req = load_request(db, rid)
     assert req.extended and req.due_at == original + timedelta(days=20)
-    assert (
-        req.original_due_at == original
-        and req.extension_notice_at.date().isoformat() == "2026-05-30"
-    )
+    # the officer typed 30 May, a Johannesburg day: its midnight is 22:00 UTC the day before
+    assert req.original_due_at == original and req.extension_notice_at == datetime(2026, 5, 29, 22)
     assert "extend" not in actions_of(db, rid)
     with pytest.raises(wf.TransitionRefused, match="second extension"):
         extend(db, rid, version, staff.officer)
@@ -491,18 +491,23 @@ class Req:
     no_record_found: bool = False
 
 
+# DUE is 1 June 12:00 UTC = 14:00 in Johannesburg; that South African day ends at 21:59:59 UTC.
+END_OF_DUE_DAY = datetime(2026, 6, 1, 21, 59, 59)
+
+
 @pytest.mark.parametrize(
     ("now", "allowed"),
     [
         (DUE - timedelta(days=29), True),
         (DUE - ONE_SECOND, True),
-        (DUE, False),  # the original due instant itself is too late
-        (DUE + ONE_SECOND, False),
+        (DUE, True),  # still the due day: the badge says "due today", so may still extend
+        (END_OF_DUE_DAY, True),
+        (END_OF_DUE_DAY + ONE_SECOND, False),  # midnight in Johannesburg: overdue
         (DUE + timedelta(days=1), False),
     ],
 )
 @pytest.mark.parametrize("status", ["received", "verifying", "in_progress"])
-def test_extension_must_come_before_the_original_due_instant(now, allowed, status):
+def test_extension_is_allowed_through_the_south_african_due_day(now, allowed, status):
     req = Req(status=status, verification_outcome="verified" if status == "in_progress" else None)
     reason = wf.refusal_reason(req, "extend", now)
     if allowed:
@@ -515,31 +520,32 @@ def test_extension_must_come_before_the_original_due_instant(now, allowed, statu
         assert "extend" not in wf.allowed_actions(req, now)
 
 
+@pytest.mark.parametrize(
+    ("now", "label", "may_extend"),
+    [
+        (END_OF_DUE_DAY, "due today", True),
+        (END_OF_DUE_DAY + ONE_SECOND, "1 day overdue", False),
+    ],
+)
+def test_the_badge_and_the_extension_rule_agree(now, label, may_extend):
+    """The issue's complaint: the badge said "due today" while the extension was refused as
+    past due. Both now read the same South African due day."""
+    badge = days_left_badge(DUE, sa_date(now))
+    assert badge.label == label
+    assert ("extend" in wf.allowed_actions(Req(), now)) is may_extend
+
+
 def test_a_second_extension_is_refused_even_before_the_original_due_instant():
     req = Req(extended=True)
     assert "second extension" in wf.refusal_reason(req, "extend", DUE - ONE_SECOND)
 
 
-def test_extend_transition_at_the_due_instant_and_one_second_either_side(db, staff):
+def test_extend_transition_on_the_due_day_and_after_it(db, staff):
     received = DUE - timedelta(days=30)
-    early, exact, late = (new_request(db, received_at=received) for _ in range(3))
+    early, last, late = (new_request(db, received_at=received) for _ in range(3))
     assert load_request(db, early).original_due_at == DUE
-    with session_scope(db) as s:
-        wf.extend(
-            s,
-            early,
-            1,
-            staff.officer,
-            days=30,
-            reason="Large volume of records",
-            notice_date="2026-06-01 11:59:59",  # notified in the same last second
-            now=DUE - ONE_SECOND,
-        )
-    req = load_request(db, early)
-    assert (req.extended, req.due_at) == (True, datetime(2026, 7, 1, 12, 0, 0))
-    for rid, now in ((exact, DUE), (late, DUE + ONE_SECOND)):
-        refused = pytest.raises(wf.TransitionRefused, match="original due date has passed")
-        with refused, session_scope(db) as s:
+    for rid, now in ((early, DUE - ONE_SECOND), (last, END_OF_DUE_DAY)):
+        with session_scope(db) as s:
             wf.extend(
                 s,
                 rid,
@@ -547,11 +553,25 @@ def test_extend_transition_at_the_due_instant_and_one_second_either_side(db, sta
                 staff.officer,
                 days=30,
                 reason="Large volume of records",
-                notice_date="2026-05-30",
+                notice_date="2026-06-01 11:59:59",
                 now=now,
             )
         req = load_request(db, rid)
-        assert (req.extended, req.due_at, req.version) == (False, DUE, 1)
+        assert (req.extended, req.due_at) == (True, datetime(2026, 7, 1, 12, 0, 0))
+    refused = pytest.raises(wf.TransitionRefused, match="original due date has passed")
+    with refused, session_scope(db) as s:
+        wf.extend(
+            s,
+            late,
+            1,
+            staff.officer,
+            days=30,
+            reason="Large volume of records",
+            notice_date="2026-05-30",
+            now=END_OF_DUE_DAY + ONE_SECOND,
+        )
+    req = load_request(db, late)
+    assert (req.extended, req.due_at, req.version) == (False, DUE, 1)
 
 
 # (status, verification outcome on record, may "identity not verified" be the reason?)

@@ -314,7 +314,7 @@ def test_extend_records_reason_notice_and_new_due_date(db, staff):
     ) == (
         True,
         "Records are archived off site",
-        datetime(2026, 5, 30, 9, 15),
+        datetime(2026, 5, 30, 7, 15),  # 09:15 in Johannesburg, stored in UTC
         datetime(2026, 7, 12, 12, 0),  # 28 June + 14 days
         DUE,
     )
@@ -330,7 +330,7 @@ def test_extend_records_reason_notice_and_new_due_date(db, staff):
                 "version": 2,
                 "days": 14,
                 "due_at": "2026-07-12T12:00:00",
-                "notice_at": "2026-05-30T09:15:00",
+                "notice_at": "2026-05-30T07:15:00",
             },
         )
     ]
@@ -367,7 +367,7 @@ def test_extend_error_messages(db, staff):
     }
     assert (load_request(db, rid).extended, entries(db, rid)) == (False, [])
     extend(notice_date="2026-05-29 08:00")  # before the hour of receipt, on its day: accepted
-    assert load_request(db, rid).extension_notice_at == datetime(2026, 5, 29, 8, 0)
+    assert load_request(db, rid).extension_notice_at == datetime(2026, 5, 29, 6, 0)  # UTC
 
 
 # --- deny -------------------------------------------------------------------------------------

@@ -839,6 +839,21 @@ def test_a_later_day_recomputes_the_presets_and_an_earlier_day_leaves_them(db, w
         assert rollups.stored_day(conn, None, "Limpopo") == later
 
 
+def test_the_nightly_warm_up_brings_every_offered_filter_to_the_day(db, world):
+    """Everything, each trade and each of the nine provinces: all on the new day, each counted
+    once; a second run has nothing left to do."""
+    later = PRESET_DAY + timedelta(days=1)
+    with read_connection(db) as conn:
+        trade_ids = [t.id for t in pdata.trades(conn)]
+    assert rollups.warm_presets(db, later) == 1 + len(trade_ids) + 9
+    with read_connection(db) as conn:
+        assert rollups.stored_day(conn) == later
+        assert {rollups.stored_day(conn, t) for t in trade_ids} == {later}
+        assert rollups.stored_day(conn, None, "Limpopo") == later
+        assert rollups.stored_day(conn, world.plumbing, "Gauteng") is None  # not offered
+    assert rollups.warm_presets(db, later) == 0
+
+
 @pytest.mark.parametrize("preset", ["30d", "365d"])
 @pytest.mark.parametrize("where", ["trade", "province", "vetted"])
 def test_filtered_preset_rankings_equal_the_base_tables(db, world, preset, where):

@@ -9,7 +9,7 @@ import sys
 from sqlalchemy import select
 
 from data.db import session_scope
-from data.models import User
+from data.models import Trade, User
 from tests.conftest import PROJECT_ROOT
 
 
@@ -76,3 +76,22 @@ def test_create_user_rejects_unknown_role(db, database_url, tmp_path):
     env = {"DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path)}
     result = flask("create-user", "x", "--role", "root", "--password-stdin", env=env, stdin="pw\n")
     assert result.returncode == 2 and "Invalid value for '--role'" in result.stderr
+
+
+def test_rollups_warm_brings_every_offered_filter_to_today(db, database_url, tmp_path):
+    """The nightly job: everything, each trade and each province on today's day; a second run
+    finds nothing to do."""
+    from data import rollups
+    from data.db import read_connection
+    from data.timeutil import today
+
+    env = {"DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path)}
+    first = flask("rollups-warm", env=env)
+    assert first.returncode == 0, first.stderr
+    with read_connection(db) as conn:
+        trades = conn.execute(select(Trade.id)).all()
+        assert rollups.stored_day(conn) == today()
+        assert rollups.stored_day(conn, None, "Gauteng") == today()
+    assert first.stdout.startswith(f"{1 + len(trades) + 9} filter(s) brought to {today()}")
+    second = flask("rollups-warm", env=env)
+    assert second.returncode == 0 and second.stdout.startswith("0 filter(s)")

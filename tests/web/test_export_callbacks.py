@@ -148,8 +148,10 @@ def test_a_formula_in_the_search_box_is_neutralised_in_the_header_lines(
 
 # --- the audit log export -----------------------------------------------------------------------
 
-# Usernames typed at the login form land in the audit log as the actor of "login.failed"
-# (the form strips leading blanks, so those come from other writers, recorded directly).
+# Text typed at the login form used to land in the audit log as the actor of "login.failed";
+# since issue 12 a failed login of an unknown user is recorded as "anonymous", so these values
+# are recorded directly, as another writer might (the export must neutralise them wherever they
+# come from).
 TYPED_AT_LOGIN = [
     ('=HYPERLINK("http://evil.example","log")', '\'=HYPERLINK("http://evil.example","log")'),
     ("+27821234567", "'+27821234567"),
@@ -171,7 +173,8 @@ def evil_log(db, client_for):
         response = login(anonymous, typed, "wrong-password")
         assert "Unknown user or wrong password." in response.get_data(as_text=True)
     with session_scope(db) as s:
-        for typed, _ in RECORDED:
+        assert not set(s.scalars(select(AuditLog.actor))) & {t for t, _ in TYPED_AT_LOGIN}
+        for typed, _ in TYPED_AT_LOGIN + RECORDED:
             audit.record(s, typed, "login.failed", details={})
         audit.record(s, "admin", "user.create", "-object", "-5", {"role": "manager"})
     with session_scope(db) as s:

@@ -635,7 +635,7 @@ def test_detail_page_shows_the_partner_and_nothing_it_should_not(client_for, das
         "•••• 4242",
         "T. N.",
         "Sandton",
-        "[number removed]",
+        "[phone removed]",  # the stored redacted form (issue 12)
         "Leads received while prospective (1)",
         "partner-detail-trend",
         "partner-detail-funnel",

@@ -58,6 +58,8 @@ PAGES: dict[str, tuple[str, frozenset[str]]] = {
     "/privacy": ("/privacy", roles(ADMIN, PRIVACY)),
     "/privacy/<request_id>": ("/privacy/1", roles(ADMIN, PRIVACY)),
     "/audit": ("/audit", roles(ADMIN, PRIVACY)),
+    # docs/domain.md §2: retention runs are the privacy officers' (and admins')
+    "/retention": ("/retention", roles(ADMIN, PRIVACY)),
     "/admin/users": ("/admin/users", roles(ADMIN)),
     "/not-found-404": ("/not-found-404", EVERYONE),
 }
@@ -68,6 +70,7 @@ PRIVACY_DESK = roles(ADMIN, PRIVACY)
 PRIVACY_REQUEST_PAGE = roles(ADMIN, PRIVACY)
 AUDIT_PAGE = roles(ADMIN, PRIVACY)
 USERS_PAGE = roles(ADMIN)
+RETENTION_PAGE = roles(ADMIN, PRIVACY)
 
 
 @dataclass(frozen=True)
@@ -185,8 +188,18 @@ CALLBACKS: dict[tuple[str, ...], CallbackRow] = {
             "close-unverified",
             "correct",
             "optout",
+            "erase",
         )
     },
+    # the erasure preview (read only; docs/erasure.md)
+    ("privacy-request-erase-preview-result.children",): CallbackRow(PRIVACY_REQUEST_PAGE),
+    # /retention: periods, preview, the start (ticket) and the background sweep
+    ("retention-save-result.children",): CallbackRow(RETENTION_PAGE),
+    ("retention-preview-result.children",): CallbackRow(RETENTION_PAGE),
+    ("retention-ticket.data", "retention-start-result.children"): CallbackRow(RETENTION_PAGE),
+    ("retention-sweep-result.children",): CallbackRow(RETENTION_PAGE),
+    # Dash's own callback behind the Stop button (``cancel=``), which ends the background job
+    ("retention-stop.id",): CallbackRow(RETENTION_PAGE),
     ("privacy-request-view.children", "privacy-request-package-result.children"): CallbackRow(
         PRIVACY_REQUEST_PAGE
     ),
@@ -271,7 +284,8 @@ ROUTES: dict[str, Route | str] = {
         "/static/app.css", anonymous="login", allowed=NOBODY, ok=200, refused=404
     ),
     # Logging out (any logged-in role; its own client, since it ends the session).
-    "/logout": Route("/logout", anonymous="login", allowed=EVERYONE, ok=302),
+    # GET shows the sign-out button; the POST with the CSRF token logs out (test_sessions.py).
+    "/logout": Route("/logout", anonymous="login", allowed=EVERYONE, ok=200),
 }
 
 

@@ -122,5 +122,8 @@ def test_page_content_renders_for_allowed_roles(client_for, dash_app):
 def test_logout_ends_the_session(client_for):
     client = client_for("marketing")
     assert client.get("/_dash-layout").status_code == 200
-    assert client.get("/logout").headers["Location"] == "/login"
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/logout").text).group(1)
+    assert client.get("/_dash-layout").status_code == 200  # GET alone does not log out
+    response = client.post("/logout", data={"csrf_token": token})
+    assert response.headers["Location"] == "/login"
     assert client.get("/_dash-layout").status_code == 401

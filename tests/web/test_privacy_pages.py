@@ -193,7 +193,7 @@ def test_intake_finds_candidates_and_logs_the_request(db, world, officer_client,
     [
         ({"privacy-intake-type": None}, "Request type is required."),
         ({"privacy-intake-email": "nope", "privacy-intake-phone": ""}, "malformed"),
-        ({"privacy-intake-phone": "555-1234"}, "South African"),
+        ({"privacy-intake-phone": "555-1234"}, "not a number we accept"),
         ({"privacy-intake-received": "2099-01-01T00:00"}, "future"),
         ({"privacy-intake-message": "x" * (100 * 1024 + 1)}, "too long"),
     ],

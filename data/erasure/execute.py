@@ -1,0 +1,414 @@
+"""Erasing one subject: preview, blockers, the one-transaction erasure, proof and receipt.
+
+Why one transaction, and why the request's version
+--------------------------------------------------
+``docs/domain.md`` §5.8: a crash must leave all or nothing, so every statement of an erasure,
+its do-not-contact entries, the request's closing and the audit receipt are written by the
+caller's one session transaction (``data.db.session_scope``); killing the process at any point
+leaves the database as it was (``tests/unit/test_erasure_kill.py`` does so to a real process,
+paused inside the transaction by :data:`PAUSE_ENV`).
+
+Two officers at once: the erasure claims the request the way every privacy transition does
+(``UPDATE … SET version = version + 1 WHERE version = :seen``, :func:`begin_transition`); the
+second one finds the version moved and is told to reload. The subject's own row is then locked
+(``SELECT … FOR UPDATE`` on PostgreSQL; SQLite serialises writers), so two *different* requests
+or the retention sweep cannot erase one subject concurrently.
+
+Twice is harmless: a completed request is refused with a message, and :func:`erase_subject` on
+an erased subject clears nothing new (every statement matches the already-empty rows).
+
+Statistics: only identifier and free-text columns change, reviews move to one anonymous
+placeholder homeowner, and no share or review row is deleted, so lead counts per month, trade
+and province and the partner rollups stay what they were (the rollups are keyed by partner).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from data import audit
+from data.db import session_scope
+from data.do_not_contact import suppression_digest, suppression_key
+from data.erasure import plan as plans
+from data.erasure.scan import ScanResult, Term, scan, subject_terms
+from data.identifiers import normalise
+from data.models import Base, Homeowner, PrivacyRequest, Review, Suppression
+from data.privacy.workflow import (
+    OBJECT_TYPE,
+    Actor,
+    NotFound,
+    TransitionRefused,
+    begin_transition,
+    require_privacy_role,
+)
+from data.rollups import DIRECTORY, bump_version
+from data.subject_rows import subject_condition
+from data.subjects import REGISTRIES
+from data.timeutil import utcnow
+
+#: Request types an erasure fulfils (a service opt-out may be carried out as an erasure).
+ERASABLE_TYPES = ("erasure", "service_opt_out")
+#: ``source_site`` of the one shared placeholder homeowner that erased reviews point at.
+PLACEHOLDER_SITE = "erased-placeholder"
+#: Test hook: when set to a path, the erasure writes that file once all its statements ran
+#: (inside the transaction, before the commit) and waits, so a test can kill the process there.
+PAUSE_ENV = "POD_ERASURE_PAUSE_FILE"
+AUDIT_ACTION = "privacy_request.erase"
+
+
+class ErasureRefused(TransitionRefused):
+    """The erasure cannot run (blocked, wrong type or state); the message says why."""
+
+
+class ResidueFound(TransitionRefused):
+    """The residue scan found the subject's identifiers after the erasure's statements: the
+    erasure is rolled back; the receipt says where (table, column, kind; never a value)."""
+
+    def __init__(self, receipt: Receipt) -> None:
+        places = ", ".join(f"{f.table}.{f.column} ({f.kind})" for f in receipt.scan.findings)
+        super().__init__(
+            f"Nothing was erased: the residue scan would still find the subject in {places}. "
+            "Those columns are not covered by the registry (data/subjects.py) or hold another "
+            "record's mention of the person; resolve that first."
+        )
+        self.receipt = receipt
+
+
+@dataclass(frozen=True)
+class Blocker:
+    code: str  # "legal_hold" | "open_dispute"
+    message: str
+
+
+@dataclass(frozen=True)
+class Preview:
+    subject_type: str
+    subject_id: int
+    tables: tuple[plans.TablePlan, ...]
+    blockers: tuple[Blocker, ...]
+    identifiers: int  # do-not-contact entries the erasure will make or confirm
+    already_erased: bool
+
+    @property
+    def ready(self) -> bool:
+        return not self.blockers
+
+
+@dataclass(frozen=True)
+class Receipt:
+    request_id: int | None
+    subject_type: str
+    subject_id: int
+    erased_at: datetime
+    tables: tuple[plans.TablePlan, ...]
+    suppressions_added: int
+    suppressions_existing: int
+    scan: ScanResult
+    seconds: float
+
+    def as_details(self) -> dict[str, Any]:
+        """The audit entry's details: ids, counts and column names, never values."""
+        return {
+            "subject_type": self.subject_type,
+            "subject_id": self.subject_id,
+            "erased_at": self.erased_at.isoformat(),
+            "tables": {t.table: t.as_receipt() for t in self.tables},
+            "suppressions_added": self.suppressions_added,
+            "suppressions_existing": self.suppressions_existing,
+            "scan": self.scan.as_receipt(),
+        }
+
+
+# --- what to erase ---------------------------------------------------------------------------
+
+
+def blockers(session: Session, subject_type: str, subject_id: int) -> tuple[Blocker, ...]:
+    """A legal hold on the subject, or an open dispute (a review by or about them flagged as
+    disputed; resolving it clears the flag): the erasure waits until they are resolved."""
+    profile = Base.metadata.tables[subject_type]
+    hold = session.scalar(select(profile.c.legal_hold).where(profile.c.id == subject_id))
+    found = []
+    if hold and hold.strip():
+        found.append(Blocker("legal_hold", "A legal hold is on record: release it first."))
+    disputes = session.scalar(
+        select(Review.id)
+        .where(
+            subject_condition(subject_type, "review", subject_id),
+            Review.dispute.is_(True),
+        )
+        .limit(1)
+    )
+    if disputes is not None:
+        found.append(Blocker("open_dispute", "A review dispute is still open: resolve it first."))
+    return tuple(found)
+
+
+def identifiers(session: Session, subject_type: str, subject_id: int) -> list[tuple[str, str]]:
+    """(kind, stored form) of every email and phone of the subject and of their requests."""
+    profile = Base.metadata.tables[subject_type]
+    row = session.execute(
+        select(profile.c.email, profile.c.phone).where(profile.c.id == subject_id)
+    ).one()
+    pairs: list[tuple[str, str | None]] = [("email", row.email), ("phone", row.phone)]
+    given = session.execute(
+        select(PrivacyRequest.given_email, PrivacyRequest.given_phone).where(
+            subject_condition(subject_type, "privacy_request", subject_id)
+        )
+    ).all()
+    for email, phone in given:
+        pairs += [("email", email), ("phone", phone)]
+    out: list[tuple[str, str]] = []
+    for kind, value in pairs:
+        stored = normalise(kind, value) if value else None
+        if stored and (kind, stored) not in out:
+            out.append((kind, stored))
+    return out
+
+
+def _subject_exists(session: Session, subject_type: str, subject_id: int) -> datetime | None:
+    profile = Base.metadata.tables[subject_type]
+    row = session.execute(
+        select(profile.c.id, profile.c.erased_at).where(profile.c.id == subject_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"There is no {subject_type} #{subject_id}.")
+    return row.erased_at
+
+
+def preview_subject(session: Session, subject_type: str, subject_id: int) -> Preview:
+    if subject_type not in REGISTRIES:
+        raise NotFound(f"Unknown subject type {subject_type!r}.")
+    erased_at = _subject_exists(session, subject_type, subject_id)
+    return Preview(
+        subject_type,
+        subject_id,
+        plans.plan_tables(session, subject_type, subject_id),
+        blockers(session, subject_type, subject_id),
+        len(identifiers(session, subject_type, subject_id)),
+        erased_at is not None,
+    )
+
+
+def request_refusal(req: PrivacyRequest) -> str | None:
+    """Why this request cannot be carried out as an erasure, or None."""
+    if req.type not in ERASABLE_TYPES:
+        return "Only erasure and service opt-out requests are carried out as an erasure."
+    if req.status == "completed" and req.type == "erasure":
+        return "This erasure was already carried out; its receipt is on the request."
+    if req.status != "in_progress" or req.verification_outcome != "verified":
+        if req.status in ("received", "verifying"):
+            return "Verify the requester's identity first."
+        return f"The request is closed ({req.status})."
+    if req.no_record_found or req.subject_type is None or req.subject_id is None:
+        return "No subject is matched: there is nobody to erase."
+    return None
+
+
+def load_request(session: Session, request_id: int) -> PrivacyRequest:
+    req = session.get(PrivacyRequest, request_id, populate_existing=True)
+    if req is None:
+        raise NotFound(f"There is no privacy request #{request_id}.")
+    return req
+
+
+def preview_request(session: Session, request_id: int) -> Preview:
+    """The preview of a request's erasure; refuses a request that cannot be erased."""
+    req = load_request(session, request_id)
+    reason = request_refusal(req)
+    if reason is not None:
+        raise ErasureRefused(reason)
+    assert req.subject_type is not None and req.subject_id is not None
+    return preview_subject(session, req.subject_type, req.subject_id)
+
+
+# --- doing it --------------------------------------------------------------------------------
+
+
+def placeholder_homeowner(session: Session, now: datetime) -> int:
+    """The one shared anonymous homeowner erased reviews point at (made on first use)."""
+    found = session.scalar(
+        select(Homeowner.id).where(Homeowner.source_site == PLACEHOLDER_SITE).order_by(Homeowner.id)
+    )
+    if found is not None:
+        return found
+    row = Homeowner(source_site=PLACEHOLDER_SITE, created_at=now, last_activity_at=now)
+    row.erased_at = now
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def _lock_subject(session: Session, subject_type: str, subject_id: int) -> None:
+    profile = Base.metadata.tables[subject_type]
+    session.execute(select(profile.c.id).where(profile.c.id == subject_id).with_for_update())
+
+
+def _suppress(
+    session: Session, pairs: list[tuple[str, str]], now: datetime, key: bytes | None
+) -> tuple[int, int]:
+    secret = key or suppression_key()
+    added = existing = 0
+    for kind, stored in pairs:
+        digest = suppression_digest(kind, stored, secret)
+        if session.scalar(select(Suppression.id).where(Suppression.digest == digest)):
+            existing += 1
+            continue
+        session.add(Suppression(kind=kind, digest=digest, reason="erasure", created_at=now))
+        added += 1
+    session.flush()
+    return added, existing
+
+
+def _pause_for_tests() -> None:
+    target = os.environ.get(PAUSE_ENV)
+    if not target:
+        return
+    Path(target).write_text(str(os.getpid()))
+    time.sleep(float(os.environ.get("POD_ERASURE_PAUSE_SECONDS", "120")))
+
+
+def erase_subject(
+    session: Session,
+    subject_type: str,
+    subject_id: int,
+    *,
+    now: datetime | None = None,
+    key: bytes | None = None,
+    request_id: int | None = None,
+    verify: bool = True,
+) -> Receipt:
+    """Erase one subject in the caller's transaction; refuses when blocked. No audit entry:
+    the caller (a request, the retention sweep) records the receipt under its own object.
+    ``verify=False`` leaves the residue scan to the caller (the sweep scans once per batch)."""
+    started = time.perf_counter()
+    now = now or utcnow()
+    _subject_exists(session, subject_type, subject_id)
+    _lock_subject(session, subject_type, subject_id)
+    found = blockers(session, subject_type, subject_id)
+    if found:
+        raise ErasureRefused(" ".join(b.message for b in found))
+    terms: tuple[Term, ...] = subject_terms(session, subject_type, subject_id)
+    added, existing = _suppress(session, identifiers(session, subject_type, subject_id), now, key)
+    registry = REGISTRIES[subject_type]
+    placeholder = placeholder_homeowner(session, now) if subject_type == "homeowner" else None
+    done = []
+    for entry in registry.tables:
+        extra = {"erased_at": now} if entry.table == registry.subject_table else None
+        done.append(
+            plans.apply_table(
+                session, subject_type, entry, subject_id, placeholder_id=placeholder, extra=extra
+            )
+        )
+    if subject_type == "partner":  # cached directories and rankings carry partner names
+        connection = session.connection()
+        bump_version(connection, DIRECTORY)
+        bump_version(connection)
+    session.flush()
+    result = (
+        scan(session, subject_type, subject_id, terms)
+        if verify
+        else ScanResult(0, 0, tuple(sorted({t.kind for t in terms})))
+    )
+    seconds = time.perf_counter() - started
+    return Receipt(
+        request_id, subject_type, subject_id, now, tuple(done), added, existing, result, seconds
+    )
+
+
+def erase_request(
+    session: Session,
+    request_id: int,
+    version: object,
+    actor: Actor,
+    *,
+    now: datetime | None = None,
+    key: bytes | None = None,
+) -> Receipt:
+    """Carry out a verified erasure (or service opt-out) request: claim it at the version the
+    officer saw, erase its subject, close it keeping type, dates and outcome, audit the receipt.
+
+    With residue found by the scan, :class:`ResidueFound` is raised and the caller's transaction
+    rolls the whole erasure back: committing it would lose the identifiers the next scan needs,
+    so a second run could not prove anything. :func:`carry_out` also audits the finding."""
+    now = now or utcnow()
+    require_privacy_role(actor)
+    req = load_request(session, request_id)
+    reason = request_refusal(req)
+    if reason is not None:
+        raise ErasureRefused(reason)
+    # The claim (role check, version bump, stale/not-found) is every transition's; "note" is
+    # passed because it has no state rule of its own: the erasure's rule is request_refusal.
+    req = begin_transition(session, request_id, version, actor, "note", now)
+    reason = request_refusal(req)  # re-read under the claim: another officer may have acted
+    if reason is not None:
+        raise ErasureRefused(reason)
+    assert req.subject_type is not None and req.subject_id is not None
+    receipt = erase_subject(
+        session, req.subject_type, req.subject_id, now=now, key=key, request_id=request_id
+    )
+    if not receipt.scan.clean:
+        raise ResidueFound(receipt)  # the caller's transaction rolls everything back
+    session.refresh(req)
+    req.status = "completed"
+    req.closed_at = now
+    session.flush()
+    _pause_for_tests()
+    audit.record(
+        session,
+        actor.username,
+        AUDIT_ACTION,
+        OBJECT_TYPE,
+        req.id,
+        {"status": req.status, "version": req.version, **receipt.as_details()},
+        at=now,
+    )
+    return receipt
+
+
+def carry_out(
+    request_id: int,
+    version: object,
+    actor: Actor,
+    *,
+    engine: Engine | None = None,
+    now: datetime | None = None,
+    key: bytes | None = None,
+) -> Receipt:
+    """:func:`erase_request` in its own transaction, as the page and the command line run it;
+    a :class:`ResidueFound` is audited (``privacy_request.erase.residue``) once the erasure has
+    been rolled back, then raised again."""
+    try:
+        with session_scope(engine) as session:
+            return erase_request(session, request_id, version, actor, now=now, key=key)
+    except ResidueFound as exc:
+        with session_scope(engine) as session:
+            details = {"scan": exc.receipt.scan.as_receipt(), "version": version}
+            audit.record(
+                session, actor.username, f"{AUDIT_ACTION}.residue", OBJECT_TYPE, request_id, details
+            )
+        raise
+
+
+def receipt_of(session: Session, request_id: int) -> dict[str, Any] | None:
+    """The latest erasure receipt of a request (from the audit log), or None."""
+    from data.models import AuditLog
+
+    details = session.scalar(
+        select(AuditLog.details)
+        .where(
+            AuditLog.object_type == OBJECT_TYPE,
+            AuditLog.object_id == str(request_id),
+            AuditLog.action == AUDIT_ACTION,
+        )
+        .order_by(AuditLog.id.desc())
+        .limit(1)
+    )
+    return details

@@ -1,0 +1,284 @@
+"""The residue scan: is anything of an erased person left in any text column of any table?
+
+Why a scan and not trust
+------------------------
+The erasure clears the columns the registry names; the scan checks the result without using
+the registry's classification, so a column classified wrongly (an address kept as a
+"statistic", a name typed into a note nobody registered) is found rather than assumed away. It
+reads every ``String``/``Text``/``JSON`` column of every table on the metadata
+(:func:`text_columns`), the audit log included, and the tests call it after every erasure.
+
+What it searches (:func:`subject_terms`): the person's full name, email, phone in the spellings
+people type (``+27 82 123 4567``, ``082 123 4567``, ``082-123-4567``, the bare national digits),
+street address, and for a partner business name, contact name and website; plus what the
+requester gave on their privacy requests. Matching is case-insensitive substring search.
+
+Namesakes
+---------
+Another person may share a name or a street with the subject ("Thandi Nkosi" is not unique).
+A hit is not residue when the row belongs (through the registry's routes) to another homeowner
+or partner whose own profile holds the same term: :func:`sharers` finds them per term. A hit in
+any other row, e.g. the name in someone else's review or in an audit entry, is residue.
+
+Cost: one pass per table (every text column of a row concatenated, then one ``LIKE`` per
+:func:`anchors`: a phone's ten spellings share four), the few rows that hit checked in Python,
+and namesakes looked up only for terms that were found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import JSON, Column, String, Table, Text, cast, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from data.identifiers import normalise
+from data.models import Base
+from data.schema import load_all_models
+from data.subject_rows import subject_condition
+from data.subjects import IDENTIFIER, REGISTRIES
+
+#: Terms shorter than this are too common to mean the person (a two-letter street number).
+MIN_TERM = 5
+#: Terms per pass of a table (a retention batch scans many people's terms at once; SQLite
+#: parses a long OR chain as a deep tree and limits its depth).
+TERMS_PER_PASS = 64
+_SEPARATOR = "\x1f"  # between the columns of one row, so a term never spans two columns
+
+
+@dataclass(frozen=True)
+class Term:
+    """One string to look for, and what it is (for the receipt: kinds, never values)."""
+
+    kind: str
+    value: str  # lower case
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Rows of one column that still hold one kind of the subject's identifiers."""
+
+    table: str
+    column: str
+    kind: str
+    rows: int
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    columns: int
+    tables: int
+    terms: tuple[str, ...]  # kinds searched, e.g. ("email", "name", "phone", …)
+    findings: tuple[Finding, ...] = field(default=())
+
+    @property
+    def clean(self) -> bool:
+        return not self.findings
+
+    def as_receipt(self) -> dict[str, Any]:
+        return {
+            "clean": self.clean,
+            "tables": self.tables,
+            "columns": self.columns,
+            "searched": list(self.terms),
+            "findings": [
+                {"table": f.table, "column": f.column, "kind": f.kind, "rows": f.rows}
+                for f in self.findings
+            ],
+        }
+
+
+def phone_spellings(stored: str) -> list[str]:
+    """The ways a stored ``+27XXXXXXXXX`` number is typed: ``+27821234567``, ``0821234567``,
+    ``082 123 4567``, ``082-123-4567``, ``+27 82 123 4567``, ``82 123 4567`` …; the bare nine
+    national digits are a substring of the first two (and of ``27821234567``)."""
+    digits = "".join(ch for ch in stored if ch.isdigit())
+    national = digits[2:] if digits.startswith("27") and len(digits) == 11 else digits
+    if len(national) != 9:
+        return [stored]
+    a, b, c = national[:2], national[2:5], national[5:]
+    spellings = [national]
+    for sep in (" ", "-", "."):
+        spellings += [f"{a}{sep}{b}{sep}{c}", f"0{a}{sep}{b}{sep}{c}"]
+    spellings += [f"(0{a}) {b} {c}", f"{a}{b} {c}", f"0{a}{b} {c}"]
+    return spellings
+
+
+def _terms_from(kind: str, value: object) -> list[Term]:
+    if not isinstance(value, str) or not value.strip():
+        return []
+    text = " ".join(value.split())
+    if kind == "phone":
+        stored = normalise("phone", text) or text
+        return [Term("phone", s.lower()) for s in phone_spellings(stored)]
+    if kind == "email":
+        return [Term("email", (normalise("email", text) or text).lower())]
+    if kind == "website":
+        bare = text.lower().removeprefix("https://").removeprefix("http://")
+        return [Term("website", bare.removeprefix("www.").rstrip("/"))]
+    return [Term(kind, text.lower())]
+
+
+def subject_terms(session: Session, subject_type: str, subject_id: int) -> tuple[Term, ...]:
+    """Everything the scan looks for, read before the erasure clears it."""
+    profile = Base.metadata.tables[subject_type]
+    row = session.execute(select(profile).where(profile.c.id == subject_id)).mappings().one()
+    pairs: list[tuple[str, object]] = [("email", row["email"]), ("phone", row["phone"])]
+    if subject_type == "homeowner":
+        name = " ".join(p for p in (row["first_name"], row["last_name"]) if p)
+        pairs += [("name", name), ("street", row["street"])]
+    else:
+        pairs += [
+            ("business_name", row["business_name"]),
+            ("name", row["contact_name"]),
+            ("website", row["website"]),
+        ]
+    requests = Base.metadata.tables["privacy_request"]
+    given = session.execute(
+        select(requests.c.given_name, requests.c.given_email, requests.c.given_phone).where(
+            subject_condition(subject_type, "privacy_request", subject_id)
+        )
+    ).all()
+    for given_name, given_email, given_phone in given:
+        pairs += [("name", given_name), ("email", given_email), ("phone", given_phone)]
+    found: dict[str, Term] = {}
+    for kind, value in pairs:
+        for term in _terms_from(kind, value):
+            if len(term.value) >= MIN_TERM and term.value != "[erased]":
+                found.setdefault(term.value, term)
+    return tuple(found.values())
+
+
+def text_columns(tables: Iterable[Table] | None = None) -> list[tuple[Table, list[Column]]]:
+    """Every table with its text columns (String, Text, JSON): the scan's whole field."""
+    chosen = tables if tables is not None else load_all_models().sorted_tables
+    out = []
+    for core in chosen:
+        columns = [c for c in core.columns if isinstance(c.type, String | Text | JSON)]
+        if columns:
+            out.append((core, columns))
+    return out
+
+
+def _as_text(column: Column) -> Any:
+    value = cast(column, Text) if isinstance(column.type, JSON) else column
+    return func.coalesce(value, literal(""))
+
+
+def _matches(expr: Any, value: str, dialect: str) -> Any:
+    pattern = "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    if dialect == "sqlite":  # SQLite's LIKE ignores ASCII case already, without lower()
+        return expr.like(pattern, escape="\\")
+    return expr.ilike(pattern, escape="\\")
+
+
+def sharers(session: Session, term: Term, subject_type: str, subject_id: int) -> dict[str, set]:
+    """Other homeowners and partners whose own identifiers hold ``term`` (namesakes)."""
+    dialect = session.get_bind().dialect.name
+    found: dict[str, set] = {}
+    for kind, registry in REGISTRIES.items():
+        profile = Base.metadata.tables[registry.subject_table]
+        strings = [
+            profile.c[c]
+            for c in registry.table(registry.subject_table).columns(IDENTIFIER)
+            if isinstance(profile.c[c].type, String)
+        ]
+        joined = _joined(strings, " ")
+        query = select(profile.c.id).where(_matches(joined, term.value, dialect))
+        if kind == subject_type:
+            query = query.where(profile.c.id != subject_id)
+        ids = set(session.scalars(query))
+        if ids:
+            found[kind] = ids
+    return found
+
+
+def _joined(columns: list[Column], separator: str) -> Any:
+    expr: Any = _as_text(columns[0])
+    for column in columns[1:]:
+        expr = expr + literal(separator) + _as_text(column)
+    return expr
+
+
+def anchors(term: Term) -> list[str]:
+    """What the database searches for a term; rows holding an anchor are then checked in Python
+    against every term. A phone's ten spellings all contain its last seven digits written one
+    of four ways (``1234567``, ``123 4567``, ``123-4567``, ``123.4567``), so four conditions
+    serve them all; any other term is its own anchor."""
+    if term.kind != "phone":
+        return [term.value]
+    digits = "".join(ch for ch in term.value if ch.isdigit())
+    if len(digits) < 9:
+        return [term.value]
+    b, c = digits[-7:-4], digits[-4:]
+    return [f"{b}{c}", f"{b} {c}", f"{b}-{c}", f"{b}.{c}"]
+
+
+def scan(
+    session: Session,
+    subject_type: str,
+    subject_id: int,
+    terms: tuple[Term, ...],
+    tables: Iterable[Table] | None = None,
+) -> ScanResult:
+    """Find ``terms`` anywhere; rows of namesakes (:func:`sharers`) do not count.
+
+    Namesakes are looked up only for a term that was found, which after an erasure is rare."""
+    dialect = session.get_bind().dialect.name
+    fields = text_columns(tables)
+    kinds = tuple(sorted({t.kind for t in terms}))
+    if not terms:
+        return ScanResult(sum(len(c) for _, c in fields), len(fields), kinds)
+    searched = list(dict.fromkeys(a for t in terms for a in anchors(t)))
+    namesakes: dict[str, dict[str, set]] = {}
+    findings: dict[tuple[str, str, str], int] = {}
+    for core, columns in fields:
+        key = list(core.primary_key.columns)
+        joined = _joined(columns, _SEPARATOR)
+        hits: dict[tuple, Any] = {}
+        for start in range(0, len(searched), TERMS_PER_PASS):
+            chunk = searched[start : start + TERMS_PER_PASS]
+            condition = or_(*(_matches(joined, a, dialect) for a in chunk))
+            query = select(*key, *columns).where(condition)
+            for row in session.execute(query):
+                hits[tuple(row[: len(key)])] = row
+        for row in hits.values():
+            texts = [None if v is None else _plain(v) for v in row[len(key) :]]
+            for term in terms:
+                for column, value in zip(columns, texts, strict=True):
+                    if value is None or term.value not in value:
+                        continue
+                    if term.value not in namesakes:
+                        namesakes[term.value] = sharers(session, term, subject_type, subject_id)
+                    if _belongs_to(session, core, key, row[: len(key)], namesakes[term.value]):
+                        continue
+                    where = (core.name, column.name, term.kind)
+                    findings[where] = findings.get(where, 0) + 1
+    result = tuple(Finding(t, c, k, n) for (t, c, k), n in sorted(findings.items()))
+    return ScanResult(sum(len(c) for _, c in fields), len(fields), kinds, result)
+
+
+def _plain(value: object) -> str:
+    import json
+
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text.lower()
+
+
+def _belongs_to(
+    session: Session, core: Table, key: list[Column], row_key: tuple, namesakes: dict[str, set]
+) -> bool:
+    """Whether the row is (or belongs to) a namesake, along the registry's routes."""
+    for kind, ids in namesakes.items():
+        registry = REGISTRIES[kind]
+        try:
+            registry.table(core.name)
+        except KeyError:
+            continue
+        match = [k == v for k, v in zip(key, row_key, strict=True)]
+        condition = subject_condition(kind, core.name, ids)
+        if session.scalar(select(literal(1)).select_from(core).where(*match, condition).limit(1)):
+            return True
+    return False

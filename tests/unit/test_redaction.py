@@ -1,0 +1,123 @@
+"""Contact details and the person's own name removed from free text (issue 12, point 1).
+
+The oracle is independent of ``data.redaction``: after redaction, the text folded to ASCII
+letters and digits (Unicode digits to their values, everything else dropped, lower case) must
+not contain any of the person's identifiers written out by hand below.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+from sqlalchemy import select
+
+from data.db import session_scope
+from data.models import Homeowner, Review
+from data.redaction import redact
+from tests.factories import add_lead, add_review, base_rows
+
+FIRST, LAST, STREET = "Thandi", "Nkosi", "12 Jacaranda Street"
+# What must never survive: the national number's digits, the name, the street, the mailbox.
+TRACES = ("832987217", "thandi", "nkosi", "jacaranda", "outlook")
+
+HOSTILE = [
+    "Reach me on cell0832987217",
+    "083.298.7217",
+    "083 298 7217",
+    "083-298-7217",
+    "083\u2013298\u20137217",  # en dashes
+    "083\u2014298\u20147217",  # em dashes
+    "083\u2212298\u22127217",  # minus signs
+    "+27 83 298 7217",
+    "+27(0)83 298 7217",
+    "0027 83 298 7217",
+    "27832987217",
+    "\uff10\uff18\uff13\uff12\uff19\uff18\uff17\uff12\uff11\uff17",  # full-width digits
+    "\u0660\u0668\u0663\u0662\u0669\u0668\u0667\u0662\u0661\u0667",  # Arabic-Indic digits
+    "083\u200b298\u200b7217",  # zero-width spaces
+    "(083) 298 7217",
+    "083/298/7217",
+    "call083 298 7217now",
+    "whatsapp:+27832987217",
+    "0 8 3 2 9 8 7 2 1 7",
+    "083 298 72 17",
+    "+27-83-298-7217",
+    "mail thandi.nkosi@outlook.com",
+    "thandi.nkosi @ outlook.com",
+    "thandi.nkosi (at) outlook (dot) com",
+    "thandi.nkosi [at] outlook [dot] com",
+    "thandi.nkosi at outlook dot com",
+    "THANDI.NKOSI@OUTLOOK.COM",
+    "thandi.nkosi\uff20outlook.com",  # full-width @
+    "thandi{at}outlook{dot}com",
+    "thandi_nkosi+jobs@outlook.co.za",
+    "Regards, Thandi",
+    "Mrs NKOSI was happy",
+    "nkosi's kitchen is done",
+    "come to 12 Jacaranda Street",
+    "come to 12 jacaranda   street",
+    "Thandi Nkosi, 083 298 7217, thandi.nkosi@outlook.com",
+]
+
+
+def _folded(text: str) -> str:
+    out = []
+    for ch in text:
+        if unicodedata.category(ch) == "Nd":
+            out.append(str(unicodedata.digit(ch)))
+        elif ch.isascii() and ch.isalnum():
+            out.append(ch.lower())
+        else:
+            folded = unicodedata.normalize("NFKC", ch)
+            out.append(folded.lower() if folded.isascii() and folded.isalnum() else "")
+    return "".join(out)
+
+
+def test_the_fixture_is_hostile_enough():
+    assert len(HOSTILE) >= 30
+    assert all(any(t in _folded(s) for t in TRACES) for s in HOSTILE)
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_no_identifier_survives(text):
+    cleaned = redact(text, first_name=FIRST, last_name=LAST, street=STREET)
+    assert not [t for t in TRACES if t in _folded(cleaned)], cleaned
+    assert redact(cleaned, first_name=FIRST, last_name=LAST, street=STREET) == cleaned
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Reach me on cell0832987217 or 083.298.7217 / thandi @ outlook.com",
+            "Reach me on cell[phone removed] or [phone removed] / [email removed]",
+        ),
+        ("Regards, Thandi Nkosi", "Regards, [name removed] [name removed]"),
+        ("Quote was R2500 for job 2 of 3 on 2026-11-30 10:00", None),
+        ("Great service at the house, arrived at 9", None),
+        ("Thandeka did the tiling", None),  # another name that starts alike
+    ],
+)
+def test_exact_results_and_what_is_left_alone(text, expected):
+    result = redact(text, first_name=FIRST, last_name=LAST, street=STREET)
+    assert result == (text if expected is None else expected)
+
+
+def test_the_stored_twin_is_written_with_the_row_and_follows_a_name_correction(db):
+    with session_scope(db) as s:
+        rows = base_rows(s, partners=1)
+        rows.homeowner.street = STREET
+        lead = add_lead(s, rows)
+        add_review(s, rows, lead, comment="Thandi here: 083 298 7217, ask for Zodwa")
+    with session_scope(db) as s:
+        assert s.scalar(select(Review.comment_redacted)) == (
+            "[name removed] here: [phone removed], ask for Zodwa"
+        )
+    with session_scope(db) as s:
+        s.scalars(select(Homeowner)).one().first_name = "Zodwa"  # a correction
+    with session_scope(db) as s:
+        # the new spelling and the old one are both removed
+        assert s.scalar(select(Review.comment_redacted)) == (
+            "[name removed] here: [phone removed], ask for [name removed]"
+        )
