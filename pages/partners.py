@@ -216,6 +216,11 @@ def layout(**kwargs: Any) -> html.Div:
     Output("partners-from", "invalid"),
     Output("partners-to", "invalid"),
     Output("partners-url-problem", "children"),
+    # the date fields show the period in force, editable only for a custom one
+    Output("partners-from", "value"),
+    Output("partners-to", "value"),
+    Output("partners-from", "disabled"),
+    Output("partners-to", "disabled"),
     Input("partners-period", "value"),
     Input("partners-from", "value"),
     Input("partners-to", "value"),
@@ -258,19 +263,19 @@ def apply_filters(
     if params is None:
         missing = "A custom period needs both a start and an end date."
         line = date_problem(missing, shown.period.label())
-        return *unchanged, line, not start, not end, no_update
+        return *unchanged, line, not start, not end, no_update, *unchanged
     trades = _trades()
     problem = controls_problem(params, today=today(), trades=trades)
     if problem is not None:
         message, dates = problem
         showing = shown.period.label()
         line = date_problem(message, showing) if dates else controls_problem_line(message, showing)
-        return *unchanged, line, dates, dates, no_update
+        return *unchanged, line, dates, dates, no_update, *unchanged
     stored = current if isinstance(current, dict) else {}
     if {k: v for k, v in stored.items() if k in FILTER_KEYS} == params:
         # (also when the router has just drawn the page: every control reports at once, and
         # Dash runs this callback because it writes the shell's marker)
-        return *unchanged, None, False, False, no_update
+        return *unchanged, None, False, False, no_update, *unchanged
     # a new view opens on its first page, in the list's current order
     sort = _list_sort(parse_grid_request(request)) if request else shown.sort
     search_ = to_search({**params, "sort": sort_param(sort)}, {"sort": sort_param(DEFAULT_SORT)})
@@ -286,6 +291,10 @@ def apply_filters(
         False,
         False,
         None,
+        query.period.start.isoformat(),
+        query.period.end.isoformat(),
+        query.period.preset != "custom",
+        query.period.preset != "custom",
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import json
-from datetime import date
+from datetime import date, timedelta
 
 import openpyxl
 import pytest
@@ -16,6 +16,7 @@ from data.db import session_scope
 from data.export import read_csv_export, read_xlsx_export
 from data.models import AuditLog
 from data.query_cache import CACHE
+from data.timeutil import today
 from tests.conftest import route_response
 from tests.partners_support import (
     apply_filters,
@@ -204,6 +205,19 @@ def test_a_filter_change_updates_the_page_in_place(client_for, dash_app, world):
     assert response["partners-url"]["href"] == "/partners?period=90d&trade=plumbing"
     assert response["partners-query"]["data"] == {"period": "90d", "trade": "plumbing"}
     assert response["partners-view"]["data"] == {"period": "90d", "trade": "plumbing"}
+    # the date fields follow the preset (90 days ending today) and stay read-only
+    fields = {k: response[f"partners-{k}"] for k in ("from", "to")}
+    assert {k: (f["value"], f["disabled"]) for k, f in fields.items()} == {
+        "from": ((today() - timedelta(days=89)).isoformat(), True),
+        "to": (today().isoformat(), True),
+    }
+    custom = ["custom", "2026-01-01", "2026-03-31", "plumbing", *none]
+    opened = apply_filters(client, dash_app, custom, {"period": "90d", "trade": "plumbing"})
+    assert [opened[f"partners-{k}"]["disabled"] for k in ("from", "to")] == [False, False]
+    assert [opened[f"partners-{k}"]["value"] for k in ("from", "to")] == [
+        "2026-01-01",
+        "2026-03-31",
+    ]
     assert response["shell-shown-view"]["data"] == {
         "page": "pages.partners",
         "params": {"period": "90d", "trade": "plumbing"},

@@ -97,6 +97,10 @@ CALLBACKS: dict[tuple[str, ...], CallbackRow] = {
         "partners-from.invalid",
         "partners-to.invalid",
         "partners-url-problem.children",
+        "partners-from.value",
+        "partners-to.value",
+        "partners-from.disabled",
+        "partners-to.disabled",
     ): CallbackRow(PARTNERS_PAGE),
     (
         "partners-kpis.children",
