@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import inspect, text
 
+from data.audit import MAINTENANCE_OPTION
 from data.db import (
     DatabaseConfigError,
     downgrade_database,
@@ -71,5 +72,6 @@ def test_audit_log_refuses_update_and_delete_on_postgresql(db):
     with db.begin() as conn:
         conn.execute(text("INSERT INTO audit_log (at, actor, action) VALUES (now(), 't', 'x')"))
     for statement in ("UPDATE audit_log SET actor = 'y'", "DELETE FROM audit_log"):
+        # past the application's own guard (as a migration may go), the trigger refuses
         with pytest.raises(Exception, match="append-only"), db.begin() as conn:
-            conn.execute(text(statement))
+            conn.execution_options(**{MAINTENANCE_OPTION: True}).execute(text(statement))
