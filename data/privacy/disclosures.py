@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from data import audit, submissions
 from data.models import Homeowner, LegalDisclosure, Partner, User
 from data.privacy.intake import parse_subject_key
-from data.privacy.validation import Errors, clean_past_datetime, clean_text
+from data.privacy.validation import Errors, clean_staff_datetime, clean_text
 from data.privacy.workflow import Actor, require_privacy_role
-from data.timeutil import sa_to_utc, utc_to_sa, utcnow
+from data.timeutil import utcnow
 
 SUBJECT_REQUIRED = "Find the person the information was about and choose them."
 COLUMNS = [
@@ -60,11 +60,7 @@ def record_disclosure(
     released = clean_text(
         errors, "data_released", raw.get("data_released"), required=True, label="data released"
     )
-    # a Johannesburg date or time, as staff type it; stored in UTC
-    at_local = clean_past_datetime(
-        errors, "at", raw.get("at"), now=utc_to_sa(now), label="disclosure date"
-    )
-    at = None if at_local is None else sa_to_utc(at_local)
+    at = clean_staff_datetime(errors, "at", raw.get("at"), now=now, label="disclosure date")
     subject = None
     subject_raw = raw.get("subject")
     if subject_raw in (None, ""):

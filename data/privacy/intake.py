@@ -34,12 +34,12 @@ from data.privacy.validation import (
     Errors,
     ValidationError,
     clean_choice,
-    clean_past_datetime,
+    clean_staff_datetime,
     clean_text,
     looks_like_email,
 )
 from data.privacy.workflow import OBJECT_TYPE, Actor, require_privacy_role
-from data.timeutil import sa_to_utc, utc_to_sa, utcnow
+from data.timeutil import utcnow
 
 DUPLICATE_WINDOW = timedelta(days=365)
 NAME_MAX_BYTES = 160
@@ -84,11 +84,9 @@ def validate_intake(raw: Mapping[str, object], now: datetime | None = None) -> I
     errors = Errors()
     type_ = clean_choice(errors, "type", raw.get("type"), REQUEST_TYPES, label="request type")
     channel = clean_choice(errors, "channel", raw.get("channel"), REQUEST_CHANNELS)
-    # Staff type the time of receipt as Johannesburg wall-clock time; it is stored in UTC.
-    received_local = clean_past_datetime(
-        errors, "received_at", raw.get("received_at"), now=utc_to_sa(now), label="received date"
+    received = clean_staff_datetime(
+        errors, "received_at", raw.get("received_at"), now=now, label="received date"
     )
-    received = None if received_local is None else sa_to_utc(received_local)
     name = clean_text(errors, "name", raw.get("name"), max_bytes=NAME_MAX_BYTES)
     email_raw = clean_text(errors, "email", raw.get("email"), max_bytes=254)
     phone_raw = clean_text(errors, "phone", raw.get("phone"), max_bytes=40)

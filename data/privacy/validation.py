@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 
 from data.identifiers import normalise_email
-from data.timeutil import utcnow
+from data.timeutil import sa_to_utc, utc_to_sa, utcnow
 
 MAX_TEXT_BYTES = 100 * 1024
 EARLIEST_DATE = date(2000, 1, 1)
@@ -152,6 +152,24 @@ def clean_past_datetime(
         errors.add(field, f"{label} cannot be before {not_before:%Y-%m-%d %H:%M}")
         return None
     return parsed
+
+
+def clean_staff_datetime(
+    errors: Errors,
+    field: str,
+    value: object,
+    *,
+    now: datetime,
+    label: str,
+    message: str | None = None,
+) -> datetime | None:
+    """A date or time typed by staff, which they read as Johannesburg wall-clock time: checked
+    as :func:`clean_past_datetime` against the time in Johannesburg, returned in UTC (how it is
+    stored). A date alone is the start of that South African day."""
+    local = clean_past_datetime(
+        errors, field, value, now=utc_to_sa(now), label=label, message=message
+    )
+    return None if local is None else sa_to_utc(local)
 
 
 def clean_int(

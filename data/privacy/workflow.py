@@ -43,7 +43,7 @@ from data.privacy.validation import (
     ValidationError,
     clean_choice,
     clean_int,
-    clean_past_datetime,
+    clean_staff_datetime,
     clean_text,
 )
 from data.privacy.vocabulary import (
@@ -56,7 +56,7 @@ from data.privacy.vocabulary import (
     VERIFICATION_OUTCOMES,
 )
 from data.roles import can, roles_with
-from data.timeutil import sa_date, sa_to_utc, utc_to_sa, utcnow
+from data.timeutil import sa_date, utcnow
 
 # Who may act on (and be assigned) a privacy request: a capability in data/roles.py.
 HANDLE = "handle_privacy_requests"
@@ -380,18 +380,16 @@ def extend(
         max_bytes=STAFF_TEXT_MAX_BYTES,
         message=MESSAGES["extend_reason"],
     )
-    # the officer types a South African date (or time), like the intake's "received"
-    notice_local = clean_past_datetime(
+    notice = clean_staff_datetime(
         errors,
         "notice_date",
         notice_date,
-        now=utc_to_sa(now),
+        now=now,
         label="notice date",
         message=MESSAGES["notice_date"],
     )
     errors.raise_if_any()
-    assert days_ is not None and notice_local is not None
-    notice = sa_to_utc(notice_local)
+    assert days_ is not None and notice is not None
     req = begin_transition(session, request_id, version, actor, "extend", now)
     if sa_date(notice) < sa_date(req.received_at):
         raise ValidationError({"notice_date": "notice date cannot be before the request arrived"})
