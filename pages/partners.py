@@ -279,11 +279,12 @@ def apply_filters(
     # a new view opens on its first page, in the list's current order
     sort = _list_sort(parse_grid_request(request)) if request else shown.sort
     search_ = to_search({**params, "sort": sort_param(sort)}, {"sort": sort_param(DEFAULT_SORT)})
-    query = _query(parse_search(search_))[0]
+    address = parse_search(search_)
+    query = safe_partner_query(address, today=today(), trades=trades)[0]
     view = query.params(with_search=False, with_list=False)
     view_changed = view != shown.params(with_search=False, with_list=False)
     return (
-        in_place.marker(__name__, parse_search(search_)),
+        in_place.marker(__name__, address),
         f"/partners{search_}",
         query.params(),
         view if view_changed else no_update,
