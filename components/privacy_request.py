@@ -24,15 +24,14 @@ from data.privacy.vocabulary import (
     VERIFICATION_METHODS,
     VERIFICATION_OUTCOMES,
 )
+from data.timeutil import sa_text
 
 P = "privacy-request"
 PRE = {"whiteSpace": "pre-wrap", "overflowWrap": "anywhere"}
 
 
 def _when(value: datetime | None, with_time: bool = True) -> str:
-    if value is None:
-        return "–"
-    return value.strftime("%Y-%m-%d %H:%M UTC" if with_time else "%Y-%m-%d")
+    return sa_text(value, with_time)
 
 
 def _label(mapping: dict[str, str], value: str | None) -> str:

@@ -32,6 +32,7 @@ from data.privacy.vocabulary import (
     VERIFICATION_METHODS,
     VERIFICATION_OUTCOMES,
 )
+from data.timeutil import sa_text
 
 P = "privacy-request"
 
@@ -65,7 +66,7 @@ ALWAYS_FOLDED = ("assign", "extend", "note", "deny")
 
 
 def _when(value: datetime | None) -> str:
-    return "–" if value is None else value.strftime("%Y-%m-%d")
+    return sa_text(value, with_time=False)
 
 
 def next_steps(view: Any) -> list[str]:

@@ -18,7 +18,7 @@ import pandas as pd
 from sqlalchemy import Connection, Text, cast, func, select
 
 from data.models import AuditLog
-from data.timeutil import sa_to_utc
+from data.timeutil import sa_to_utc, utc_to_sa
 
 ROW_CAP = 200_000  # an export larger than this asks for narrower filters
 COLUMNS = ["id", "at", "actor", "action", "object_type", "object_id", "details"]
@@ -82,7 +82,8 @@ def _frame(rows) -> pd.DataFrame:
     df = pd.DataFrame.from_records(rows, columns=COLUMNS)
     if df.empty:
         return df
-    df["at"] = pd.to_datetime(df["at"]).dt.strftime("%Y-%m-%d %H:%M:%S")
+    # Johannesburg wall time, like the period filter's days (the stored instant is UTC)
+    df["at"] = [utc_to_sa(at).strftime("%Y-%m-%d %H:%M:%S") for at in pd.to_datetime(df["at"])]
     for column in ("object_type", "object_id"):
         df[column] = df[column].fillna("")
     df["details"] = df["details"].fillna("").replace("null", "")

@@ -35,8 +35,28 @@ def _minutes_between_sqlite(element: minutes_between, compiler: Any, **kw: Any) 
     )
 
 
+#: Johannesburg's offset from UTC, in hours. South Africa has kept UTC+2 all year since 1944 (no
+#: daylight saving), so a South African day is a fixed shift of the stored UTC instant; the SQL
+#: below adds it rather than asking each database for a time-zone conversion (SQLite has none).
+#: ``tests/unit/test_timeutil.py`` checks it against the time-zone database.
+SA_OFFSET_HOURS = 2
+
+
+_SHIFT_SQLITE = f"'+{SA_OFFSET_HOURS} hours'"
+
+
+def _whole_seconds_sqlite(value: Any, compiler: Any, **kw: Any) -> str:
+    """A stored SQLite datetime ('YYYY-MM-DD HH:MM:SS.ffffff' text) cut to whole seconds.
+
+    Why: SQLite's date functions round fractional seconds to milliseconds once a modifier is
+    applied, so 21:59:59.9999 UTC plus two hours would become midnight and the next day.
+    Cutting (never rounding) the fraction cannot move an instant across a day boundary."""
+    return f"substr({compiler.process(value, **kw)}, 1, 19)"
+
+
 class month_start(FunctionElement):
-    """The first day of the datetime's month, as 'YYYY-MM-01' text on both databases."""
+    """The first day of the South African month of a stored (UTC) datetime, as 'YYYY-MM-01'
+    text on both databases."""
 
     type = String()
     inherit_cache = True
@@ -45,17 +65,20 @@ class month_start(FunctionElement):
 @compiles(month_start)
 def _month_start_default(element: month_start, compiler: Any, **kw: Any) -> str:
     (value,) = list(element.clauses)
-    return f"to_char({compiler.process(value, **kw)}, 'YYYY-MM-01')"
+    shifted = f"({compiler.process(value, **kw)} + INTERVAL '{SA_OFFSET_HOURS} hours')"
+    return f"to_char({shifted}, 'YYYY-MM-01')"
 
 
 @compiles(month_start, "sqlite")
 def _month_start_sqlite(element: month_start, compiler: Any, **kw: Any) -> str:
     (value,) = list(element.clauses)
-    return f"strftime('%Y-%m-01', {compiler.process(value, **kw)})"
+    return f"strftime('%Y-%m-01', {_whole_seconds_sqlite(value, compiler, **kw)}, {_SHIFT_SQLITE})"
 
 
 class day_of(FunctionElement):
-    """The calendar day of a timestamp (a DATE on PostgreSQL, 'YYYY-MM-DD' text on SQLite)."""
+    """The South African calendar day of a stored (UTC) timestamp: a DATE on PostgreSQL,
+    'YYYY-MM-DD' text on SQLite. An event at 23:30 UTC belongs to the next day, as it does for
+    the people in Johannesburg who count it (``data.timeutil.sa_date`` in Python)."""
 
     type = Date()
     inherit_cache = True
@@ -64,13 +87,13 @@ class day_of(FunctionElement):
 @compiles(day_of)
 def _day_of_default(element: day_of, compiler: Any, **kw: Any) -> str:
     (value,) = list(element.clauses)
-    return f"CAST({compiler.process(value, **kw)} AS DATE)"
+    return f"CAST(({compiler.process(value, **kw)} + INTERVAL '{SA_OFFSET_HOURS} hours') AS DATE)"
 
 
 @compiles(day_of, "sqlite")
 def _day_of_sqlite(element: day_of, compiler: Any, **kw: Any) -> str:
     (value,) = list(element.clauses)
-    return f"date({compiler.process(value, **kw)})"
+    return f"date({_whole_seconds_sqlite(value, compiler, **kw)}, {_SHIFT_SQLITE})"
 
 
 def count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:

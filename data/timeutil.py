@@ -34,14 +34,27 @@ def sa_to_utc(local: datetime) -> datetime:
     return local.replace(tzinfo=SA_TZ).astimezone(UTC).replace(tzinfo=None)
 
 
+def sa_text(instant: datetime | None, with_time: bool = True) -> str:
+    """A stored (naive UTC) instant as staff read it: Johannesburg's day, and with ``with_time``
+    its wall-clock time marked SAST; "–" for none. Every date or time the console prints of a
+    stored instant goes through here, so a due date and its "days left" badge cannot disagree."""
+    if instant is None:
+        return "–"
+    local = utc_to_sa(instant)
+    return local.strftime("%Y-%m-%d %H:%M SAST") if with_time else local.strftime("%Y-%m-%d")
+
+
 def today() -> date:
     """Today in South Africa: the day the due dates, overdue flags and period presets use."""
     return sa_date(utcnow())
 
 
 def start_of(day: date) -> datetime:
-    """Midnight at the start of ``day`` as a naive datetime, comparable with stored times."""
-    return datetime.combine(day, time.min)
+    """The instant the South African ``day`` begins (midnight in Johannesburg), as a naive UTC
+    datetime comparable with stored times: 22:00 UTC on the day before. Day ranges on stored
+    instants use it on both ends (``start_of(first) <= at < start_of(last + 1 day)``), so they
+    hold exactly the instants whose :func:`sa_date` falls in the range."""
+    return sa_to_utc(datetime.combine(day, time.min))
 
 
 def as_date(value: Any) -> date:

@@ -27,6 +27,7 @@ from components.shell import ROLE_LABELS
 from data.db import session_scope
 from data.models import ROLES
 from data.submissions import AlreadySubmitted, SubmissionError, check_token, new_token
+from data.timeutil import sa_text
 from data.users import (
     NEW_PASSWORD_MIN,
     UserError,
@@ -66,7 +67,7 @@ def _rows() -> list[dict[str, Any]]:
         user["active"] = "yes" if user["active"] else "no"
         user["role"] = role_label(user["role"])
         for key in ("created_at", "last_login_at"):
-            user[key] = user[key].strftime("%Y-%m-%d %H:%M") if user[key] else ""
+            user[key] = sa_text(user[key]) if user[key] else ""
     return users
 
 

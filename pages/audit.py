@@ -57,7 +57,7 @@ dash.register_page(
 # filters are off (they would need the whole filtered log in memory).
 FIXED = {"sortable": False, "filter": False}
 COLUMNS = [
-    {"field": "at", "headerName": "Time (UTC)", "minWidth": 180, **FIXED},
+    {"field": "at", "headerName": "Time (SAST)", "minWidth": 180, **FIXED},
     {"field": "actor", "headerName": "Actor", **FIXED},
     {"field": "action", "headerName": "Action", "minWidth": 220, **FIXED},
     {"field": "object_type", "headerName": "Object", **FIXED},

@@ -56,7 +56,7 @@ from data.privacy.queue import (
 )
 from data.privacy.validation import ValidationError, looks_like_email
 from data.submissions import AlreadySubmitted, SubmissionError, check_token
-from data.timeutil import today, utcnow
+from data.timeutil import sa_date, sa_text, today, utc_to_sa, utcnow
 from guard import current_role_can
 
 dash.register_page(
@@ -74,6 +74,11 @@ HIDDEN = {"display": "none"}
 # How often an open queue asks whether anything changed (a count, not a render).
 POLL_MS = 4000
 FLAG_VALUES = {"1": True, "true": True, "0": False, "false": False, "": False}
+
+
+def _sa_now_text() -> str:
+    """Now, as the intake form's "received" field expects it: Johannesburg wall time."""
+    return utc_to_sa(utcnow()).strftime("%Y-%m-%dT%H:%M")
 
 
 def parse_filters(params: dict[str, str]) -> tuple[QueueFilters, dict[str, Any]]:
@@ -160,9 +165,7 @@ def layout(**query: str) -> html.Div:
                 [
                     dbc.Tab(queue_tab, label="Queue", tab_id="queue"),
                     dbc.Tab(
-                        html.Div(
-                            intake_form(utcnow().strftime("%Y-%m-%dT%H:%M")), className="pt-3"
-                        ),
+                        html.Div(intake_form(_sa_now_text()), className="pt-3"),
                         label="Log a request",
                         tab_id="intake",
                         tab_class_name="privacy-tab-intake",
@@ -235,9 +238,9 @@ def refresh_queue(_ticks, _nudge, seen, search):
 
 
 def _closable_item(req: Any, day: Any) -> str:
-    age = (day - req.received_at.date()).days
+    age = (day - sa_date(req.received_at)).days
     return (
-        f"#{req.id} · {humanise(req.type)} · received {req.received_at:%Y-%m-%d} "
+        f"#{req.id} · {humanise(req.type)} · received {sa_text(req.received_at, False)} "
         f"({age} days ago) · {humanise(req.status)}"
     )
 
@@ -260,7 +263,7 @@ def close_stale_preview(n_clicks):
         closable = closable_unverified(conn, now)
     if not closable:
         return done("No request has been unverified for 30 days.", "privacy-close-stale-none"), None
-    day = now.date()
+    day = sa_date(now)
     panel = confirm_panel(
         "privacy-close-stale",
         f"These {len(closable)} request(s) will be closed as unverified:",
@@ -437,7 +440,7 @@ def intake_submit(n_clicks, *fields_subject_token):
         return (refused(exc.errors, "privacy-intake-errors", fields=INTAKE_FIELDS), *keep)
     except (workflow.WorkflowError, SubmissionError) as exc:
         return (refused(str(exc), "privacy-intake-errors", colour="danger"), *keep)
-    reset = (None, None, utcnow().strftime("%Y-%m-%dT%H:%M"), "", "", "", "")
+    reset = (None, None, _sa_now_text(), "", "", "", "")
     return (result, [], None, None, HIDDEN, *reset, new_token())
 
 

@@ -32,7 +32,7 @@ from data.privacy.correction import correct_subject
 from data.privacy.optouts import PURPOSE_LABELS, record_opt_outs
 from data.privacy.request_view import load_request_view
 from data.privacy.validation import ValidationError
-from data.timeutil import today
+from data.timeutil import sa_text, today
 
 P = "privacy-request"
 
@@ -212,7 +212,7 @@ def extend(n_clicks, days, reason, notice, state):
         req = workflow.extend(
             session, rid, version, actor, days=days, reason=reason, notice_date=notice
         )
-        return f"Deadline extended to {req.due_at:%Y-%m-%d}."
+        return f"Deadline extended to {sa_text(req.due_at, with_time=False)}."
 
     return run_action(state, apply, FIELD_IDS["extend"])
 

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from data.models import Base, Lead
 from data.sqlfuncs import day_of
-from data.timeutil import as_date, start_of
+from data.timeutil import sa_date, start_of
 
 rollup_lead_day = Table(
     "rollup_lead_day",
@@ -63,7 +63,8 @@ def rebuild_lead_days(conn: Connection) -> None:
 
 
 def days_touched(session: Session) -> set[date]:
-    """The days (old and new) of every lead inserted, re-dated or deleted in this flush."""
+    """The Johannesburg days (old and new) of every lead inserted, re-dated or deleted in this
+    flush."""
     days: set[date] = set()
     for obj in chain(session.new, session.dirty, session.deleted):
         if not isinstance(obj, Lead):
@@ -71,7 +72,7 @@ def days_touched(session: Session) -> set[date]:
         history = inspect(obj).attrs["created_at"].history
         for value in chain(history.added or (), history.unchanged or (), history.deleted or ()):
             if value is not None:
-                days.add(as_date(value))
+                days.add(sa_date(value))
     return days
 
 

@@ -65,7 +65,7 @@ from data.rollups.tables import (
     rollup_key,
     rollup_state,
 )
-from data.timeutil import as_date
+from data.timeutil import as_date, sa_date
 
 # --- full rebuild -----------------------------------------------------------------------------
 
@@ -454,7 +454,7 @@ def _touched_partners(session: Session) -> dict[int, date | None]:
     def touch(partner_id: Any, when: Any) -> None:
         if not isinstance(partner_id, int):
             return
-        day = as_date(when) if when else None
+        day = sa_date(when) if when else None
         if partner_id in touched:
             old = touched[partner_id]
             day = None if old is None or day is None else min(old, day)

@@ -60,7 +60,8 @@ def test_listing_is_newest_first_within_the_period(db, entries):
         "privacy_request.create",
         "login",
     ]
-    assert df.iloc[0]["details"] == '{"n": 5}' and df.iloc[0]["at"] == "2026-05-05 10:00:00"
+    # stored 10:00 UTC, listed as Johannesburg wall time like the period's days
+    assert df.iloc[0]["details"] == '{"n": 5}' and df.iloc[0]["at"] == "2026-05-05 12:00:00"
 
 
 def test_the_period_is_made_of_south_african_days(db):

@@ -4,8 +4,10 @@ reviews that mark a share as reviewed, and bulk writes that bypass the ORM."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
@@ -423,11 +425,13 @@ REVIEW_ORACLE_COLUMNS += ("disputes",)
 def oracle(
     conn, sql: str, scope: rollups.Scope, start: date, end: date, columns: tuple[str, ...]
 ) -> dict[int, tuple[int, ...]]:
-    """{partner or trade id: counts} by the literal SQL above, for the inclusive UTC days
-    ``start``..``end``; groups whose counts are all zero are left out (as period_counts does)."""
+    """{partner or trade id: counts} by the literal SQL above, for the inclusive South African
+    days ``start``..``end``; groups whose counts are all zero are left out (as period_counts
+    does). A Johannesburg day runs from 22:00 UTC the day before to 22:00 UTC (UTC+2, no
+    daylight saving), written out here rather than taken from ``data.timeutil``."""
     params: dict = {
-        "start": datetime(start.year, start.month, start.day),
-        "stop": datetime(end.year, end.month, end.day) + timedelta(days=1),
+        "start": datetime(start.year, start.month, start.day) - timedelta(hours=2),
+        "stop": datetime(end.year, end.month, end.day) + timedelta(days=1, hours=-2),
     }
     binds = [bindparam("start", type_=DateTime), bindparam("stop", type_=DateTime)]
     where = ""
@@ -478,8 +482,9 @@ def by_rollups(
 
 
 def add_edge_rows(engine: Engine, world) -> None:
-    """Events on the edges of a UTC day and of the 24-hour contact bound (through the session,
-    so the rollups are refreshed by the hooks)."""
+    """Events on the edges of a South African day (22:00 UTC) and of the 24-hour contact bound
+    (through the session, so the rollups are refreshed by the hooks). Times are UTC; the
+    comments give the Johannesburg wall-clock time that decides the day."""
     with session_scope(engine) as s:
         service_id = s.scalar(select(ServiceType.id))
         ids = world.ids
@@ -495,33 +500,34 @@ def add_edge_rows(engine: Engine, world) -> None:
         def partner(pid):
             return SimpleNamespace(id=pid)
 
-        # Delta: shared in the last second of 31 March, contacted exactly 24 h later
-        rows, le = lead(world.electrical, "Gauteng", datetime(2026, 3, 31, 23, 0))
+        # Delta: shared in the last second of 31 March (23:59:59 SAST), contacted exactly 24 h later
+        rows, le = lead(world.electrical, "Gauteng", datetime(2026, 3, 31, 21, 0))
         add_share(
             s,
             rows,
             le,
             partner(ids["delta"]),
-            shared_at=datetime(2026, 3, 31, 23, 59, 59),
-            first_contact_at=datetime(2026, 4, 1, 23, 59, 59),
+            shared_at=datetime(2026, 3, 31, 21, 59, 59),
+            first_contact_at=datetime(2026, 4, 1, 21, 59, 59),
         )
-        # Bravo: shared at midnight opening 1 April, contacted 24 h and one second later
-        rows, lb = lead(world.plumbing, "Western Cape", datetime(2026, 3, 31, 22, 0))
+        # Bravo: shared at midnight opening 1 April (SAST; still 31 March in UTC), contacted 24 h
+        # and one second later
+        rows, lb = lead(world.plumbing, "Western Cape", datetime(2026, 3, 31, 20, 0))
         add_share(
             s,
             rows,
             lb,
             partner(ids["bravo"]),
-            shared_at=datetime(2026, 4, 1, 0, 0, 0),
-            first_contact_at=datetime(2026, 4, 2, 0, 0, 1),
-            quoted_at=datetime(2026, 4, 3, 9),
-            hired_at=datetime(2026, 4, 4, 9),
+            shared_at=datetime(2026, 3, 31, 22, 0, 0),
+            first_contact_at=datetime(2026, 4, 1, 22, 0, 1),
+            quoted_at=datetime(2026, 4, 3, 7),
+            hired_at=datetime(2026, 4, 4, 7),
         )
-        # Echo: shared in the last second of February
-        rows, lx = lead(world.plumbing, "Gauteng", datetime(2026, 2, 28, 20, 0))
-        add_share(s, rows, lx, partner(ids["echo"]), shared_at=datetime(2026, 2, 28, 23, 59, 59))
-        # Delta: a disputed 3-star review at midnight opening March; Hotel: a hidden review in
-        # the last second of February
+        # Echo: shared in the last second of February (SAST)
+        rows, lx = lead(world.plumbing, "Gauteng", datetime(2026, 2, 28, 18, 0))
+        add_share(s, rows, lx, partner(ids["echo"]), shared_at=datetime(2026, 2, 28, 21, 59, 59))
+        # Delta: a disputed 3-star review at midnight opening March (SAST; 28 Feb in UTC);
+        # Hotel: a hidden review in the last second of February (SAST)
         add_review(
             s,
             rows,
@@ -530,7 +536,7 @@ def add_edge_rows(engine: Engine, world) -> None:
             trade_id=world.electrical,
             rating=3,
             dispute=True,
-            created_at=datetime(2026, 3, 1, 0, 0, 0),
+            created_at=datetime(2026, 2, 28, 22, 0, 0),
         )
         add_review(
             s,
@@ -539,7 +545,7 @@ def add_edge_rows(engine: Engine, world) -> None:
             partner(ids["hotel"]),
             rating=2,
             moderation_status="hidden",
-            created_at=datetime(2026, 2, 28, 23, 59, 59),
+            created_at=datetime(2026, 2, 28, 21, 59, 59),
         )
 
 
@@ -650,12 +656,22 @@ def test_review_rollups_equal_a_literal_group_by(db, world):
             assert got == expected, label
 
 
+JOHANNESBURG = ZoneInfo("Africa/Johannesburg")
+
+
+def as_datetime(value: object) -> datetime:
+    """A stored instant as a datetime (SQLite returns text to a textual query)."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
 def _leads_per_day_by_hand(engine: Engine) -> list[tuple[str, int]]:
-    """The oracle: a plain GROUP BY over ``lead``, written here."""
-    day = "date(created_at)" if engine.dialect.name == "sqlite" else "created_at::date"
+    """The oracle: each lead's Johannesburg day by the time-zone database, counted here."""
     with read_connection(engine) as conn:
-        rows = conn.execute(text(f"SELECT {day}, COUNT(*) FROM lead GROUP BY {day}")).all()
-    return sorted((str(d), n) for d, n in rows)
+        stamps = conn.execute(text("SELECT created_at FROM lead")).scalars().all()
+    days = Counter(
+        str(as_datetime(at).replace(tzinfo=UTC).astimezone(JOHANNESBURG).date()) for at in stamps
+    )
+    return sorted(days.items())
 
 
 def _lead_day_rows(engine: Engine) -> list[tuple[str, int]]:
@@ -678,10 +694,11 @@ def test_lead_days_follow_inserts_redating_and_deletes(db, world):
     with session_scope(db) as s:
         rows.service.id = s.scalar(select(ServiceType.id))
         lead = s.scalars(select(Lead).order_by(Lead.id)).first()
-        old_day = str(lead.created_at.date())
+        old_day = str((lead.created_at + timedelta(hours=2)).date())  # its SAST day
         old_count = dict(_lead_day_rows(db))[old_day]
-        add_lead(s, rows, created_at=datetime(2026, 4, 4, 23, 59, 59, 999999))
-        gone = add_lead(s, rows, created_at=datetime(2026, 4, 5, 0, 0))
+        # the last instant of 4 April and the first of 5 April, in Johannesburg
+        add_lead(s, rows, created_at=datetime(2026, 4, 4, 21, 59, 59, 999999))
+        gone = add_lead(s, rows, created_at=datetime(2026, 4, 4, 22, 0))
     assert {d: n for d, n in _lead_day_rows(db) if d in ("2026-04-04", "2026-04-05")} == {
         "2026-04-04": 1,
         "2026-04-05": 1,
