@@ -10,7 +10,8 @@ request reloads the user (:func:`load_user`) and checks, server-side:
   bumped on logout, password reset, role change, deactivation and reactivation
   (``data.users.end_sessions``), so a copied cookie dies with them;
 * the session is younger than ``SESSION_ABSOLUTE_LIFETIME`` (default 12 hours) and was used
-  within ``SESSION_IDLE_TIMEOUT`` (default 30 minutes): settings in ``app.py``;
+  within ``SESSION_IDLE_TIMEOUT`` (default 30 minutes): settings in ``app.py``; a page's own
+  polling (:func:`is_automatic_poll`) is not use;
 * the request comes from the address and browser (User-Agent) the session logged in from (a
   digest of both is kept in the session), so a cookie replayed elsewhere is dropped. The
   address is the one ``BEHIND_PROXY`` trusts.
@@ -172,9 +173,24 @@ def load_user(user_id: str) -> LoginUser | None:
     if user is None or not session_is_current(user, now):
         session.clear()
         return None
-    if now - session[SEEN_AT_KEY] >= SEEN_RESOLUTION:
+    if now - session[SEEN_AT_KEY] >= SEEN_RESOLUTION and not is_automatic_poll():
         session[SEEN_AT_KEY] = int(now)
     return LoginUser(user)
+
+
+def is_automatic_poll() -> bool:
+    """Whether the request is a page polling on its own (a callback fired only by a
+    ``dcc.Interval``: the privacy queue's live refresh, the retention sweep's progress), which
+    must not count as use: a page left open would otherwise never reach the idle timeout."""
+    if not request.path.endswith("/_dash-update-component"):
+        return False
+    body = request.get_json(silent=True)
+    changed = body.get("changedPropIds") if isinstance(body, dict) else None
+    return (
+        isinstance(changed, list)
+        and bool(changed)
+        and all(isinstance(c, str) and c.endswith(".n_intervals") for c in changed)
+    )
 
 
 def init_login(app: Flask) -> None:

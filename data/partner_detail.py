@@ -11,7 +11,6 @@ reads more than that.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -45,7 +44,7 @@ from data.rollups import (
     trade_totals,
 )
 from data.stats import histogram_labels, ratios
-from data.timeutil import start_of
+from data.timeutil import sa_date, start_of
 
 #: Rows in each "recent" table of the page.
 RECENT_ROWS = 10
@@ -320,17 +319,6 @@ def response_distribution(metrics: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame({"bucket": histogram_labels(), "leads": [int(metrics[h]) for h in HIST]})
 
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-_PHONE = re.compile(r"(?<!\w)(\+?\d[\d ()-]{7,}\d)(?!\w)")
-
-
-def redact_contacts(value: str | None) -> str | None:
-    """Remove e-mail addresses and phone numbers that people type into free text."""
-    if not value:
-        return value
-    return _PHONE.sub("[number removed]", _EMAIL.sub("[email removed]", value))
-
-
 def initials(first: str | None, last: str | None) -> str:
     """ "T. N." for Thandi Nkosi; "–" when the name is gone (erased)."""
     parts = [f"{n.strip()[0].upper()}." for n in (first, last) if n and n.strip()]
@@ -342,13 +330,13 @@ def _review_rows(conn: Connection, query: Any) -> pd.DataFrame:
     out = [
         {
             "review_id": r["id"],
-            "date": r["created_at"].date() if r["created_at"] else None,
+            "date": sa_date(r["created_at"]) if r["created_at"] else None,
             "rating": r["rating"],
             "quality": r["quality"],
             "timeliness": r["timeliness"],
             "value": r["value"],
             "communication": r["communication"],
-            "comment": redact_contacts(r["comment"]),
+            "comment": r["comment"],  # already the stored redacted form
             "homeowner": initials(r["first_name"], r["last_name"]),
             "suburb": r["suburb"] or "–",
             "status": r["moderation_status"],
@@ -466,7 +454,7 @@ def prospective_leads(
     columns = ["lead_id", "shared", "trade", "service", "city", "province", "response", "outcome"]
     df = pd.DataFrame([tuple(r) for r in rows], columns=columns)
     if not df.empty:
-        df["shared"] = pd.to_datetime(df["shared"]).dt.date
+        df["shared"] = [sa_date(at) for at in pd.to_datetime(df["shared"])]
     return int(total), df
 
 

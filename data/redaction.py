@@ -17,6 +17,9 @@ for those roles (``data/roles.py``: ``see_people``).
   ``-``, invisible format characters and letters to spaces, so ``cell0832987217`` is read as
   ``    0832987217``); then, as a safety net, any run of nine or more digits with separators
   that starts like a phone number (``0``, ``+`` or ``27``);
+* phone numbers spelled out in words, alone or mixed with digits (``zero eight three two nine
+  eight seven two one seven``, ``083 two nine eight 7217``, ``double five``): a run of number
+  words and digit groups holding nine digits or more;
 * email addresses, also written as ``name @ host . com``, ``name (at) host [dot] com``,
   ``name at host dot com``;
 * the homeowner's own first name, last name and street (whole words, any case), when given.
@@ -56,6 +59,13 @@ _MAY_HOLD_EMAIL = re.compile(r"@|\bat\b", re.IGNORECASE)
 _PLAIN_EMAIL = re.compile(r"[\w.+-]+\s*@\s*[\w-]+(?:\s*\.\s*[\w-]+)+")
 # a run of digits with the separators people use, nine digits or more (counted after)
 _DIGIT_RUN = re.compile(r"\+?\d(?:[\s.\-/()]{0,3}\d)+")
+# digits said in words; "double"/"triple" repeat the next one
+_DIGIT_WORDS = ("zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight")
+_DIGIT_WORDS += ("nine",)
+_REPEATS = {"double": 1, "triple": 2}  # extra digits they add
+_NUMBER_TOKEN = rf"(?:\b(?:{'|'.join(_DIGIT_WORDS + tuple(_REPEATS))})\b|\d+)"
+_SPELLED_RUN = re.compile(rf"{_NUMBER_TOKEN}(?:[\s,.\-/()]{{1,3}}{_NUMBER_TOKEN})+", re.IGNORECASE)
+_MAY_BE_SPELLED = re.compile(rf"\b(?:{'|'.join(_DIGIT_WORDS)})\b", re.IGNORECASE)
 
 
 def _detection_char(ch: str) -> str:
@@ -85,6 +95,21 @@ def _spans_of_phones(seen: str) -> list[tuple[int, int]]:
         digits = sum(ch.isdigit() for ch in run)
         # the safety net: phone-shaped runs (a trunk 0, a + or 27), not dates or amounts
         if digits >= MIN_DIGITS and run.startswith(("+", "0", "27")):
+            spans.append(match.span())
+    return spans
+
+
+def _spans_of_spelled_numbers(text: str) -> list[tuple[int, int]]:
+    """Runs of number words (and digit groups among them) that say nine digits or more."""
+    if len(_MAY_BE_SPELLED.findall(text)) < 2:
+        return []  # most comments: nothing spelled out
+    spans = []
+    for match in _SPELLED_RUN.finditer(text):
+        tokens = re.findall(r"[a-z]+|\d+", match.group().lower())
+        if all(t.isdigit() for t in tokens):
+            continue  # plain digits: the phone matcher's job
+        digits = sum(len(t) if t.isdigit() else _REPEATS.get(t, 1) for t in tokens)
+        if digits >= MIN_DIGITS:
             spans.append(match.span())
     return spans
 
@@ -138,5 +163,6 @@ def redact(
     if _MAY_HOLD_EMAIL.search(cleaned):
         cleaned = _EMAIL.sub(EMAIL, cleaned)
         cleaned = _PLAIN_EMAIL.sub(EMAIL, cleaned)
+    cleaned = _replace(cleaned, _spans_of_spelled_numbers(cleaned), PHONE)
     cleaned = _replace(cleaned, _spans_of_phones(detection_text(cleaned)), PHONE)
     return _remove_person(cleaned, _words(first_name) + _words(last_name), street)

@@ -20,6 +20,7 @@ Revises: 0008
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -62,14 +63,13 @@ def _chain_existing_entries(conn: sa.Connection) -> None:
     )
     prev = GENESIS
     rows = conn.execute(sa.select(audit).order_by(audit.c.id)).mappings().all()
+    links = []
     for row in rows:
         digest = entry_hash(dict(row), prev)
-        conn.execute(
-            audit.update()
-            .where(audit.c.id == row["id"])
-            .values(prev_hash=prev, entry_hash=digest)
-        )
+        links.append({"_id": row["id"], "prev_hash": prev, "entry_hash": digest})
         prev = digest
+    by_id = audit.update().where(audit.c.id == sa.bindparam("_id"))
+    _in_chunks(conn, by_id, links)
     head = sa.table(
         "audit_chain_head",
         sa.column("id", sa.Integer),
@@ -77,6 +77,16 @@ def _chain_existing_entries(conn: sa.Connection) -> None:
         sa.column("entries", sa.Integer),
     )
     conn.execute(head.insert().values(id=1, last_hash=prev, entries=len(rows)))
+
+
+CHUNK = 5_000  # rows per executemany: one statement sent for many rows, memory bounded
+
+
+def _in_chunks(conn: sa.Connection, statement: Any, rows: list[dict[str, Any]]) -> None:
+    """``statement`` for every row, as executemany in chunks: row-by-row UPDATEs took minutes
+    on a 1M-lead database (a round trip each on PostgreSQL)."""
+    for start in range(0, len(rows), CHUNK):
+        conn.execute(statement, rows[start : start + CHUNK])
 
 
 IDENTIFIER_COLUMNS = (("homeowner", "email"), ("homeowner", "phone"))
@@ -100,11 +110,14 @@ def _renormalise_identifiers(conn: sa.Connection) -> None:
         table = sa.table(table_name, sa.column("id", sa.Integer), sa.column(column, sa.String))
         normalise = normalise_email if column == "email" else normalise_phone
         rows = conn.execute(sa.select(table.c.id, table.c[column]).where(table.c[column].is_not(None)))
+        changed = []
         for row_id, value in rows.all():
             new = normalise(value)
-            if new is None or new == value:
-                continue
-            conn.execute(table.update().where(table.c.id == row_id).values({column: new}))
+            if new is not None and new != value:
+                changed.append((row_id, value, new))
+        by_id = table.update().where(table.c.id == sa.bindparam("_id"))
+        _in_chunks(conn, by_id, [{"_id": i, column: new} for i, _old, new in changed])
+        for _row_id, value, new in changed:
             if key is None:
                 continue
             old_digest = stored_form_digest(column, value, key)
@@ -155,11 +168,11 @@ def _redact_existing_text(conn: sa.Connection) -> None:
             .select_from(table.outerjoin(owner, owner.c.id == table.c[owner_column]))
             .where(table.c[source].is_not(None))
         ).all()
+        twins = []
         for row_id, text, first, last, street in rows:
             person = Person(tuple(n for n in (first, last) if n), (street,) if street else ())
-            conn.execute(
-                table.update().where(table.c.id == row_id).values({twin: redacted_for(text, person)})
-            )
+            twins.append({"_id": row_id, twin: redacted_for(text, person)})
+        _in_chunks(conn, table.update().where(table.c.id == sa.bindparam("_id")), twins)
 
 
 def upgrade() -> None:

@@ -7,6 +7,7 @@ not contain any of the person's identifiers written out by hand below.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import pytest
@@ -58,10 +59,22 @@ HOSTILE = [
     "come to 12 Jacaranda Street",
     "come to 12 jacaranda   street",
     "Thandi Nkosi, 083 298 7217, thandi.nkosi@outlook.com",
+    "zero eight three two nine eight seven two one seven",
+    "Zero Eight Three, two nine eight, seven two one seven",
+    "083 two nine eight 7217",
+    "oh-eight-three-two-nine-eight-seven-two-one-seven",
 ]
+
+# Number words, folded to digits by the oracle (written here, independent of data.redaction).
+WORD_DIGITS = {
+    "zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4",
+    "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
+}  # fmt: skip
 
 
 def _folded(text: str) -> str:
+    for word, digit in WORD_DIGITS.items():
+        text = re.sub(rf"\b{word}\b", digit, text, flags=re.IGNORECASE)
     out = []
     for ch in text:
         if unicodedata.category(ch) == "Nd":
@@ -97,6 +110,9 @@ def test_no_identifier_survives(text):
         ("Quote was R2500 for job 2 of 3 on 2026-11-30 10:00", None),
         ("Great service at the house, arrived at 9", None),
         ("Thandeka did the tiling", None),  # another name that starts alike
+        ("Call zero eight two double five, five zero one zero one", "Call [phone removed]"),
+        ("Two or three quotes; one for five thousand, the other two for nine", None),
+        ("Job one, two, three, four and five done on 1 2 2026", None),
     ],
 )
 def test_exact_results_and_what_is_left_alone(text, expected):

@@ -172,3 +172,26 @@ def test_session_versions_are_bumped_by_each_revoking_change(db):
             step(s)
         with session_scope(db) as s:
             assert s.get(User, uid).session_version == expected
+
+
+def test_a_page_polling_on_its_own_does_not_keep_the_session_alive(
+    client_for, dash_app, monkeypatch
+):
+    """The retention page polls the sweep's progress every 1.5 s: those requests are answered
+    but are not use, so a page left open still reaches the idle timeout; a click is use."""
+    from tests.privacy_support import call
+
+    monkeypatch.setitem(dash_app.server.config, "SESSION_IDLE_TIMEOUT", timedelta(minutes=30))
+    clock = Clock(monkeypatch)
+    client = client_for("privacy_officer")
+    for _ in range(2):
+        clock.advance(14)
+        poll = call(client, dash_app, "retention-poll", prop="n_intervals")
+        assert poll.status_code == 200
+    clock.advance(3)  # 31 minutes after the last use, 3 after the last poll
+    assert call(client, dash_app, "retention-poll", prop="n_intervals").status_code == 401
+    other = client_for("privacy_officer")
+    clock.advance(20)
+    assert call(other, dash_app, "retention-preview-submit").status_code == 200  # a click
+    clock.advance(20)
+    assert other.get("/_dash-layout").status_code == 200
