@@ -11,12 +11,14 @@ Pure layout; every id starts with ``privacy-request-`` (the page's prefix, used 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import dcc, html
 
 from components.actions import button_with_result
+from data.timeutil import sa_text
 
 P = "privacy-request"
 ACTION_WORDS = {
@@ -24,6 +26,14 @@ ACTION_WORDS = {
     "de-identify": "kept, de-identified",
     "keep": "kept as they are",
 }
+
+
+def _erased_at(value: Any) -> str:
+    """The receipt's ``erased_at`` (ISO text of a UTC instant) as staff read times."""
+    try:
+        return sa_text(datetime.fromisoformat(str(value)))
+    except ValueError:
+        return "–"
 
 
 def _plan_table(rows: list[tuple[str, str, int, str]], table_id: str) -> dbc.Table:
@@ -40,6 +50,44 @@ def _plan_table(rows: list[tuple[str, str, int, str]], table_id: str) -> dbc.Tab
         id=table_id,
         size="sm",
         className="small mb-2",
+    )
+
+
+def recipients_view(contacts: Any, table_id: str) -> html.Div:
+    """The partners that received the subject's details and must be told (POPIA s24(3)),
+    with a link to each partner's page; a sentence when there are none."""
+    if not contacts:
+        return html.P(
+            "No partner received this person's details: nobody to tell.",
+            id=table_id,
+            className="small",
+        )
+    rows = [
+        html.Tr(
+            [
+                html.Td(dcc.Link(c.business_name, href=f"/partners/{c.partner_id}")),
+                html.Td(c.email),
+                html.Td(c.phone),
+                html.Td(f"{c.shares:,}"),
+                html.Td(f"{c.first_shared} – {c.last_shared}"),
+            ]
+        )
+        for c in contacts
+    ]
+    head = ["partner", "email", "phone", "leads shared", "first – last"]
+    return html.Div(
+        [
+            html.Div(
+                f"Partners to tell ({len(contacts)}): they received this person's details.",
+                className="fw-semibold small",
+            ),
+            dbc.Table(
+                [html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)],
+                id=table_id,
+                size="sm",
+                className="small mb-2",
+            ),
+        ]
     )
 
 
@@ -92,6 +140,7 @@ def preview_view(request_id: int, preview: Any) -> html.Div:
             f"Erasure of {preview.subject_type} #{preview.subject_id}", className="fw-semibold"
         ),
         _plan_table(rows, f"{P}-erase-plan"),
+        recipients_view(preview.recipients, f"{P}-erase-recipients"),
         html.P(
             f"{preview.identifiers} email address(es) and phone number(s) go on the do-not-contact "
             "list; the request keeps only its type, dates, outcome and the receipt.",
@@ -158,10 +207,11 @@ def receipt_view(receipt: dict) -> html.Div:
         [
             html.Div(
                 f"Erased {receipt.get('subject_type')} #{receipt.get('subject_id')} "
-                f"at {str(receipt.get('erased_at', ''))[:16].replace('T', ' ')} UTC",
+                f"at {_erased_at(receipt.get('erased_at'))}",
                 className="fw-semibold",
             ),
             _plan_table(rows, f"{P}-erase-receipt-table"),
+            recipients_view(receipt.get("partners_to_tell", []), f"{P}-erase-receipt-recipients"),
             html.P(
                 f"Do-not-contact entries: {receipt.get('suppressions_added', 0)} added, "
                 f"{receipt.get('suppressions_existing', 0)} already listed.",

@@ -21,7 +21,12 @@ from sqlalchemy import MetaData
 
 #: Every module that declares tables or indexes on ``Base.metadata``. A module that adds a
 #: table must be listed here, or autogenerate would propose dropping its table.
-TABLE_MODULES: tuple[str, ...] = ("data.models", "data.privacy.models", "data.rollups")
+TABLE_MODULES: tuple[str, ...] = (
+    "data.models",
+    "data.privacy.models",
+    "data.rollups",
+    "data.erasure.sweep_runs",
+)
 
 #: Options for Alembic's ``MigrationContext`` when comparing models with a database: compare
 #: column types and server defaults too (Alembic compares types by default, not defaults).

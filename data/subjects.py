@@ -578,6 +578,14 @@ _NOT_SUBJECT_TABLES: dict[str, tuple[str, dict[str, str]]] = {
         },
     ),
     "data_meta": ("facts about the dataset (seed, as-of date)", {"key value": ""}),
+    "retention_run": (
+        "the retention sweep's progress (data.erasure.sweep_runs)",
+        {
+            "started_by": "staff username",
+            "state rule": "codes",
+            "summary": "counts per rule, batches and seconds",
+        },
+    ),
 }
 
 #: Columns, outside every subject's registry, that refer to nobody or hold text about nobody

@@ -2,12 +2,16 @@
 with its progress bar, stop and resume (``data.erasure.retention``; ``docs/erasure.md``).
 
 The sweep is a Dash background callback (``components.background``: a disk cache by default, a
-Celery worker on Redis with ``REDIS_URL``), so it runs outside the request that started it and
-the page polls its progress. A background job has no request and no logged-in user, so the
-click is first taken by an ordinary callback, which checks the role (behind the guard), audits
-who started the sweep and hands the job a ticket with the chosen rules; the job's batches are
-audited as ``system`` with that ticket's id. Stop cancels the job: the batch in flight rolls
-back (each batch is one transaction), and running the sweep again resumes where it stopped.
+Celery worker on Redis with ``REDIS_URL``), so it runs outside the request that started it. A
+background job has no request and no logged-in user, so the click is first taken by an ordinary
+callback, which checks the role (behind the guard), opens the run (``data.erasure.sweep_runs``:
+one at a time), audits who started it and hands the job a ticket with the chosen rules; the
+job's batches are audited as ``system`` with that ticket's id.
+
+Progress lives in the run's row, not in the starting page: the job writes it after every batch
+and every ``/retention`` page polls it, so an officer on another worker, or after a reload,
+sees the same bar and may stop it. Stop sets the run's flag; the job ends after the batch in
+flight (each batch is one transaction), and running the sweep again resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -24,8 +28,8 @@ from components.actions import busy, button_with_result, done, refused
 from components.background import manager
 from components.privacy_common import actor_of
 from data import audit
-from data.db import configured_database_url, make_engine, session_scope
-from data.erasure import retention
+from data.db import configured_database_url, get_engine, make_engine, session_scope
+from data.erasure import retention, sweep_runs
 from data.privacy import workflow
 from data.privacy.validation import ValidationError
 
@@ -41,6 +45,7 @@ dash.register_page(
 )
 
 MAX_BATCH = 1000
+POLL_MS = 1500  # how often every open page reads the run's progress
 
 
 def _settings_form(values: dict[str, int]) -> list[Any]:
@@ -156,9 +161,14 @@ def layout(**_query: str) -> html.Div:
                                     disabled=True,
                                 ),
                             ),
+                            html.Div(id=f"{P}-stop-result"),
                             dbc.Progress(id=f"{P}-progress", value=0, className="my-2"),
+                            html.Div(
+                                id=f"{P}-status", className="small", **{"aria-live": "polite"}
+                            ),
                             html.Div(id=f"{P}-sweep-result", **{"aria-live": "polite"}),
                             dcc.Store(id=f"{P}-ticket"),
+                            dcc.Interval(id=f"{P}-poll", interval=POLL_MS),
                         ]
                     ),
                 ],
@@ -242,9 +252,10 @@ def start(n_clicks: int, rules: object, batch: object) -> tuple[Any, Any]:
     try:
         workflow.require_privacy_role(actor)
         chosen, size = _clean(rules, batch)
-    except workflow.WorkflowError as exc:
+        run = sweep_runs.begin(get_engine(), actor.username)
+    except (workflow.WorkflowError, sweep_runs.SweepRunning) as exc:
         return no_update, refused(str(exc), f"{P}-start-error", colour="danger")
-    ticket = {"id": secrets.token_hex(8), "rules": chosen, "batch": size}
+    ticket = {"id": secrets.token_hex(8), "rules": chosen, "batch": size, "run": run}
     audit.record_read(actor.username, "retention.sweep.start", "retention", ticket["id"], ticket)
     return ticket, None
 
@@ -268,37 +279,86 @@ def _clean(rules: object, batch: object) -> tuple[list[str], int]:
     Input(f"{P}-ticket", "data"),
     background=True,
     manager=manager(),
-    running=[
-        (Output(f"{P}-start", "disabled"), True, False),
-        (Output(f"{P}-stop", "disabled"), False, True),
-    ],
-    cancel=[Input(f"{P}-stop", "n_clicks")],
-    progress=[Output(f"{P}-progress", "value"), Output(f"{P}-progress", "label")],
     prevent_initial_call=True,
 )
-def sweep(set_progress: Any, ticket: object) -> Any:
-    """The sweep itself, in a background job: batches with progress until done or stopped."""
-    if not isinstance(ticket, dict):
+def sweep(ticket: object) -> Any:
+    """The sweep itself, in a background job: batches, each reported to the run's row, until
+    done or stopped (from any page)."""
+    if not isinstance(ticket, dict) or not isinstance(ticket.get("run"), int):
         raise dash.exceptions.PreventUpdate
+    run = ticket["run"]
+    engine = make_engine(configured_database_url())  # the job's own pool (another process)
     try:
         chosen, size = _clean(ticket.get("rules"), ticket.get("batch"))
-    except workflow.WorkflowError as exc:
-        return refused(str(exc), f"{P}-sweep-error", colour="danger")
-    engine = make_engine(configured_database_url())  # the job's own pool (another process)
-    set_progress((0, "starting"))
-
-    def report(rule: str, handled: int, total: int) -> None:
-        percent = round(100 * handled / total) if total else 100
-        set_progress((percent, f"{handled:,} / {total:,} ({rule})"))
-
-    try:
-        result = retention.sweep(engine, rules=tuple(chosen), batch_size=size, progress=report)
-    finally:
+        result = retention.sweep(
+            engine,
+            rules=tuple(chosen),
+            batch_size=size,
+            progress=lambda rule, handled, total: sweep_runs.report(
+                engine, run, rule, handled, total
+            ),
+            should_stop=lambda: sweep_runs.stop_requested(engine, run),
+        )
+    except Exception as exc:
+        sweep_runs.finish(engine, run, "failed", {"error": type(exc).__name__})
         engine.dispose()
-    set_progress((100, "done"))
-    summary = ", ".join(f"{code}: {n:,}" for code, n in result.done.items())
-    text = f"Sweep finished in {result.seconds:.1f} s ({result.batches} batches). {summary}."
+        if isinstance(exc, workflow.WorkflowError):
+            return refused(str(exc), f"{P}-sweep-error", colour="danger")
+        raise
+    summary = {
+        "done": result.done,
+        "batches": result.batches,
+        "seconds": round(result.seconds, 1),
+        "residue": result.residue,
+    }
+    sweep_runs.finish(engine, run, "stopped" if result.stopped else "done", summary)
+    engine.dispose()
+    counts = ", ".join(f"{code}: {n:,}" for code, n in result.done.items())
+    verb = "stopped" if result.stopped else "finished"
+    text = f"Sweep {verb} in {result.seconds:.1f} s ({result.batches} batches). {counts}."
     if result.residue:
         found = f"The residue scan found {result.residue} finding(s)."
         return refused(f"{text} {found}", colour="danger")
     return done(text, f"{P}-sweep-done")
+
+
+@callback(
+    Output(f"{P}-progress", "value"),
+    Output(f"{P}-progress", "label"),
+    Output(f"{P}-status", "children"),
+    Output(f"{P}-start", "disabled"),
+    Output(f"{P}-stop", "disabled"),
+    Input(f"{P}-poll", "n_intervals"),
+)
+def show_run(_tick: object) -> tuple[Any, ...]:
+    """Every open page, every :data:`POLL_MS`: the run's progress as the job last wrote it."""
+    try:
+        workflow.require_privacy_role(actor_of(current_user))
+    except workflow.WorkflowError:
+        raise dash.exceptions.PreventUpdate from None
+    run = sweep_runs.current(get_engine())
+    if run is None:
+        return 0, "", "No sweep has run yet.", False, True
+    label = f"{run.percent} %" if run.running else ""
+    return run.percent, label, run.describe(), run.running, not run.running
+
+
+@callback(
+    Output(f"{P}-stop-result", "children"),
+    Input(f"{P}-stop", "n_clicks"),
+    prevent_initial_call=True,
+    running=busy(f"{P}-stop"),
+)
+def stop(n_clicks: int) -> Any:
+    """Ask the running sweep (started here or anywhere) to stop after its current batch."""
+    if not n_clicks:
+        raise dash.exceptions.PreventUpdate
+    actor = actor_of(current_user)
+    try:
+        workflow.require_privacy_role(actor)
+    except workflow.WorkflowError as exc:
+        return refused(str(exc), f"{P}-stop-error", colour="danger")
+    if not sweep_runs.request_stop(get_engine()):
+        return done("No sweep is running.")
+    audit.record_read(actor.username, "retention.sweep.stop", "retention", None, {})
+    return done("Stopping after the batch in flight.", f"{P}-stopping")

@@ -26,6 +26,7 @@ from data.erasure.execute import (
 )
 from data.erasure.retention import DEFAULT_BATCH, preview, sweep
 from data.privacy.workflow import Actor, WorkflowError
+from data.timeutil import sa_text
 
 CLI_ACTOR = Actor(None, "cli", "admin")
 
@@ -45,14 +46,20 @@ def preview_lines(request_id: int, preview: Preview) -> list[str]:
             line += f"; moved to the anonymous placeholder: {', '.join(plan.moved)}"
         lines.append(line)
     lines.append(f"  do-not-contact entries: {preview.identifiers} identifier(s)")
+    lines.append(f"  partners to tell afterwards: {len(preview.recipients)}")
+    lines += [
+        f"    #{c.partner_id} {c.business_name} ({c.email}, {c.phone}): {c.shares} lead(s), "
+        f"{c.first_shared} to {c.last_shared}"
+        for c in preview.recipients
+    ]
     lines += [f"  BLOCKED: {b.message}" for b in preview.blockers]
     return lines
 
 
 def receipt_lines(receipt: Receipt) -> list[str]:
     lines = [
-        f"Erased {receipt.subject_type} #{receipt.subject_id} at {receipt.erased_at:%Y-%m-%d %H:%M}"
-        f" UTC in {receipt.seconds:.2f} s"
+        f"Erased {receipt.subject_type} #{receipt.subject_id} at {sa_text(receipt.erased_at)}"
+        f" in {receipt.seconds:.2f} s"
     ]
     for plan in receipt.tables:
         if plan.rows:
@@ -61,6 +68,10 @@ def receipt_lines(receipt: Receipt) -> list[str]:
     lines.append(
         f"  do-not-contact: {receipt.suppressions_added} added, "
         f"{receipt.suppressions_existing} already listed"
+    )
+    lines.append(
+        "  partners to tell: "
+        + (", ".join(f"#{r.partner_id}" for r in receipt.recipients) or "none")
     )
     result = receipt.scan
     verdict = "nothing found" if result.clean else f"{len(result.findings)} finding(s)"

@@ -38,6 +38,7 @@ from data import audit
 from data.db import session_scope
 from data.do_not_contact import suppression_digest, suppression_key
 from data.erasure import plan as plans
+from data.erasure.recipients import Contact, Recipient, contacts, recipients
 from data.erasure.scan import ScanResult, Term, scan, subject_terms
 from data.identifiers import normalise
 from data.models import Base, Homeowner, PrivacyRequest, Review, Suppression
@@ -96,6 +97,8 @@ class Preview:
     blockers: tuple[Blocker, ...]
     identifiers: int  # do-not-contact entries the erasure will make or confirm
     already_erased: bool
+    #: Partners that received the subject's details, to be told (names as on record now).
+    recipients: tuple[Contact, ...] = ()
 
     @property
     def ready(self) -> bool:
@@ -113,6 +116,7 @@ class Receipt:
     suppressions_existing: int
     scan: ScanResult
     seconds: float
+    recipients: tuple[Recipient, ...] = ()
 
     def as_details(self) -> dict[str, Any]:
         """The audit entry's details: ids, counts and column names, never values."""
@@ -124,6 +128,7 @@ class Receipt:
             "suppressions_added": self.suppressions_added,
             "suppressions_existing": self.suppressions_existing,
             "scan": self.scan.as_receipt(),
+            "partners_to_tell": [r.as_receipt() for r in self.recipients],
         }
 
 
@@ -194,6 +199,12 @@ def preview_subject(session: Session, subject_type: str, subject_id: int) -> Pre
         blockers(session, subject_type, subject_id),
         len(identifiers(session, subject_type, subject_id)),
         erased_at is not None,
+        tuple(
+            contacts(
+                session,
+                [r.as_receipt() for r in recipients(session, subject_type, subject_id)],
+            )
+        ),
     )
 
 
@@ -296,6 +307,7 @@ def erase_subject(
     if found:
         raise ErasureRefused(" ".join(b.message for b in found))
     terms: tuple[Term, ...] = subject_terms(session, subject_type, subject_id)
+    told = recipients(session, subject_type, subject_id)
     added, existing = _suppress(session, identifiers(session, subject_type, subject_id), now, key)
     registry = REGISTRIES[subject_type]
     placeholder = placeholder_homeowner(session, now) if subject_type == "homeowner" else None
@@ -319,7 +331,16 @@ def erase_subject(
     )
     seconds = time.perf_counter() - started
     return Receipt(
-        request_id, subject_type, subject_id, now, tuple(done), added, existing, result, seconds
+        request_id,
+        subject_type,
+        subject_id,
+        now,
+        tuple(done),
+        added,
+        existing,
+        result,
+        seconds,
+        told,
     )
 
 
@@ -398,7 +419,8 @@ def carry_out(
 
 
 def receipt_of(session: Session, request_id: int) -> dict[str, Any] | None:
-    """The latest erasure receipt of a request (from the audit log), or None."""
+    """The latest erasure receipt of a request (from the audit log), or None; its partners to
+    tell come with their names and contact details as on record now (``contacts``)."""
     from data.models import AuditLog
 
     details = session.scalar(
@@ -411,4 +433,7 @@ def receipt_of(session: Session, request_id: int) -> dict[str, Any] | None:
         .order_by(AuditLog.id.desc())
         .limit(1)
     )
-    return details
+    if not details:
+        return details
+    told = contacts(session, list(details.get("partners_to_tell", [])))
+    return {**details, "partners_to_tell": told}

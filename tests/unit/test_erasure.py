@@ -33,6 +33,7 @@ from data.models import (
     Homeowner,
     Interaction,
     Lead,
+    LeadShare,
     LegalDisclosure,
     Partner,
     PrivacyRequest,
@@ -384,3 +385,39 @@ def _everything(db) -> dict[str, list]:
             for t in load_all_models().sorted_tables
             if t.name not in ("audit_log", "audit_chain_head")
         }
+
+
+def test_partners_to_tell_are_listed_in_the_preview_and_the_receipt(db, setup):
+    """POPIA s24(3): the partners that received the person's lead (here partners 0 and 1, one
+    share each of lead 1; partner 2 only had the other homeowner's lead) are listed; the receipt
+    keeps their ids only, and a partner erased later shows as "–" and leaves no residue."""
+    staff, world = setup
+    with session_scope(db) as s:
+        told = [s.get(LeadShare, world.ids[k]).partner_id for k in ("share1", "share2")]
+        other = s.get(LeadShare, world.ids["other_share"]).partner_id
+    rid, version = erasure_request(db, staff, world)
+    with session_scope(db) as s:
+        preview = preview_request(s, rid)
+    assert [(c.partner_id, c.business_name, c.shares) for c in preview.recipients] == [
+        (told[0], "Partner 0", 1),
+        (told[1], "Partner 1", 1),
+    ]
+    assert other not in {c.partner_id for c in preview.recipients}
+    erase(db, staff, rid, version)
+    with session_scope(db) as s:
+        erased = AuditLog.action == "privacy_request.erase"
+        details = s.scalar(select(AuditLog.details).where(erased))
+        assert [e["partner_id"] for e in details["partners_to_tell"]] == told
+        assert "Partner 0" not in str(details)  # ids, counts and days only
+    # partner 0 asks to be erased too: the old receipt must not hold its name as residue
+    pid, pversion = erasure_request(db, staff, world, subject_type="partner", subject_id=told[0])
+    erase(db, staff, pid, pversion)
+    with session_scope(db) as s:
+        shown = receipt_of(s, rid)["partners_to_tell"]
+        still = s.get(Partner, told[1])
+        assert (still.business_name, still.erased_at) == ("Partner 1", None)
+        contact = (still.email or "–", still.phone or "–")
+    assert [(c.partner_id, c.business_name, c.email, c.phone) for c in shown] == [
+        (told[0], "–", "–", "–"),
+        (told[1], "Partner 1", *contact),
+    ]

@@ -72,6 +72,7 @@ def test_dry_run_prints_the_preview_and_changes_nothing(db, database_url, tmp_pa
     assert result.returncode == 0, result.stderr
     assert "consent_event: 3 rows deleted" in result.stdout
     assert "lead: 2 rows kept de-identified; cleared: suburb, description" in result.stdout
+    assert "partners to tell afterwards: 2" in result.stdout and "Partner 1" in result.stdout
     assert everything(db) == before
 
 

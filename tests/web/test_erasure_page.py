@@ -51,6 +51,7 @@ def test_the_page_offers_the_preview_and_the_preview_lists_the_tables(
     )
     assert "consent_event" in out and "Type the request number" in out
     assert "privacy-request-erase-submit" in out
+    assert "Partners to tell (2)" in out and "Partner 0" in out and "Partner 2" not in out
 
 
 def test_a_wrong_number_erases_nothing_the_right_one_shows_the_receipt(
@@ -79,6 +80,7 @@ def test_a_wrong_number_erases_nothing_the_right_one_shows_the_receipt(
     )
     assert "Erased. The receipt is below." in right
     assert "Residue scan: nothing found" in right
+    assert "Partners to tell (2)" in right and "/partners/" in right
     with session_scope(db) as s:
         assert s.get(Homeowner, world.subject.id).email is None
         assert s.get(PrivacyRequest, rid).status == "completed"

@@ -202,8 +202,15 @@ CALLBACKS: dict[tuple[str, ...], CallbackRow] = {
     ("retention-preview-result.children",): CallbackRow(RETENTION_PAGE),
     ("retention-ticket.data", "retention-start-result.children"): CallbackRow(RETENTION_PAGE),
     ("retention-sweep-result.children",): CallbackRow(RETENTION_PAGE),
-    # Dash's own callback behind the Stop button (``cancel=``), which ends the background job
-    ("retention-stop.id",): CallbackRow(RETENTION_PAGE),
+    # every open page polls the run's progress; Stop flags the run (data.erasure.sweep_runs)
+    (
+        "retention-progress.value",
+        "retention-progress.label",
+        "retention-status.children",
+        "retention-start.disabled",
+        "retention-stop.disabled",
+    ): CallbackRow(RETENTION_PAGE),
+    ("retention-stop-result.children",): CallbackRow(RETENTION_PAGE),
     ("privacy-request-view.children", "privacy-request-package-result.children"): CallbackRow(
         PRIVACY_REQUEST_PAGE
     ),

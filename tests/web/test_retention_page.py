@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from components import background
 from data.db import session_scope
+from data.erasure import sweep_runs
 from data.models import AuditLog, Setting
 from tests.factories import add_homeowner
 from tests.privacy_support import call, response_of
@@ -123,3 +124,30 @@ def test_the_background_manager_is_celery_with_redis_and_a_disk_cache_without(
         assert isinstance(background.manager.__wrapped__(), CeleryManager)
     finally:
         background.celery_app.cache_clear()
+
+
+def test_every_page_sees_the_run_and_a_second_start_is_refused(
+    db, officer_client, client_for, dash_app
+):
+    """The run lives in the database: a second officer's page shows its progress and may stop
+    it, and pressing Run while it runs is refused with who started it."""
+    idle = response_of(call(officer_client, dash_app, "retention-poll", prop="n_intervals"))
+    assert idle["retention-status"]["children"] == "No sweep has run yet."
+    assert idle["retention-stop"]["disabled"] is True
+    values = {"retention-rules": ["recordings"], "retention-batch": 10}
+    out = response_of(call(officer_client, dash_app, "retention-start", values))
+    run = out["retention-ticket"]["data"]["run"]
+    sweep_runs.report(db, run, "recordings", 5, 20)
+    admin = client_for("admin")
+    seen = response_of(call(admin, dash_app, "retention-poll", prop="n_intervals"))
+    assert seen["retention-progress"]["value"] == 25
+    assert seen["retention-status"]["children"].startswith("Running: 5 / 20 (recordings)")
+    assert (seen["retention-start"]["disabled"], seen["retention-stop"]["disabled"]) == (
+        True,
+        False,
+    )
+    again = text_of(call(admin, dash_app, "retention-start", values))
+    assert "A sweep is already running" in again and "started by privacy" in again
+    stopped = text_of(call(admin, dash_app, "retention-stop"))
+    assert "Stopping after the batch in flight" in stopped
+    assert sweep_runs.stop_requested(db, run) is True

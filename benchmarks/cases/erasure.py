@@ -1,0 +1,60 @@
+"""Erasing one homeowner with a typical history (two to four leads, their shares, reviews and
+interactions), as the request page and ``flask erase`` do: the statements alone, and with the
+residue scan that proves nothing is left (issue 13's target: ≤ 1 s at 1M leads, scan included).
+
+Each repetition erases the next of a handful of such homeowners inside a transaction that is
+then rolled back, so the database is unchanged and no repetition profits from another's cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from itertools import cycle
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from benchmarks.cases import BenchContext, Case
+from data.erasure.execute import blockers, erase_subject
+from data.models import Homeowner, Lead
+
+SUBJECTS = 12
+
+
+def typical_homeowners(ctx: BenchContext) -> list[int]:
+    """Homeowners (not erased, not blocked) with two to four leads, from the newest."""
+    with Session(ctx.engine) as session:
+        candidates = session.scalars(
+            select(Lead.homeowner_id)
+            .join(Homeowner, Homeowner.id == Lead.homeowner_id)
+            .where(Homeowner.erased_at.is_(None), Homeowner.email.is_not(None))
+            .group_by(Lead.homeowner_id)
+            .having(func.count().between(2, 4))
+            .order_by(Lead.homeowner_id.desc())
+            .limit(SUBJECTS * 2)
+        ).all()
+        return [h for h in candidates if not blockers(session, "homeowner", h)][:SUBJECTS]
+
+
+def _erasing(ctx: BenchContext, subjects: list[int], verify: bool) -> Callable[[], Any]:
+    upcoming = cycle(subjects)
+
+    def run() -> Any:
+        with Session(ctx.engine) as session:
+            try:
+                return erase_subject(session, "homeowner", next(upcoming), verify=verify)
+            finally:
+                session.rollback()
+
+    return run
+
+
+def cases(ctx: BenchContext) -> list[Case]:
+    subjects = typical_homeowners(ctx)
+    if not subjects:
+        return []
+    return [
+        Case("erasure.homeowner, statements", "typical history", _erasing(ctx, subjects, False)),
+        Case("erasure.homeowner, with scan", "typical history", _erasing(ctx, subjects, True)),
+    ]
