@@ -209,53 +209,101 @@ SCATTER_HOVER = (
 )
 
 
+#: Above this many ranked partners (about 34 000 at 10M leads) one marker each is unreadable
+#: and slow to send and draw (SVG): the chart becomes a density of every ranked partner, with
+#: the at-risk ones on top, those with the most leads first, up to :data:`MAX_RISK_POINTS`.
+MAX_SCATTER_POINTS = 5_000
+MAX_RISK_POINTS = 2_000
+DENSITY_BINS = (40, 32)  # time (log) × rating cells
+
+
+def _partner_points(
+    part: pd.DataFrame, name: str, colour: str, max_leads: float, fixed_size: int | None = None
+) -> dict:
+    """One marker per partner: x = hours (log axis, at least a minute), size = leads (or
+    ``fixed_size`` over a density, where bubbles would hide it)."""
+    minutes = part["median_response_min"].to_numpy(dtype=float)
+    shares = part["shares"].to_numpy(dtype=float)
+    customdata = [
+        [str(n), int(s), int(r), format_minutes(m)]
+        for n, s, r, m in zip(
+            part["business_name"].tolist(),
+            part["shares"].tolist(),
+            part["reviews"].tolist(),
+            minutes.tolist(),
+            strict=True,
+        )
+    ]
+    return {
+        "type": "scatter",
+        "x": values(np.maximum(minutes / 60.0, 1 / 60), 4),
+        "y": values(part["bayes_rating"].astype(float), 3),
+        "mode": "markers",
+        "name": name,
+        "marker": {
+            "color": colour,
+            "size": fixed_size or values(4 + (MAX_BUBBLE_PX - 4) * np.sqrt(shares / max_leads), 1),
+            "opacity": 0.65,
+            "line": {"width": 0},
+        },
+        "customdata": customdata,
+        "hovertemplate": SCATTER_HOVER,
+    }
+
+
+def _density(data: pd.DataFrame) -> dict:
+    """Every ranked partner counted in time × rating cells (binned here: a few KB, not MB)."""
+    hours = np.log10(np.maximum(data["median_response_min"].to_numpy(dtype=float) / 60, 1 / 60))
+    rating = data["bayes_rating"].to_numpy(dtype=float)
+    low, high = float(hours.min()), float(hours.max())
+    counts, x_edges, y_edges = np.histogram2d(
+        hours, rating, bins=DENSITY_BINS, range=[[low, max(high, low + 0.1)], [1.0, 5.0]]
+    )
+    z = [[int(c) if c else None for c in row] for row in counts.T]  # rows are ratings
+    return {
+        "type": "heatmap",
+        "x": values(10 ** ((x_edges[:-1] + x_edges[1:]) / 2), 4),
+        "y": values((y_edges[:-1] + y_edges[1:]) / 2, 3),
+        "z": z,
+        "colorscale": [[0.0, "#e7f0fd"], [1.0, "#0a3d91"]],  # few (pale) to many (dark)
+        "showscale": False,
+        "name": "All ranked partners",
+        "showlegend": True,
+        "hovertemplate": "%{z} partner(s)<br>rating ≈ %{y:.2f}<extra></extra>",
+    }
+
+
 def rating_vs_response(table: pd.DataFrame) -> Figure:
     """One point per ranked partner: Bayesian rating against median time to first contact
-    (log scale), size = leads shared, colour = at risk."""
+    (log scale), size = leads shared, colour = at risk; a density with the at-risk partners
+    on top when there are more than :data:`MAX_SCATTER_POINTS`."""
     title = "Rating against median time to first contact"
     data = table[table["bayes_rating"].notna() & table["median_response_min"].notna()]
     if data.empty:
         return empty_figure(title, "No ranked partner with contacted leads for these filters.")
     max_leads = max(float(data["shares"].max()), 1.0)
     traces = []
-    for at_risk, name, colour in ((False, "OK", OK_COLOUR), (True, "At risk", RISK_COLOUR)):
-        part = data[data["at_risk"] == at_risk]
-        if part.empty:
-            continue
-        minutes = part["median_response_min"].to_numpy(dtype=float)
-        shares = part["shares"].to_numpy(dtype=float)
-        customdata = [
-            [str(n), int(s), int(r), format_minutes(m)]
-            for n, s, r, m in zip(
-                part["business_name"].tolist(),
-                part["shares"].tolist(),
-                part["reviews"].tolist(),
-                minutes.tolist(),
-                strict=True,
-            )
-        ]
-        traces.append(
-            {
-                "type": "scatter",
-                "x": values(np.maximum(minutes / 60.0, 1 / 60), 4),
-                "y": values(part["bayes_rating"].astype(float), 3),
-                "mode": "markers",
-                "name": name,
-                "marker": {
-                    "color": colour,
-                    "size": values(4 + (MAX_BUBBLE_PX - 4) * np.sqrt(shares / max_leads), 1),
-                    "opacity": 0.65,
-                    "line": {"width": 0},
-                },
-                "customdata": customdata,
-                "hovertemplate": SCATTER_HOVER,
-            }
+    dense = len(data) > MAX_SCATTER_POINTS
+    if dense:
+        risk = data[data["at_risk"]].sort_values("shares", ascending=False, kind="stable")
+        shown = risk.head(MAX_RISK_POINTS)
+        traces.append(_density(data))
+        if not shown.empty:
+            traces.append(_partner_points(shown, "At risk", RISK_COLOUR, max_leads, 6))
+        title += (
+            f"<br><sup>{len(data):,} partners as a density; at risk: "
+            f"{len(shown):,} of {len(risk):,} (most leads first)</sup>"
         )
+    else:
+        for at_risk, name, colour in ((False, "OK", OK_COLOUR), (True, "At risk", RISK_COLOUR)):
+            part = data[data["at_risk"] == at_risk]
+            if not part.empty:
+                traces.append(_partner_points(part, name, colour, max_leads))
     # Plotly's own log ticks read "4 5 6 … 1 2" (tenths of an hour): name the times instead.
     return figure(
         title,
         traces,
-        margin={"b": 50 + LEGEND_PX},
+        margin={"b": 50 + LEGEND_PX, "t": 70 if dense else 50},
         xaxis={
             "type": "log",
             "title": {"text": "Median time to first contact (log scale)"},

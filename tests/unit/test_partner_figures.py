@@ -168,8 +168,43 @@ def test_scatter_splits_by_risk_and_skips_unranked():
 
 def test_a_large_scatter_stays_svg():
     """The app serves plotly.js's cartesian bundle, which has no WebGL traces."""
-    many = pd.concat([table()] * 2_000, ignore_index=True)
+    many = pd.concat([table()] * 2_000, ignore_index=True)  # 4 000 ranked: still points
     assert {t["type"] for t in pf.rating_vs_response(many)["data"]} == {"scatter"}
+
+
+def test_more_than_5000_ranked_partners_become_a_density_with_the_at_risk_on_top():
+    """6 000 ranked partners: 3 000 OK at 30 min / 4.5 and 3 000 at risk at 10 h / 3.2, the
+    at-risk ones with 1..3 000 leads. The density counts all 6 000 in two cells; the 2 000
+    at-risk partners with the most leads (3 000 down to 1 001) are points."""
+    ok = pd.DataFrame(
+        {
+            "partner_id": range(3_000),
+            "business_name": "OK",
+            "shares": 5,
+            "reviews": 10,
+            "median_response_min": 30.0,
+            "bayes_rating": 4.5,
+            "at_risk": False,
+        }
+    )
+    risk = ok.assign(
+        partner_id=range(3_000, 6_000),
+        business_name=[f"R{i}" for i in range(1, 3_001)],
+        shares=range(1, 3_001),
+        median_response_min=600.0,
+        bayes_rating=3.2,
+        at_risk=True,
+    )
+    fig = pf.rating_vs_response(pd.concat([ok, risk], ignore_index=True))
+    density, points = fig["data"]
+    assert (density["type"], points["type"]) == ("heatmap", "scatter")
+    cells = [c for row in density["z"] for c in row if c is not None]
+    assert sorted(cells) == [3_000, 3_000]
+    assert len(points["y"]) == 2_000 and set(points["y"]) == {3.2}
+    assert [c[1] for c in points["customdata"][:2]] == [3_000, 2_999]
+    assert min(c[1] for c in points["customdata"]) == 1_001
+    assert "6,000 partners as a density; at risk: 2,000 of 3,000" in title(fig)
+    go.Figure(fig)  # every property is one Plotly knows
 
 
 def test_scatter_keeps_a_fast_response_on_the_axis():
