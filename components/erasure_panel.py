@@ -53,6 +53,9 @@ def _plan_table(rows: list[tuple[str, str, int, str]], table_id: str) -> dbc.Tab
     )
 
 
+WRAP = {"overflowWrap": "anywhere"}  # long email addresses break rather than widen the card
+
+
 def recipients_view(contacts: Any, table_id: str) -> html.Div:
     """The partners that received the subject's details and must be told (POPIA s24(3)),
     with a link to each partner's page; a sentence when there are none."""
@@ -65,16 +68,24 @@ def recipients_view(contacts: Any, table_id: str) -> html.Div:
     rows = [
         html.Tr(
             [
-                html.Td(dcc.Link(c.business_name, href=f"/partners/{c.partner_id}")),
-                html.Td(c.email),
-                html.Td(c.phone),
-                html.Td(f"{c.shares:,}"),
-                html.Td(f"{c.first_shared} – {c.last_shared}"),
+                html.Td(
+                    [
+                        dcc.Link(c.business_name, href=f"/partners/{c.partner_id}"),
+                        html.Div(f"{c.email} · {c.phone}", className="text-muted", style=WRAP),
+                    ]
+                ),
+                html.Td(f"{c.shares:,}", className="text-end"),
+                html.Td(
+                    c.first_shared
+                    if c.first_shared == c.last_shared
+                    else [c.first_shared, html.Br(), c.last_shared],
+                    className="text-nowrap",
+                ),
             ]
         )
         for c in contacts
     ]
-    head = ["partner", "email", "phone", "leads shared", "first – last"]
+    head = ["partner and contact", "leads", "received"]
     return html.Div(
         [
             html.Div(
@@ -85,6 +96,7 @@ def recipients_view(contacts: Any, table_id: str) -> html.Div:
                 [html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)],
                 id=table_id,
                 size="sm",
+                responsive=True,
                 className="small mb-2",
             ),
         ]
