@@ -1,0 +1,44 @@
+"""De-identified aggregates (``data/aggregates``): three-dimension tables with margins and
+suppression over the last whole year, as the page and the export build them (issue 14's target:
+≤ 500 ms p95 at 1M leads). One case per kind of breakdown: homeowner attributes only, lead
+attributes with months, the widest table (city, 50 values), a share and an average.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from benchmarks.cases import BenchContext, Case
+from data.aggregates.table import build_table, make_spec
+
+TABLES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("province", "age_band", "gender"), "homeowners"),
+    (("region", "trade", "month"), "leads"),
+    (("city", "property_type", "quarter"), "homeowners"),
+    (("province", "service_type", "channel"), "share_hired"),
+    (("province", "trade", "year"), "avg_rating"),
+)
+
+
+def _table(ctx: BenchContext, dims: tuple[str, ...], measure: str):
+    year = ctx.as_of.year - 1
+    spec = make_spec(dims, measure, date(year, 1, 1), date(year, 12, 1), 10)
+
+    def run() -> Any:
+        with Session(ctx.engine) as session:
+            try:
+                return build_table(session, spec)
+            finally:
+                session.rollback()
+
+    return run
+
+
+def cases(ctx: BenchContext) -> list[Case]:
+    return [
+        Case(f"aggregates.{measure}", " × ".join(dims) + ", last year", _table(ctx, dims, measure))
+        for dims, measure in TABLES
+    ]
