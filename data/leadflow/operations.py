@@ -1,0 +1,184 @@
+"""The operations list: leads that need someone's attention now.
+
+* **Not contacted after 24 hours**: open leads (status ``created`` or ``shared``: nobody has
+  contacted the homeowner) created more than 24 hours ago, within the 30-day window.
+* **Shared with a prospective partner**: shares made, within the window, to a partner that was
+  still being vetted.
+
+Both read recent base rows through the ``created_at`` / ``shared_at`` indexes, newest first and
+limited, and carry what a row concerns (the partner, or the trade and province to find one)
+so that the page can link to it. No homeowner data: the list is for managers, who see none.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import Connection, and_, func, select, true
+
+from data.leadflow.filters import LeadFlowFilters
+from data.models import Homeowner, Lead, LeadShare, Partner, ServiceType, Trade
+from data.rollups.lead_flow import WINDOW_DAYS
+from data.timeutil import start_of, utc_to_sa
+
+OPEN_STATUSES = ("created", "shared")
+LIMIT = 200
+UNCONTACTED = "Not contacted after 24 h"
+PROSPECTIVE = "Shared with a prospective partner"
+COLUMNS = [
+    "kind",
+    "lead_id",
+    "created",
+    "trade",
+    "trade_code",
+    "service",
+    "province",
+    "channel",
+    "hours_waiting",
+    "partner_id",
+    "partner",
+]
+
+
+def _bounds(filters: LeadFlowFilters, now: datetime, latest: datetime) -> tuple[datetime, datetime]:
+    """The creation times the list may cover: the filters' period, within the window."""
+    low = max(start_of(filters.start), now - timedelta(days=WINDOW_DAYS))
+    high = min(start_of(filters.end + timedelta(days=1)), latest)
+    return low, high
+
+
+def _dimension_conditions(filters: LeadFlowFilters) -> list[object]:
+    return filters.lead_conditions()[2:]  # the dimensions (the period is bounded separately)
+
+
+def uncontacted(
+    conn: Connection, filters: LeadFlowFilters, now: datetime, limit: int = LIMIT
+) -> pd.DataFrame:
+    """Open leads nobody contacted, created over 24 hours ago, oldest first."""
+    low, high = _bounds(filters, now, now - timedelta(hours=24))
+    first_partner = (
+        select(func.min(LeadShare.partner_id)).where(LeadShare.lead_id == Lead.id).scalar_subquery()
+    )
+    query = (
+        select(
+            Lead.id,
+            Lead.created_at,
+            Trade.name,
+            Trade.code,
+            ServiceType.name,
+            Lead.province,
+            Lead.channel,
+            first_partner,
+        )
+        .join(Trade, Trade.id == Lead.trade_id)
+        .join(ServiceType, ServiceType.id == Lead.service_type_id)
+        .where(
+            Lead.created_at >= low,
+            Lead.created_at < high,
+            Lead.status.in_(OPEN_STATUSES),
+            *_dimension_conditions(filters),
+        )
+        .order_by(Lead.created_at, Lead.id)
+        .limit(limit)
+    )
+    if filters.source_site is not None:
+        query = query.join(Homeowner, Homeowner.id == Lead.homeowner_id)
+    rows = [tuple(r) for r in conn.execute(query)]  # (datetimes: typed rows)
+    names = _partner_names(conn, {r[7] for r in rows if r[7] is not None})
+    return pd.DataFrame(
+        [
+            (
+                UNCONTACTED,
+                lead,
+                utc_to_sa(created),
+                trade,
+                code,
+                service,
+                province,
+                channel,
+                _hours(now - created),
+                partner,
+                names.get(partner, ""),
+            )
+            for lead, created, trade, code, service, province, channel, partner in rows
+        ],
+        columns=COLUMNS,
+    )
+
+
+def prospective(
+    conn: Connection, filters: LeadFlowFilters, now: datetime, limit: int = LIMIT
+) -> pd.DataFrame:
+    """Shares to partners still being vetted, newest first."""
+    low, high = _bounds(filters, now, now)
+    query = (
+        select(
+            Lead.id,
+            Lead.created_at,
+            Trade.name,
+            Trade.code,
+            ServiceType.name,
+            Lead.province,
+            Lead.channel,
+            LeadShare.shared_at,
+            LeadShare.partner_id,
+            Partner.business_name,
+        )
+        .select_from(LeadShare)
+        .join(Lead, Lead.id == LeadShare.lead_id)
+        .join(Partner, Partner.id == LeadShare.partner_id)
+        .join(Trade, Trade.id == Lead.trade_id)
+        .join(ServiceType, ServiceType.id == Lead.service_type_id)
+        .where(
+            LeadShare.shared_at >= low,
+            LeadShare.shared_at < now,
+            LeadShare.partner_was_prospective == true(),
+            and_(Lead.created_at >= low, Lead.created_at < high),
+            *_dimension_conditions(filters),
+        )
+        .order_by(LeadShare.shared_at.desc())  # index order (no tiebreak: it would sort)
+        .limit(limit)
+    )
+    if filters.source_site is not None:
+        query = query.join(Homeowner, Homeowner.id == Lead.homeowner_id)
+    rows = [tuple(r) for r in conn.execute(query)]  # (datetimes: typed rows)
+    return pd.DataFrame(
+        [
+            (
+                PROSPECTIVE,
+                lead,
+                utc_to_sa(created),
+                trade,
+                code,
+                service,
+                province,
+                channel,
+                _hours(now - shared),
+                partner,
+                name or "",
+            )
+            for (lead, created, trade, code, service, province, channel, shared, partner, name) in (
+                rows
+            )
+        ],
+        columns=COLUMNS,
+    )
+
+
+def operations_list(conn: Connection, filters: LeadFlowFilters, now: datetime) -> pd.DataFrame:
+    """Both lists, uncontacted leads first (columns :data:`COLUMNS`; ``hours_waiting``: since
+    creation for an uncontacted lead, since the share for a prospective one)."""
+    parts = [uncontacted(conn, filters, now), prospective(conn, filters, now)]
+    return pd.concat(parts, ignore_index=True) if any(len(p) for p in parts) else parts[0]
+
+
+def _partner_names(conn: Connection, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = conn.execute(select(Partner.id, Partner.business_name).where(Partner.id.in_(ids)))
+    return {int(i): str(n or "") for i, n in rows}
+
+
+def _hours(delta: timedelta) -> float:
+    return round(delta.total_seconds() / 3600, 1)

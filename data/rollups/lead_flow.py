@@ -1,0 +1,412 @@
+"""Lead-flow rollups: per creation day and lead "cell", how far the day's leads got, and their
+status transitions (the lead-flow page, :mod:`data.leadflow`).
+
+Why: every number of the lead-flow page is about the leads *created* in a period (the funnel,
+the cohorts, the time to first contact, the Sankey). Counting them from the base tables means
+visiting each lead's shares, reviews and events: seconds at 1M leads. Here each lead is counted
+once, on the South African day it was created (``data.sqlfuncs.day_of``), with the steps it
+reached within :data:`WINDOW_DAYS` of its creation and a histogram of the time each step took.
+
+Tables ("levels"), so that a look-up never visits more rows than its filters need:
+
+* ``rollup_flow_{level}``: counts per day and the level's keys; the finest level (``full``) has
+  every filter dimension of the page, the coarser ones are sums of it.
+* ``rollup_flow_trans_{level}``: status transitions (``from`` → ``to``, in the order of the
+  events' times, whatever order they were written in) of the leads created that day; only the
+  two coarse levels (finer ones would hold millions of rows); other filters are counted from the
+  base tables (:func:`transition_source`).
+
+Maintenance, like ``rollup_lead_day``: a day's rows are recounted from the base tables (about
+1 400 leads at 1M) whenever a lead created that day, or one of its shares, reviews or events,
+is written through a session (:func:`lead_ids_touched` after each flush, :func:`recount_flow_days`
+before the commit, in the writer's transaction); :func:`rebuild_lead_flow` recounts everything
+after bulk loads. A day's change is a delete and an insert per level; on PostgreSQL a
+transaction-scoped advisory lock per day serialises two writers of the same day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+from itertools import chain
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Date,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    inspect,
+    literal,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.orm import Session
+
+from data.models import Base, Homeowner, Lead, LeadEvent, LeadShare, Review
+from data.sqlfuncs import day_of, minutes_between
+from data.timeutil import sa_date, start_of
+
+#: A step counts only if it happened within this many days of the lead's creation.
+WINDOW_DAYS = 30
+WINDOW_MINUTES = WINDOW_DAYS * 1440
+#: Upper bounds (minutes, inclusive) of the time histograms; the last bucket is open-ended.
+#: 60 and 1440 are bounds so that "within 1 h / 24 h" are exact sums of buckets.
+TIME_BOUNDS: tuple[int, ...] = (15, 60, 240, 720, 1440, 2880, 4320, 7200, 10080, 20160, 43200)
+N_BUCKETS = len(TIME_BOUNDS) + 1
+#: Funnel steps in order; each is the count column of the leads that reached it.
+STEPS: tuple[str, ...] = (
+    "leads",
+    "shared",
+    "contacted",
+    "quoted",
+    "hired",
+    "completed",
+    "reviewed",
+)
+#: Histograms: the time of each step after the previous one (``h_shared`` … ``h_reviewed``),
+#: from creation to the first contact (``h_first_contact``) and to the hire (``h_to_hire``).
+HISTOGRAMS: tuple[str, ...] = (*(f"h_{s}" for s in STEPS[1:]), "h_first_contact", "h_to_hire")
+FLAGS: tuple[str, ...] = (*STEPS, "prospective")
+FLOW_COUNTS: tuple[str, ...] = (
+    *FLAGS,
+    *(f"{h}_{i}" for h in HISTOGRAMS for i in range(N_BUCKETS)),
+)
+
+#: Levels, coarsest first (a query reads the first level holding its filters and grouping):
+#: the key columns after ``day``.
+_SINGLE: dict[str, tuple[str, ...]] = {
+    "trade": ("trade_id",),
+    "province": ("province",),
+    "channel": ("channel",),
+    "service": ("service_type_id",),
+    "site": ("source_site",),
+}
+FLOW_LEVELS: dict[str, tuple[str, ...]] = {
+    "all": (),
+    **_SINGLE,
+    "trade_channel": ("trade_id", "channel"),
+    "province_channel": ("province", "channel"),
+    "trade_province": ("trade_id", "province"),
+    "trade_province_channel": ("trade_id", "province", "channel"),
+    "full": ("trade_id", "province", "channel", "service_type_id", "source_site"),
+}
+#: Transitions have no finer levels: per lead "cell" they would be millions of rows.
+TRANSITION_LEVELS: dict[str, tuple[str, ...]] = {
+    "all": (),
+    **_SINGLE,
+    "trade_province": ("trade_id", "province"),
+}
+DIMENSIONS = FLOW_LEVELS["full"]
+START = ""  # the ``from_status`` of a lead's first event
+_KEY_TYPES: dict[str, Any] = {
+    "trade_id": Integer,
+    "service_type_id": Integer,
+    "province": lambda: String(40),
+    "channel": lambda: String(20),
+    "source_site": lambda: String(60),
+    "from_status": lambda: String(20),
+    "to_status": lambda: String(20),
+}
+
+
+def _table(name: str, keys: Sequence[str], counts: Sequence[str]) -> Table:
+    return Table(
+        name,
+        Base.metadata,
+        Column("day", Date, primary_key=True),
+        *(Column(k, _KEY_TYPES[k](), primary_key=True) for k in keys),
+        *(Column(c, Integer, nullable=False) for c in counts),
+        sqlite_with_rowid=False,
+    )
+
+
+FLOW_TABLES: dict[str, Table] = {
+    level: _table(f"rollup_flow_{level}", keys, FLOW_COUNTS) for level, keys in FLOW_LEVELS.items()
+}
+TRANSITION_TABLES: dict[str, Table] = {
+    level: _table(f"rollup_flow_trans_{level}", (*keys, "from_status", "to_status"), ("n",))
+    for level, keys in TRANSITION_LEVELS.items()
+}
+
+# --- counting from the base tables --------------------------------------------------------------
+
+
+def _bucket(minutes: Any) -> Any:
+    """The histogram bucket of a duration (negative durations, from events written out of
+    order, count as the first bucket)."""
+    return case(
+        *((minutes <= bound + 1e-4, i) for i, bound in enumerate(TIME_BOUNDS)),
+        else_=len(TIME_BOUNDS),
+    )
+
+
+def _lead_times(where: Any = None) -> Any:
+    """One row per lead (filtered by ``where`` on ``lead``): its dimensions, whether it was
+    shared with a prospective partner, and the minutes from its creation to the first time
+    each step happened (``NULL``: never). Materialised, so that the minutes are computed once
+    per lead rather than once per histogram column that reads them."""
+    wanted = None if where is None else select(Lead.id).where(where)
+    shares = select(
+        LeadShare.lead_id.label("lead_id"),
+        func.min(LeadShare.shared_at).label("shared"),
+        func.min(LeadShare.first_contact_at).label("contacted"),
+        func.min(LeadShare.quoted_at).label("quoted"),
+        func.min(LeadShare.hired_at).label("hired"),
+        func.min(LeadShare.completed_at).label("completed"),
+        func.max(case((LeadShare.partner_was_prospective, 1), else_=0)).label("prospective"),
+    )
+    reviews = select(
+        Review.lead_id.label("lead_id"), func.min(Review.created_at).label("reviewed")
+    ).where(Review.author_side == "homeowner_about_partner")
+    if wanted is not None:
+        # a day's recount: aggregate only that day's leads' shares and reviews
+        shares = shares.where(LeadShare.lead_id.in_(wanted))
+        reviews = reviews.where(Review.lead_id.in_(wanted))
+    shares = shares.group_by(LeadShare.lead_id).subquery("s")
+    reviews = reviews.group_by(Review.lead_id).subquery("r")
+    at = {
+        "shared": shares.c.shared,
+        "contacted": shares.c.contacted,
+        "quoted": shares.c.quoted,
+        "hired": shares.c.hired,
+        "completed": shares.c.completed,
+        "reviewed": reviews.c.reviewed,
+    }
+    query = (
+        select(
+            day_of(Lead.created_at).label("day"),
+            Lead.trade_id,
+            Lead.province,
+            Lead.channel,
+            Lead.service_type_id,
+            Homeowner.source_site,
+            func.coalesce(shares.c.prospective, 0).label("prospective"),
+            *(minutes_between(Lead.created_at, value).label(step) for step, value in at.items()),
+        )
+        .select_from(Lead)
+        .join(Homeowner, Homeowner.id == Lead.homeowner_id)
+        .outerjoin(shares, shares.c.lead_id == Lead.id)
+        .outerjoin(reviews, reviews.c.lead_id == Lead.id)
+    )
+    if where is not None:
+        query = query.where(where)
+    return query.cte("lead_times").prefix_with("MATERIALIZED")
+
+
+def _lead_steps(where: Any = None) -> Any:
+    """One row per lead: its dimensions, a 0/1 flag per step reached (within the window, and
+    nested: a step counts only when every earlier one does) and the histogram bucket of each
+    duration (``NULL`` when not reached). Materialised like :func:`_lead_times`, so that the
+    sums over them compare small integers."""
+    t = _lead_times(where).c
+    reached: dict[str, Any] = {}
+    previous: Any = None
+    for step in STEPS[1:]:
+        inside = and_(t[step].is_not(None), t[step] <= WINDOW_MINUTES)
+        reached[step] = inside if previous is None else and_(previous, inside)
+        previous = reached[step]
+    columns: list[Any] = [*(t[k] for k in ("day", *DIMENSIONS)), t.prospective]
+    before: Any = literal(0.0)
+    for step in STEPS[1:]:
+        columns.append(case((reached[step], 1), else_=0).label(step))
+        columns.append(case((reached[step], _bucket(t[step] - before))).label(f"h_{step}"))
+        before = t[step]
+    first_contact = and_(t.contacted.is_not(None), t.contacted <= WINDOW_MINUTES)
+    columns.append(case((first_contact, _bucket(t.contacted))).label("h_first_contact"))
+    columns.append(case((reached["hired"], _bucket(t.hired))).label("h_to_hire"))
+    return select(*columns).cte("lead_steps").prefix_with("MATERIALIZED")
+
+
+def flow_source(keys: Sequence[str] = ("day", *DIMENSIONS), where: Any = None) -> Any:
+    """The flow counts grouped by ``keys``, straight from the base tables (what the rollups
+    hold; also the oracle the tests compare with). ``where`` filters ``lead``.
+
+    A step counts when it happened within the window and every earlier step did too (nested);
+    its duration is the time since the previous step (since creation for "shared")."""
+    c = _lead_steps(where).c
+    counts: list[Any] = [func.count().label("leads")]
+    counts += [func.coalesce(func.sum(c[f]), 0).label(f) for f in FLAGS[1:]]
+    for hist in HISTOGRAMS:
+        counts += [
+            func.coalesce(func.sum(case((c[hist] == i, 1), else_=0)), 0).label(f"{hist}_{i}")
+            for i in range(N_BUCKETS)
+        ]
+    group = [c[k] for k in keys]
+    return select(*group, *counts).group_by(*group)
+
+
+def transition_source(keys: Sequence[str] = ("day",), where: Any = None) -> Any:
+    """Status transitions of the leads (filtered by ``where`` on ``lead``) grouped by ``keys``
+    and (from, to): each event's ``from`` is the status of the lead's previous event by time
+    (``START`` for its first), whatever order the events were written in."""
+    previous = func.lag(LeadEvent.to_status).over(
+        partition_by=LeadEvent.lead_id, order_by=(LeadEvent.at, LeadEvent.id)
+    )
+    events = (
+        select(
+            day_of(Lead.created_at).label("day"),
+            Lead.trade_id,
+            Lead.province,
+            Lead.channel,
+            Lead.service_type_id,
+            Homeowner.source_site,
+            func.coalesce(previous, START).label("from_status"),
+            LeadEvent.to_status.label("to_status"),
+        )
+        .select_from(LeadEvent)
+        .join(Lead, Lead.id == LeadEvent.lead_id)
+        .join(Homeowner, Homeowner.id == Lead.homeowner_id)
+    )
+    if where is not None:
+        events = events.where(where)
+    e = events.subquery("events")
+    group = [e.c[k] for k in (*keys, "from_status", "to_status")]
+    return select(*group, func.count().label("n")).group_by(*group)
+
+
+# --- rebuild and recount ------------------------------------------------------------------------
+
+_TRANSITION_KEYS = ("day", *DIMENSIONS, "from_status", "to_status")
+
+
+def _scratch_transitions() -> Table:
+    """A temporary table of transitions at the finest grain, summed into each level."""
+    return Table(
+        "tmp_rollup_flow_trans",
+        MetaData(),
+        Column("day", Date),
+        *(Column(k, _KEY_TYPES[k]()) for k in _TRANSITION_KEYS[1:]),
+        Column("n", Integer),
+        prefixes=["TEMPORARY"],
+    )
+
+
+def _sum_into(
+    conn: Connection,
+    source: Table,
+    target: Table,
+    keys: Sequence[str],
+    counts: Sequence[str],
+    day: date | None,
+) -> None:
+    group = [source.c[k] for k in keys]
+    rows = select(*group, *(func.sum(source.c[n]) for n in counts)).group_by(*group)
+    if day is not None:
+        rows = rows.where(source.c.day == day)
+    conn.execute(insert(target).from_select([*keys, *counts], rows))
+
+
+def _sum_levels(
+    conn: Connection,
+    levels: dict[str, tuple[str, ...]],
+    tables: dict[str, Table],
+    finest: Table,
+    finest_keys: tuple[str, ...],
+    extra: tuple[str, ...],
+    counts: Sequence[str],
+    day: date | None,
+) -> None:
+    """Fill every level as the sums of the smallest level already filled that holds its keys
+    (finest first), reading ``day`` only when given: each GROUP BY reads as few rows as it can."""
+    built: dict[str, tuple[Table, tuple[str, ...]]] = {"": (finest, finest_keys)}
+    for level in sorted(levels, key=lambda name: -len(levels[name])):
+        if levels[level] == finest_keys and finest is tables.get(level):
+            built[level] = (finest, finest_keys)
+            continue
+        wanted = set(levels[level])
+        source, _ = min(
+            (built[name] for name in built if wanted <= set(built[name][1])),
+            key=lambda entry: len(entry[1]),
+        )
+        _sum_into(conn, source, tables[level], ("day", *levels[level], *extra), counts, day)
+        built[level] = (tables[level], levels[level])
+
+
+def _fill(conn: Connection, where: Any, day: date | None) -> None:
+    """Insert the flow and transition rows of the leads matching ``where`` (created on
+    ``day``, or every lead when both are ``None``): the finest flow level from the base tables
+    and the coarser ones as sums; transitions through a scratch table of the finest grain."""
+    full = FLOW_TABLES["full"]
+    conn.execute(
+        insert(full).from_select(["day", *DIMENSIONS, *FLOW_COUNTS], flow_source(where=where))
+    )
+    _sum_levels(conn, FLOW_LEVELS, FLOW_TABLES, full, DIMENSIONS, (), FLOW_COUNTS, day)
+    scratch = _scratch_transitions()
+    scratch.drop(conn, checkfirst=True)
+    scratch.create(conn)
+    conn.execute(
+        insert(scratch).from_select(
+            [*_TRANSITION_KEYS, "n"], transition_source(("day", *DIMENSIONS), where)
+        )
+    )
+    statuses = ("from_status", "to_status")
+    _sum_levels(
+        conn, TRANSITION_LEVELS, TRANSITION_TABLES, scratch, DIMENSIONS, statuses, ("n",), day
+    )
+    scratch.drop(conn)
+
+
+def rebuild_lead_flow(conn: Connection) -> None:
+    """Recount every day from the base tables (part of the full rebuild; idempotent)."""
+    for table in chain(FLOW_TABLES.values(), TRANSITION_TABLES.values()):
+        conn.execute(delete(table))
+    _fill(conn, None, None)
+
+
+_LOCK_NAMESPACE = 0xF10E << 32
+
+
+def recount_flow_days(conn: Connection, days: Iterable[date]) -> None:
+    """Make each day's rows equal to what the base tables say about the leads created that
+    day (no leads: no rows)."""
+    for day in sorted(set(days)):
+        if conn.dialect.name == "postgresql":
+            conn.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"),
+                {"key": _LOCK_NAMESPACE + day.toordinal()},
+            )
+        for table in chain(FLOW_TABLES.values(), TRANSITION_TABLES.values()):
+            conn.execute(delete(table).where(table.c.day == day))
+        within = and_(
+            Lead.created_at >= start_of(day), Lead.created_at < start_of(day + timedelta(days=1))
+        )
+        _fill(conn, within, day)
+
+
+# --- what a flush touched ------------------------------------------------------------------------
+
+
+def _history(obj: Any, attr: str) -> list[Any]:
+    hist = inspect(obj).attrs[attr].history
+    return [v for v in chain(hist.added or (), hist.unchanged or (), hist.deleted or ()) if v]
+
+
+def lead_days_touched(session: Session) -> set[date]:
+    """The creation days of every lead written in this flush, directly or through one of its
+    shares, reviews or events (a homeowner's ``source_site`` change: all their leads)."""
+    days: set[date] = set()
+    lead_ids: set[int] = set()
+    homeowner_ids: set[int] = set()
+    for obj in chain(session.new, session.dirty, session.deleted):
+        if isinstance(obj, Lead):
+            days.update(sa_date(v) for v in _history(obj, "created_at"))
+        elif isinstance(obj, LeadShare | Review | LeadEvent):
+            lead_ids.update(v for v in _history(obj, "lead_id") if isinstance(v, int))
+        elif isinstance(obj, Homeowner) and inspect(obj).attrs["source_site"].history.deleted:
+            homeowner_ids.add(obj.id)
+    if lead_ids or homeowner_ids:
+        conn = session.connection()
+        matches = or_(Lead.id.in_(sorted(lead_ids)), Lead.homeowner_id.in_(sorted(homeowner_ids)))
+        found = conn.execute(select(Lead.created_at).where(matches).distinct()).scalars()
+        days.update(sa_date(v) for v in found if v is not None)
+    return days
