@@ -1,0 +1,220 @@
+"""Compliance rules that read consent: each one asks the one definition of consent
+(:func:`data.consent.current.state_at`) for the state at the instant something happened.
+
+* :func:`marketing_after_withdrawal` — a marketing interaction (``interaction.purpose =
+  'marketing'``) by email, phone or WhatsApp whose subject's consent for that channel's
+  marketing purpose (``marketing_email`` / ``marketing_phone`` / ``marketing_whatsapp``) was
+  withdrawn at that instant. The subject is the homeowner on the interaction, else the partner.
+* :func:`recordings_without_consent` — a recorded interaction (``recorded`` set; the retention
+  sweep clears it with the reference) with a homeowner whose
+  ``call_recording`` consent was not granted at that instant (withdrawn or never asked).
+  Partners agree to recording in their partner agreement, so only homeowners are checked.
+* :func:`shares_after_withdrawal` — a lead shared with a partner when its homeowner had
+  withdrawn ``share_with_partners`` or ``service_contact``, or after the homeowner had made a
+  service opt-out request (received at or before the share and not denied or a duplicate).
+
+"At that instant" includes an event recorded at the same instant; an event one second later
+does not count.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, Select, and_, case, exists, func, literal, or_, select, union
+from sqlalchemy.orm import Session
+
+from data.compliance.common import Window, text
+from data.consent.current import state_at
+from data.models import ConsentEvent, Interaction, Lead, LeadShare, PrivacyRequest
+
+CHANNEL_PURPOSE = {
+    "email": "marketing_email",
+    "call": "marketing_phone",
+    "whatsapp": "marketing_whatsapp",
+}
+SHARE_PURPOSES = ("share_with_partners", "service_contact")
+IGNORED_REQUEST_STATUSES = ("denied", "duplicate")
+CHUNK = 5000  # homeowners per look-up of their shares (bound parameters per statement)
+
+
+def marketing_after_withdrawal(w: Window) -> Select:
+    subject_type = case((Interaction.homeowner_id.isnot(None), "homeowner"), else_="partner")
+    subject_id = case(
+        (Interaction.homeowner_id.isnot(None), Interaction.homeowner_id),
+        else_=Interaction.partner_id,
+    )
+    purpose = case(
+        *((Interaction.channel == channel, p) for channel, p in CHANNEL_PURPOSE.items()),
+        else_=None,
+    )
+    probes = (
+        select(
+            Interaction.id.label("probe_id"),
+            subject_type.label("subject_type"),
+            subject_id.label("subject_id"),
+            purpose.label("purpose"),
+            Interaction.at.label("at"),
+        )
+        .where(
+            Interaction.purpose == "marketing",
+            Interaction.at >= w.start_at,
+            Interaction.at < w.end_before,
+        )
+        .subquery("marketing_probes")
+    )
+    state = state_at(probes)
+    return (
+        select(
+            probes.c.at,
+            probes.c.subject_type,
+            probes.c.subject_id,
+            text("interaction").label("object_type"),
+            probes.c.probe_id.label("object_id"),
+            probes.c.purpose.label("detail"),
+        )
+        .join(state, and_(state.c.probe_id == probes.c.probe_id))
+        .where(state.c.granted.is_(False))
+    )
+
+
+def recordings_without_consent(w: Window) -> Select:
+    probes = (
+        select(
+            Interaction.id.label("probe_id"),
+            text("homeowner").label("subject_type"),
+            Interaction.homeowner_id.label("subject_id"),
+            text("call_recording").label("purpose"),
+            Interaction.at.label("at"),
+        )
+        .where(
+            Interaction.homeowner_id.isnot(None),
+            Interaction.recorded.is_(True),
+            Interaction.at >= w.start_at,
+            Interaction.at < w.end_before,
+        )
+        .subquery("recording_probes")
+    )
+    state = state_at(probes)
+    return (
+        select(
+            probes.c.at,
+            probes.c.subject_type,
+            probes.c.subject_id,
+            text("interaction").label("object_type"),
+            probes.c.probe_id.label("object_id"),
+            case((state.c.granted.is_(False), "withdrawn"), else_="never_asked").label("detail"),
+        )
+        .outerjoin(state, state.c.probe_id == probes.c.probe_id)
+        .where(or_(state.c.granted.is_(None), state.c.granted.is_(False)))
+    )
+
+
+def _service_opt_out_before(homeowner_id, at) -> object:
+    return exists().where(
+        PrivacyRequest.type == "service_opt_out",
+        PrivacyRequest.subject_type == "homeowner",
+        PrivacyRequest.subject_id == homeowner_id,
+        PrivacyRequest.received_at <= at,
+        PrivacyRequest.status.notin_(IGNORED_REQUEST_STATUSES),
+    )
+
+
+def _earliest(conn: Connection | Session, query: Select) -> dict[int, datetime]:
+    out: dict[int, datetime] = {}
+    for homeowner_id, at in conn.execute(query):
+        if homeowner_id is not None:
+            out[int(homeowner_id)] = at
+    return out
+
+
+def _share_candidates(conn: Connection | Session, w: Window) -> list[int]:
+    """Shares in the window made at or after some withdrawal or service opt-out request of
+    their homeowner (few): found from the withdrawals and requests (few) outwards, in steps,
+    so that neither database is tempted to scan every share or every lead."""
+    withdrew = _earliest(
+        conn,
+        select(ConsentEvent.subject_id, func.min(ConsentEvent.at))
+        .where(
+            ConsentEvent.purpose.in_(SHARE_PURPOSES),
+            ConsentEvent.granted.is_(False),
+            ConsentEvent.subject_type == "homeowner",
+            ConsentEvent.at < w.end_before,
+        )
+        .group_by(ConsentEvent.subject_id),
+    )
+    asked = _earliest(
+        conn,
+        select(PrivacyRequest.subject_id, func.min(PrivacyRequest.received_at))
+        .where(
+            PrivacyRequest.type == "service_opt_out",
+            PrivacyRequest.subject_type == "homeowner",
+            PrivacyRequest.received_at < w.end_before,
+        )
+        .group_by(PrivacyRequest.subject_id),
+    )
+    since = {h: min(t for t in (withdrew.get(h), asked.get(h)) if t is not None)
+             for h in withdrew.keys() | asked.keys()}  # fmt: skip
+    people = sorted(since)
+    found: list[int] = []
+    for i in range(0, len(people), CHUNK):
+        rows = conn.execute(
+            select(LeadShare.id, Lead.homeowner_id, LeadShare.shared_at)
+            .join(Lead, Lead.id == LeadShare.lead_id)
+            .where(
+                Lead.homeowner_id.in_(people[i : i + CHUNK]),
+                LeadShare.shared_at >= w.start_at,
+                LeadShare.shared_at < w.end_before,
+            )
+        )
+        found += [share for share, owner, at in rows if at >= since[int(owner)]]
+    return sorted(found)
+
+
+def shares_after_withdrawal(conn: Connection | Session, w: Window) -> Select:
+    candidates = _share_candidates(conn, w)
+    base = (
+        select(
+            LeadShare.id.label("share_id"),
+            Lead.homeowner_id.label("subject_id"),
+            LeadShare.shared_at.label("at"),
+        )
+        .join(Lead, Lead.id == LeadShare.lead_id)
+        .where(LeadShare.id.in_(candidates) if candidates else literal(False))
+        .subquery("share_base")
+    )
+    probes = union(
+        *(
+            select(
+                base.c.share_id.label("probe_id"),
+                text("homeowner").label("subject_type"),
+                base.c.subject_id,
+                text(purpose).label("purpose"),
+                base.c.at,
+            )
+            for purpose in SHARE_PURPOSES
+        )
+    ).subquery("share_probes")
+    state = state_at(probes)
+    joined = select(base)
+    withdrawn = {}
+    for purpose in SHARE_PURPOSES:
+        alias = state.alias(f"state_{purpose}")
+        joined = joined.outerjoin(
+            alias, and_(alias.c.probe_id == base.c.share_id, alias.c.purpose == purpose)
+        )
+        withdrawn[purpose] = alias.c.granted.is_(False)
+    requested = _service_opt_out_before(base.c.subject_id, base.c.at)
+    detail = case(
+        (withdrawn["share_with_partners"], "share_with_partners"),
+        (withdrawn["service_contact"], "service_contact"),
+        else_="service_opt_out_request",
+    )
+    return joined.with_only_columns(
+        base.c.at,
+        text("homeowner").label("subject_type"),
+        base.c.subject_id,
+        text("lead_share").label("object_type"),
+        base.c.share_id.label("object_id"),
+        detail.label("detail"),
+    ).where(or_(*withdrawn.values(), requested))
