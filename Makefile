@@ -9,6 +9,8 @@ $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
+	# pyCANON pins exact numpy/pandas versions it does not need; its checks run on ours
+	$(PY) -m pip install --quiet --no-deps "pycanon>=1.3.6"
 	touch $(STAMP)
 
 install: $(STAMP)

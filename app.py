@@ -35,6 +35,7 @@ from sqlalchemy import Engine, inspect, select
 import auth
 import guard
 import headers
+import ops
 from components import in_place
 from components.shell import shell
 from data.db import (
@@ -134,6 +135,7 @@ def create_dash(*, serve: bool = False) -> dash.Dash:
         PERMANENT_SESSION_LIFETIME=lifetime,
     )
     server.session_interface = HttpsAwareSessionInterface()
+    ops.install(server)  # request ids and log lines, body limit, outages (503), /healthz
     trust_proxies(server, proxy_hops())
     auth.init_login(server)
     register_cli(server)
@@ -155,8 +157,14 @@ def create_dash(*, serve: bool = False) -> dash.Dash:
     guard.wrap_page_layouts()
     guard.register_route_roles(server)
     guard.install(server, app)
+    ops.install_after_guard(server, app)  # callback bodies must match their callback
     headers.install(server, app)
     server.extensions["dash"] = app
+    if serve:
+        # Dash finishes its set-up on the first request, and that step is not thread-safe: two
+        # first requests at once in a threaded worker failed with "dictionary changed size
+        # during iteration" (a 500 and a failed login). Make that first request here, alone.
+        server.test_client().get("/login")
     # Everything built so far (modules, Dash's registry, the layouts' functions) lives as long
     # as the process: move it out of the cyclic collector's reach, so that a full collection
     # triggered inside a request walks only what requests made (3–5 ms instead of ~100 ms at
@@ -199,6 +207,9 @@ def register_cli(server: Flask) -> None:
     from data.erasure import cli as erasure_cli
 
     erasure_cli.register(server, _engine_or_fail, _fail)
+    from data.aggregates import cli as aggregates_cli
+
+    aggregates_cli.register(server, _engine_or_fail, _fail)
 
     @server.cli.command("init-db")
     def init_db() -> None:
@@ -334,7 +345,9 @@ def _demo_is_built() -> bool:
 
 def main() -> None:
     """``make run``: build the demo database on first start, then serve."""
-    logging.basicConfig(level=logging.INFO)
+    from ops.logs import configure
+
+    configure()
     try:
         if is_embedded_demo(configured_database_url()) and not _demo_is_built():
             leads = int(os.environ.get("DEMO_LEADS", DEFAULT_DEMO_LEADS))

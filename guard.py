@@ -2,7 +2,7 @@
 
 Rules (see docs/security.md):
 
-* public: the login page and static assets only;
+* public: the login page, static assets and the health check (``/healthz``, no data) only;
 * not logged in: page requests redirect to ``/login?next=…``; callback, API and download calls
   get 401;
 * logged in: a page path is allowed when the user's role is in the page's ``allowed_roles``
@@ -29,11 +29,12 @@ from urllib.parse import quote
 
 import dash
 from dash.exceptions import PreventUpdate
-from flask import Flask, Response, jsonify, redirect, request
+from flask import Flask, Response, has_request_context, jsonify, redirect, request
 from flask_login import current_user
 
 from components import in_place, messages
 from data.roles import ALL_ROLES, can
+from ops import callback_body, faults, outage, request_log
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ logger = logging.getLogger(__name__)
 SHELL_PREFIXES = {"shell": ALL_ROLES}
 DASH_ROUTER_PREFIX = "_pages_"  # Dash's own page router ids (_pages_content, …)
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/")
-PUBLIC_PATHS = frozenset({"/login", "/_favicon.ico", "/favicon.ico"})
+PUBLIC_PATHS = frozenset({"/login", "/_favicon.ico", "/favicon.ico", "/healthz"})
 DASH_PREFIX = "/_dash-"
 CALLBACK_PATH = "/_dash-update-component"
 API_PREFIXES = ("/api/", "/download/", "/_dash-", "/_reload-hash")
@@ -146,6 +147,7 @@ def current_role_can(capability: str) -> bool:
 
 
 def _deny(status: int, message: str) -> Response:
+    request_log.note(message)
     response = jsonify({"error": message})
     response.status_code = status
     return response
@@ -188,10 +190,15 @@ def install(app: Flask, dash_app: dash.Dash) -> None:
 
 
 def _check_callback(dash_app: dash.Dash, role: str) -> Response | None:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("output"), str):
-        return _deny(400, "malformed callback request")
-    callback = dash_app.callback_map.get(body["output"])
+    """The role may run the callback named by the body's ``output``. A body that is not JSON,
+    too large (413) or too deep is refused here; whether the rest of it matches the callback is
+    checked right after the guard (``ops.callback_body.install``)."""
+    try:
+        output = callback_body.check_shape(callback_body.read_json(request))
+    except callback_body.BadBody as exc:
+        return _deny(exc.status, exc.reason)
+    request_log.note_callback(output)
+    callback = dash_app.callback_map.get(output)
     if callback is None:
         return _deny(400, "unknown callback")
     if role not in callback_roles(callback, page_prefixes()):
@@ -224,12 +231,24 @@ def _guarded_layout(page: dict[str, Any], layout: Any) -> Any:
             raise PreventUpdate  # the page has updated itself to this address
         try:
             return layout(**kwargs) if callable(layout) else layout
-        except Exception:
-            logger.exception("layout of %s failed", page["module"])
+        except Exception as exc:
+            if outage.is_outage(exc):
+                raise  # 503 with the message (ops.faults), not a 200 with an error panel
+            _log_layout_fault(page["module"], exc)
             return messages.unexpected_error()
 
     guarded.guarded = True  # type: ignore[attr-defined]
     return guarded
+
+
+def _log_layout_fault(module: str, exc: Exception) -> None:
+    """The traceback once per distinct fault in this process (``ops.faults``); every request
+    that meets it again carries only the fault id on its log line."""
+    fault_id = faults.fingerprint(exc)
+    if has_request_context():
+        request_log.note_fault(fault_id)
+    if faults.first_time(fault_id):
+        logger.error("layout of %s failed", module, exc_info=exc, extra={"fault": fault_id})
 
 
 def visible_pages(

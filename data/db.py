@@ -30,6 +30,10 @@ class DatabaseConfigError(RuntimeError):
     """The database URL is malformed, its driver is missing, or the server cannot be reached."""
 
 
+class DatabaseUnreachable(DatabaseConfigError):
+    """The server cannot be reached (it may come back: the web app answers 503 meanwhile)."""
+
+
 def instance_path() -> Path:
     """Folder for the demo database and the generated secret key (``INSTANCE_PATH`` overrides);
     created private to its owner."""
@@ -125,7 +129,7 @@ def make_engine(url: str, *, check: bool = True) -> Engine:
         except OperationalError as exc:
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             where = parsed.render_as_string(hide_password=True)
-            raise DatabaseConfigError(f"cannot connect to {where}: {reason}") from None
+            raise DatabaseUnreachable(f"cannot connect to {where}: {reason}") from None
     return engine
 
 

@@ -19,7 +19,6 @@ first use. Losing the key makes every existing digest unmatchable, so it is kept
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import secrets
@@ -43,7 +42,7 @@ def suppression_digest(kind: str, value: str, key: bytes) -> str:
 def stored_form_digest(kind: str, stored: str, key: bytes) -> str:
     """The digest of a value already in its stored form (as normalised when it was stored):
     the migration that re-normalises identifiers (0009) pairs old and new digests with it."""
-    return hmac.new(key, f"{kind}:{stored}".encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(key, f"{kind}:{stored}".encode(), "sha256").hex()
 
 
 def suppression_key() -> bytes:

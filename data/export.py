@@ -128,13 +128,19 @@ def to_xlsx_bytes(
     sheet_name: str,
     *,
     generated_at: datetime | None = None,
+    extra_sheets: Mapping[str, pd.DataFrame] | None = None,
 ) -> bytes:
-    """An .xlsx workbook: the table (header frozen, auto-filter on) and a ``Filters`` sheet."""
+    """An .xlsx workbook: the table (header frozen, auto-filter on) and a ``Filters`` sheet.
+
+    ``extra_sheets`` (name → table) come first, e.g. a readable cross-tab before the long
+    table; their cells are neutralised like the table's."""
     title = sheet_title(sheet_name)
     buffer = io.BytesIO()
     table = safe_frame(df)
     about = pd.DataFrame(_preamble(filters, generated_at), columns=["filter", "value"])
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        for name, extra in (extra_sheets or {}).items():
+            safe_frame(extra).to_excel(writer, sheet_name=sheet_title(name), index=False)
         table.to_excel(writer, sheet_name=title, index=False)
         safe_frame(about).to_excel(writer, sheet_name=FILTERS_SHEET, index=False)
         sheet = writer.sheets[title]
@@ -192,12 +198,38 @@ PARTNER_TABLE = ExportKind(
     object_type="partner",
     capability="export_partner_table",
 )
+LEAD_FLOW_OPERATIONS = ExportKind(
+    stem="lead-operations",
+    sheet="Lead operations",
+    action="leads.export",
+    object_type="lead",
+    capability="export_lead_flow",
+)
 AUDIT_LOG = ExportKind(
     stem="audit-log",
     sheet="Audit log",
     action="audit.export",
     object_type="audit_log",
     capability="export_audit_log",
+)
+#: De-identified aggregates (``data.aggregates.exporting``): the long table; the Excel file
+#: adds a cross-tab before it, and the Filters sheet holds the disclosure report.
+AGGREGATES = ExportKind(
+    stem="aggregates",
+    sheet="Long form",
+    action="aggregates.export",
+    object_type="aggregate_export",
+    capability="export_aggregates",
+)
+
+#: The marketing suppression list (``data.consent.people.suppression_list``): names and contact
+#: details of people who must not be contacted, hence privacy officers and admins only.
+SUPPRESSION_LIST = ExportKind(
+    stem="suppression-list",
+    sheet="Suppression list",
+    action="consent.suppression_list.export",
+    object_type="suppression",
+    capability="see_people",
 )
 
 
@@ -226,12 +258,16 @@ def build_file(
     sheet_name: str,
     *,
     generated_at: datetime | None = None,
+    extra_sheets: Mapping[str, pd.DataFrame] | None = None,
 ) -> bytes:
-    """The file's bytes in ``fmt``: the header lines, then the table, formulas neutralised."""
+    """The file's bytes in ``fmt``: the header lines, then the table, formulas neutralised
+    (``extra_sheets``: further tables for the Excel file only)."""
     if fmt == "csv":
         return to_csv_bytes(df, header, generated_at=generated_at)
     if fmt == "xlsx":
-        return to_xlsx_bytes(df, header, sheet_name, generated_at=generated_at)
+        return to_xlsx_bytes(
+            df, header, sheet_name, generated_at=generated_at, extra_sheets=extra_sheets
+        )
     raise ValueError(f"unknown export format {fmt!r}")
 
 
@@ -265,6 +301,7 @@ def export_table(
     role: str | None,
     spec: Mapping[str, Any] | None = None,
     now: datetime | None = None,
+    extra_sheets: Mapping[str, pd.DataFrame] | None = None,
 ) -> ExportFile:
     """Build ``df`` as a ``fmt`` file carrying ``header`` and record the export in the audit
     log, in the caller's transaction (commit it, e.g. with ``session_scope``, before sending).
@@ -278,7 +315,7 @@ def export_table(
     if not can(role, kind.capability):
         raise ExportNotAllowed(f"role {role!r} may not export {kind.stem}")
     at = now or utcnow()
-    content = build_file(df, header, fmt, kind.sheet, generated_at=at)
+    content = build_file(df, header, fmt, kind.sheet, generated_at=at, extra_sheets=extra_sheets)
     details = {
         "format": fmt,
         "rows": len(df),

@@ -45,7 +45,7 @@ LEAD_STATUSES = (
 SHARE_RESPONSES = ("accepted", "declined")
 SHARE_OUTCOMES = ("won", "lost", "no_response", "cancelled", "open")
 INTERACTION_CHANNELS = ("call", "email", "whatsapp")
-INTERACTION_PURPOSES = ("quality_control", "training", "dispute", "service")
+INTERACTION_PURPOSES = ("quality_control", "training", "dispute", "service", "marketing")
 REVIEW_SIDES = ("homeowner_about_partner", "partner_about_homeowner")
 MODERATION_STATUSES = ("published", "hidden", "flagged")
 CONSENT_PURPOSES = (
@@ -212,6 +212,8 @@ class LeadShare(Base):
         UniqueConstraint("lead_id", "partner_id", name="uq_lead_share_lead_partner"),
         Index("ix_lead_share_partner_shared", "partner_id", "shared_at"),
         Index("ix_lead_share_shared_trade_province", "shared_at", "trade_id", "province"),
+        # The lead-flow operations list: recent shares to prospective partners (migration 0011).
+        Index("ix_lead_share_prospective_shared", "partner_was_prospective", "shared_at"),
         # The partner detail page's prospective-leads list (migration 0002).
         Index(
             "ix_lead_share_partner_prospective",

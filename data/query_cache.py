@@ -1,9 +1,19 @@
-"""One process-wide cache for page-level results that are costly to compute (the partner
-ranking), safe across processes because its keys include the rollup version.
+"""One cache for page-level results that are costly to compute (the partner ranking), safe
+across processes because its keys include the rollup version.
+
+Without ``REDIS_URL`` the cache lives in each process (an LRU of :attr:`QueryCache.max_entries`
+entries, values returned as the very objects stored). With ``REDIS_URL`` set it is shared by
+every worker on every machine through Flask-Caching's Redis backend (values pickled, keys under
+:data:`KEY_PREFIX`), so a ranking computed by one worker serves all of them. If Redis fails,
+the value is computed as if it were a miss (a warning is logged once per failure streak): a
+cache outage never fails a request.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -15,23 +25,46 @@ from sqlalchemy import Connection
 
 from data.rollups import current_version
 
+logger = logging.getLogger(__name__)
+#: Shared keys: the prefix names the value layout, so a deploy that changes it starts afresh.
+KEY_PREFIX = "pod:query-cache:v1:"
+
+
+def shared_key(full_key: Hashable) -> str:
+    """A Redis key for (key, version): a digest of its ``repr`` (filters and criteria are
+    frozen dataclasses of dates, numbers and strings, whose ``repr`` is stable across
+    processes)."""
+    return hashlib.sha256(repr(full_key).encode()).hexdigest()
+
+
+def redis_backend(url: str, ttl: float) -> Any:
+    """Flask-Caching's Redis backend on ``url`` (short timeouts: a slow Redis is a miss)."""
+    import redis
+    from flask_caching.backends.rediscache import RedisCache
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=1.0)
+    return RedisCache(host=client, key_prefix=KEY_PREFIX, default_timeout=int(ttl))
+
 
 @dataclass
 class QueryCache:
-    """A small LRU cache for page-level results, keyed on the filters *and* the rollup version.
+    """A cache for page-level results, keyed on the filters *and* the rollup version.
 
     Every rollup change bumps the version (:func:`data.rollups.bump_version`), so a cached
     table is never served after the data under it changed, in this or any other process: the
     version is read from the database (one primary-key look-up) on every call. Entries also
     expire after ``ttl`` seconds, which bounds staleness of the partner names and trades (not
-    versioned).
+    versioned). ``redis_url`` (default: ``REDIS_URL``) shares the entries between processes.
     """
 
     max_entries: int = 64
     ttl: float = 300.0
     enabled: bool = True
+    redis_url: str | None = field(default_factory=lambda: os.environ.get("REDIS_URL") or None)
     _entries: OrderedDict[Hashable, tuple[float, Any]] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _shared: Any = None
+    _shared_failing: bool = False
     hits: int = 0
     misses: int = 0
 
@@ -39,6 +72,8 @@ class QueryCache:
         if not self.enabled:
             return compute()
         full_key = (key, current_version(conn))
+        if self.redis_url:
+            return self._shared_get_or_compute(full_key, compute)
         now = time.monotonic()
         with self._lock:
             found = self._entries.get(full_key)
@@ -55,9 +90,47 @@ class QueryCache:
                 self._entries.popitem(last=False)
         return value
 
+    def _backend(self) -> Any:
+        if self._shared is None:
+            self._shared = redis_backend(self.redis_url or "", self.ttl)
+        return self._shared
+
+    def _redis_failed(self, exc: Exception) -> None:
+        if not self._shared_failing:
+            logger.warning("query cache: Redis unavailable, computing without it: %s", exc)
+        self._shared_failing = True
+
+    def _shared_get_or_compute(self, full_key: Hashable, compute: Callable[[], Any]) -> Any:
+        import redis
+
+        name = shared_key(full_key)
+        try:
+            found = self._backend().get(name)
+            self._shared_failing = False
+        except redis.RedisError as exc:
+            self._redis_failed(exc)
+            found = None
+        if found is not None:
+            self.hits += 1
+            return found
+        value = compute()
+        self.misses += 1
+        try:
+            self._backend().set(name, value, timeout=int(self.ttl))
+        except redis.RedisError as exc:
+            self._redis_failed(exc)
+        return value
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+        if self.redis_url:
+            import redis
+
+            try:
+                self._backend().clear()
+            except redis.RedisError as exc:
+                self._redis_failed(exc)
 
 
 CACHE = QueryCache()

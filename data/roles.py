@@ -33,7 +33,11 @@ CAPABILITIES: Mapping[str, frozenset[str]] = MappingProxyType(
     {
         # Exports (data/export.py checks these again before building a file).
         "export_partner_table": _roles("admin", "manager"),
+        "export_lead_flow": _roles("admin", "manager"),  # the lead-flow operations list
         "export_audit_log": _roles("admin"),
+        # De-identified aggregates (/aggregates, docs/aggregates.md): counts and shares only.
+        "view_aggregates": _roles("admin", "marketing"),
+        "export_aggregates": _roles("admin", "marketing"),
         # Individual people (names, per-person consent lists) rather than counts. Declared for
         # the consent and subject pages; roles without it get counts and aggregates only.
         "see_people": _roles("admin", "privacy_officer"),

@@ -26,6 +26,8 @@ TABLE_MODULES: tuple[str, ...] = (
     "data.privacy.models",
     "data.rollups",
     "data.erasure.sweep_runs",
+    "data.aggregates.models",
+    "data.consent.models",
 )
 
 #: Options for Alembic's ``MigrationContext`` when comparing models with a database: compare

@@ -19,8 +19,8 @@ If each kept its own list of tables, a column added for one of them would be sil
 the others (a package that omits it, an erasure that leaves it behind). So the answer lives here
 once, and ``tests/unit/test_subjects.py`` fails when any table of the database gains a column
 that refers to a person, or holds text, without a decision recorded here: either a kind in a
-subject's registry, or an entry in :data:`NOT_SUBJECT_DATA` with the reason it holds nobody's
-personal information.
+subject's registry, or an entry in :data:`data.subject_decisions.NOT_SUBJECT_DATA` with the
+reason it holds nobody's personal information.
 
 Shape
 -----
@@ -248,7 +248,7 @@ class _Columns(TypedDict, total=False):
     not_personal: dict[str, str]
 
 
-def _fields(table: str, **columns: Unpack[_Columns]) -> tuple[SubjectField, ...]:
+def fields_of(table: str, **columns: Unpack[_Columns]) -> tuple[SubjectField, ...]:
     named = (IDENTIFIER, FREE_TEXT, REFERENCE, STATISTIC, COUNTERPARTY)
     made = [SubjectField(table, c, k) for k in named for c in str(columns.get(k, "")).split()]
     made += [
@@ -268,7 +268,7 @@ def _entry(
     why: str = "",
     **columns: Unpack[_Columns],
 ) -> SubjectTable:
-    fields = _fields(table, **columns)
+    fields = fields_of(table, **columns)
     return SubjectTable(table, routes, fields, time_column, keeps_statistics, why)
 
 
@@ -489,6 +489,11 @@ ROLLUPS = DerivedTables(
         ("day", STATISTIC),
         ("name", NOT_PERSONAL),  # rollup_state: the name of a version counter
         ("preset", NOT_PERSONAL),  # rollup_share_partner_preset: a period's code ("30d")
+        # the lead-flow rollups' categories (data.rollups.lead_flow): totals over everybody
+        ("channel", STATISTIC),
+        ("source_site", STATISTIC),
+        ("from_status", STATISTIC),
+        ("to_status", STATISTIC),
     ),
     time_column="day",
     why="Partner performance rollups (data.rollups): counts per partner, rebuilt from the base "
@@ -537,80 +542,3 @@ PARTNER = SubjectRegistry(
 )
 
 REGISTRIES: dict[str, SubjectRegistry] = {"homeowner": HOMEOWNER, "partner": PARTNER}
-
-
-# --- columns that hold nobody's data (a decision too) -----------------------------------------
-
-_NOT_SUBJECT_TABLES: dict[str, tuple[str, dict[str, str]]] = {
-    "trade": ("reference data", {"code name": "a trade's code and name"}),
-    "service_type": ("reference data", {"code name": "a service type's code and name"}),
-    "suppression": (
-        "keyed HMACs of opted-out or erased identifiers, what an erasure leaves on purpose",
-        {"kind reason": "enum codes", "digest": "keyed HMAC, no plain identifier"},
-    ),
-    "audit_log": (
-        "staff actions; details hold ids, counts and field names, never raw PII (data.audit)",
-        {
-            "actor": "staff username or system",
-            "action object_type object_id": "codes and an id",
-            "details": "JSON without raw PII",
-            "prev_hash entry_hash": "SHA-256 links of the tamper-evident chain (data.audit_chain)",
-        },
-    ),
-    "audit_chain_head": (
-        "the audit chain's newest hash, no personal data",
-        {"last_hash entries": "a SHA-256 hash and a count"},
-    ),
-    "app_user": (
-        "staff accounts, not homeowners or partners",
-        {"username password_hash role": "", "session_version": "a counter ending old sessions"},
-    ),
-    "login_attempt": (
-        "staff login throttling, not homeowners or partners",
-        {"username address": "", "throttled": "whether the throttle refused the attempt"},
-    ),
-    "setting": ("operational settings", {"key value": ""}),
-    "submission_token": (
-        "one-time tokens of staff forms (data.submissions)",
-        {
-            "token form actor": "a random token, the form's name and the staff username",
-            "object_type object_id": "the code and id of the record the form created",
-        },
-    ),
-    "data_meta": ("facts about the dataset (seed, as-of date)", {"key value": ""}),
-    "retention_run": (
-        "the retention sweep's progress (data.erasure.sweep_runs)",
-        {
-            "started_by": "staff username",
-            "state rule": "codes",
-            "summary": "counts per rule, batches and seconds",
-        },
-    ),
-}
-
-#: Columns, outside every subject's registry, that refer to nobody or hold text about nobody
-#: (each with its reason): listing them is how a new one is noticed.
-NOT_SUBJECT_DATA: tuple[SubjectField, ...] = tuple(
-    item
-    for table, (table_why, groups) in _NOT_SUBJECT_TABLES.items()
-    for group, why in groups.items()
-    for item in _fields(table, not_personal={group: f"{table_why}: {why}" if why else table_why})
-)
-
-
-def decisions(table: Table, column: str) -> dict[str, FieldKind]:
-    """Every recorded decision on one column: subject type (or ``"none"`` for
-    :data:`NOT_SUBJECT_DATA`, ``"derived"`` for a derived family's totals) → kind."""
-    found: dict[str, FieldKind] = {}
-    for subject_type, reg in REGISTRIES.items():
-        kind = reg.kind_of(table.name, column)
-        if kind is not None:
-            found[subject_type] = kind
-    for item in NOT_SUBJECT_DATA:
-        if (item.table, item.column) == (table.name, column):
-            found["none"] = item.kind
-    if not found and ROLLUPS.matches(table.name):
-        kind = ROLLUPS.kind_of(table.c[column])
-        if kind is not None:
-            found["derived"] = kind
-    return found

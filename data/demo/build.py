@@ -18,6 +18,7 @@ from datetime import date
 import numpy as np
 from sqlalchemy import Engine, MetaData
 
+from data.consent.rollup import rebuild as rebuild_consent_rollup
 from data.db import downgrade_database, upgrade_database
 from data.demo.activity import (
     Activity,
@@ -28,6 +29,11 @@ from data.demo.activity import (
     make_leads,
 )
 from data.demo.bulk import ParallelLoader, TableData
+from data.demo.compliance import (
+    add_marketing_emails,
+    honour_recording_consent,
+    reappear_after_erasure,
+)
 from data.demo.consent import add_retention_and_opt_outs, make_consent, make_suppression
 from data.demo.free_text import add_twins, plant_contacts
 from data.demo.people import (
@@ -141,6 +147,8 @@ def build_demo(
             loader.submit(_meta(seed, leads, as_of))
         phase("loaded")
         rebuild_rollups(engine, progress)  # bulk loads bypass the rollups' session hooks
+        with engine.begin() as conn:
+            rebuild_consent_rollup(conn)  # likewise the consent rollup's
         phase("rollups")
     except BaseException:
         progress("the load failed: leaving an empty schema behind")
@@ -251,10 +259,15 @@ def _privacy_consent_and_erasures(
         erasures=max(3, round(homeowners.n * 0.002)),
         opt_outs=max(3, round(homeowners.n * 0.003)),
     )
-    loader.submit(
-        make_consent(rng["consent"], window, homeowners, partners, outcome, extra_opt_outs)
-    )
+    consent = make_consent(rng["consent"], window, homeowners, partners, outcome, extra_opt_outs)
+    planted = np.random.default_rng(rng["consent"].integers(1 << 62))  # the monitor's findings
+    erased = set(outcome.erased)
+    honour_recording_consent(planted, window, consent, interactions, erased)
+    add_marketing_emails(planted, window, consent, interactions, lead_rows.homeowner, erased)
+    loader.submit(consent)
     opt_outs = {**outcome.service_opt_out, **extra_opt_outs}
+    left_alone = set(outcome.subjects) | set(opt_outs) | {outcome.legal_hold}
+    reappear_after_erasure(planted, homeowners, outcome.erased, left_alone)
     suppression = make_suppression(homeowners, outcome.erased, opt_outs, suppression_key())
     plant_contacts(
         np.random.default_rng(rng["extra"].integers(1 << 62)),

@@ -214,6 +214,13 @@ def _due(rule: Rule, limit_cutoff: datetime) -> tuple[Any, Any, Any]:
     return PrivacyRequest.id, condition, closed
 
 
+def due_rows(rule: Rule, limit_cutoff: datetime) -> tuple[Any, Any, Any]:
+    """(id column, condition, time column) of the rows ``rule`` would act on at this cutoff:
+    the compliance monitor (``data.compliance.records``) counts what is kept past retention
+    with the very condition the sweep uses."""
+    return _due(rule, limit_cutoff)
+
+
 def preview(session: Session, now: datetime | None = None) -> list[RulePreview]:
     """Per rule: its period, cutoff, how many items are due now and the oldest one's time."""
     now = now or utcnow()

@@ -15,9 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from data.consent.current import consent_of
 from data.do_not_contact import suppression_digest, suppression_key
 from data.identifiers import normalise_email, normalise_phone
 from data.models import CONSENT_PURPOSES, ConsentEvent, Homeowner, Partner, Suppression
@@ -51,19 +52,12 @@ SUPPRESSION_REASONS = {
 def current_consent(
     session: Session, subject_type: str, subject_id: int
 ) -> dict[str, tuple[bool, datetime]]:
-    """Latest event per purpose: purpose → (granted, at)."""
-    latest = (
-        select(ConsentEvent.purpose, func.max(ConsentEvent.id).label("last_id"))
-        .where(ConsentEvent.subject_type == subject_type, ConsentEvent.subject_id == subject_id)
-        .group_by(ConsentEvent.purpose)
-        .subquery()
-    )
-    rows = session.execute(
-        select(ConsentEvent.purpose, ConsentEvent.granted, ConsentEvent.at).join(
-            latest, latest.c.last_id == ConsentEvent.id
-        )
-    ).all()
-    return {r[0]: (bool(r[1]), r[2]) for r in rows}
+    """Latest event per purpose: purpose → (granted, at), by the one definition of current
+    consent (:mod:`data.consent.current`)."""
+    return {
+        purpose: (state.granted, state.at)
+        for purpose, state in consent_of(session, subject_type, subject_id).items()
+    }
 
 
 @dataclass(frozen=True)

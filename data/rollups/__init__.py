@@ -39,6 +39,9 @@ The package, by role
 * :mod:`data.rollups.presets`: the standard periods' per-partner totals, ready to read.
 * :mod:`data.rollups.lead_days`: leads created per day (the home page's lead volume), recounted
   per touched day by the same session hooks.
+* :mod:`data.rollups.lead_flow`: per creation day, how far leads got (funnel steps, time
+  histograms) and their status transitions, at several filter levels (the lead-flow page,
+  :mod:`data.leadflow`); recounted per touched creation day by the same hooks.
 
 The names below are the package's public interface; import them from ``data.rollups``.
 """

@@ -53,6 +53,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from data.models import LeadShare, Review
 from data.rollups.counting import ALL_TABLES, FAMILIES
 from data.rollups.lead_days import days_touched, rebuild_lead_days, recount_days
+from data.rollups.lead_flow import lead_days_touched, rebuild_lead_flow, recount_flow_days
 from data.rollups.presets import recompute_all_presets, refresh_partner_presets
 from data.rollups.tables import (
     COUNTERS,
@@ -170,6 +171,7 @@ def rebuild(conn: Connection) -> None:
         )
         scratch.drop(conn)
     rebuild_lead_days(conn)
+    rebuild_lead_flow(conn)
     recompute_all_presets(conn)
     for name in COUNTERS:  # bulk loads bypass the hooks: every cache starts over
         bump_version(conn, name)
@@ -485,6 +487,7 @@ def _touched_partners(session: Session) -> dict[int, date | None]:
 
 _PENDING = "rollup_pending"  # session.info: partner id → earliest touched day (None: all)
 _PENDING_LEAD_DAYS = "rollup_pending_lead_days"  # session.info: days whose leads changed
+_PENDING_FLOW_DAYS = "rollup_pending_flow_days"  # session.info: lead-flow days to recount
 
 
 def _collect_after_flush(session: Session, _context: Any) -> None:
@@ -495,6 +498,9 @@ def _collect_after_flush(session: Session, _context: Any) -> None:
     lead_days = days_touched(session)
     if lead_days:
         session.info.setdefault(_PENDING_LEAD_DAYS, set()).update(lead_days)
+    flow_days = lead_days_touched(session)
+    if flow_days:
+        session.info.setdefault(_PENDING_FLOW_DAYS, set()).update(flow_days)
     if not any(
         isinstance(o, LeadShare | Review)
         for o in chain(session.new, session.dirty, session.deleted)
@@ -524,11 +530,15 @@ def _refresh_before_commit(session: Session) -> None:
     lead_days = session.info.pop(_PENDING_LEAD_DAYS, None)
     if lead_days:
         recount_days(session.connection(), lead_days)
+    flow_days = session.info.pop(_PENDING_FLOW_DAYS, None)
+    if flow_days:
+        recount_flow_days(session.connection(), flow_days)
 
 
 def _forget_after_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
     session.info.pop(_PENDING_LEAD_DAYS, None)
+    session.info.pop(_PENDING_FLOW_DAYS, None)
 
 
 _HOOKS: tuple[tuple[str, Callable[..., None]], ...] = (

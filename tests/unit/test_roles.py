@@ -16,7 +16,10 @@ ROLES = ("admin", "manager", "privacy_officer", "marketing")
 # capability -> (admin, manager, privacy_officer, marketing)
 EXPECTED: dict[str, tuple[bool, bool, bool, bool]] = {
     "export_partner_table": (True, True, False, False),
+    "export_lead_flow": (True, True, False, False),
     "export_audit_log": (True, False, False, False),
+    "view_aggregates": (True, False, False, True),
+    "export_aggregates": (True, False, False, True),
     "see_people": (True, False, True, False),
     "handle_privacy_requests": (True, False, True, False),
     "manage_users": (True, False, False, False),

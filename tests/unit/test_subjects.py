@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import JSON, Column, Integer, String, Table, func, select
 
-from data import subject_rows, subjects
+from data import subject_decisions, subject_rows, subjects
 from data.db import session_scope
 from data.models import (
     ConsentEvent,
@@ -60,11 +60,11 @@ def test_every_person_reference_or_text_column_is_classified():
         for table in all_tables()
         for column in table.columns
         if (refers_to_person(column) or holds_text(column))
-        and not subjects.decisions(table, column.name)
+        and not subject_decisions.decisions(table, column.name)
     ]
     assert undecided == [], (
         "classify these columns in data/subjects.py (a kind in the homeowner or partner "
-        "registry, or NOT_SUBJECT_DATA with the reason they hold nobody's data)"
+        "registry, or data/subject_decisions.py with the reason they hold nobody's data)"
     )
 
 
@@ -102,14 +102,14 @@ def test_every_column_of_a_declared_table_is_classified_and_exists():
 
 def test_not_subject_data_names_real_columns_with_reasons():
     metadata = load_all_models()
-    for item in subjects.NOT_SUBJECT_DATA:
+    for item in subject_decisions.NOT_SUBJECT_DATA:
         assert item.column in metadata.tables[item.table].c, item
         assert item.kind == subjects.NOT_PERSONAL and item.why
 
 
 def test_a_new_text_column_on_a_rollup_table_is_not_classified_by_the_family_rule():
     table = next(t for t in all_tables() if t.name == "rollup_share_partner")
-    assert subjects.decisions(table, "partner_id") == {"partner": subjects.REFERENCE}
+    assert subject_decisions.decisions(table, "partner_id") == {"partner": subjects.REFERENCE}
     assert subjects.ROLLUPS.kind_of(Column("owner_name", String(80))) is None
     assert subjects.ROLLUPS.kind_of(Column("shares_total", Integer())) == (subjects.STATISTIC)
 

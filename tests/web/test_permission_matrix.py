@@ -54,23 +54,34 @@ def roles(*names: str) -> frozenset[str]:
 PAGES: dict[str, tuple[str, frozenset[str]]] = {
     "/": ("/", EVERYONE),
     "/partners": ("/partners", roles(ADMIN, MANAGER)),
+    # docs/domain.md §2: lead flow is the managers' (and admins')
+    "/leads": ("/leads", roles(ADMIN, MANAGER)),
     "/partners/<partner_id>": ("/partners/1", roles(ADMIN, MANAGER)),
     "/privacy": ("/privacy", roles(ADMIN, PRIVACY)),
     "/privacy/<request_id>": ("/privacy/1", roles(ADMIN, PRIVACY)),
     "/audit": ("/audit", roles(ADMIN, PRIVACY)),
     # docs/domain.md §2: retention runs are the privacy officers' (and admins')
     "/retention": ("/retention", roles(ADMIN, PRIVACY)),
+    # issue 15: consent counts for managers too; people-level consent for privacy and admin
+    "/consent": ("/consent", roles(ADMIN, MANAGER, PRIVACY)),
+    "/consent/people": ("/consent/people", roles(ADMIN, PRIVACY)),
     "/admin/users": ("/admin/users", roles(ADMIN)),
+    # issue 14: de-identified aggregates for marketing (and admins)
+    "/aggregates": ("/aggregates", roles(ADMIN, MARKETING)),
     "/not-found-404": ("/not-found-404", EVERYONE),
 }
 
 PARTNERS_PAGE = roles(ADMIN, MANAGER)
+LEADS_PAGE = roles(ADMIN, MANAGER)
 PARTNER_DETAIL_PAGE = roles(ADMIN, MANAGER)
 PRIVACY_DESK = roles(ADMIN, PRIVACY)
 PRIVACY_REQUEST_PAGE = roles(ADMIN, PRIVACY)
 AUDIT_PAGE = roles(ADMIN, PRIVACY)
 USERS_PAGE = roles(ADMIN)
 RETENTION_PAGE = roles(ADMIN, PRIVACY)
+CONSENT_PAGE = roles(ADMIN, MANAGER, PRIVACY)
+CONSENT_PEOPLE = roles(ADMIN, PRIVACY)
+AGGREGATES_PAGE = roles(ADMIN, MARKETING)
 
 
 @dataclass(frozen=True)
@@ -118,6 +129,9 @@ CALLBACKS: dict[tuple[str, ...], CallbackRow] = {
     ("partners-download.data", "partners-export-result.children"): CallbackRow(PARTNERS_PAGE),
     # /partners/<id>
     ("partner-detail-url.search",): CallbackRow(PARTNER_DETAIL_PAGE),
+    # /leads (filters and chart clicks into the address; the operations list's export)
+    ("leads-url.href", "leads-filters-problem.children"): CallbackRow(LEADS_PAGE),
+    ("leads-download.data", "leads-export-result.children"): CallbackRow(LEADS_PAGE),
     # /privacy
     ("privacy-url.search",): CallbackRow(PRIVACY_DESK),
     # the live queue (polled), the bulk close's list and its confirmation
@@ -197,6 +211,14 @@ CALLBACKS: dict[tuple[str, ...], CallbackRow] = {
     },
     # the erasure preview (read only; docs/erasure.md)
     ("privacy-request-erase-preview-result.children",): CallbackRow(PRIVACY_REQUEST_PAGE),
+    # /consent: the filters into the address (counts only, no person)
+    ("consent-url.search",): CallbackRow(CONSENT_PAGE),
+    # /consent/people: lookup, violation lists, suppression list download (people-level)
+    ("consent-people-found.children",): CallbackRow(CONSENT_PEOPLE),
+    ("consent-people-violations.children",): CallbackRow(CONSENT_PEOPLE),
+    ("consent-people-download.data", "consent-people-download-result.children"): CallbackRow(
+        CONSENT_PEOPLE
+    ),
     # /retention: periods, preview, the start (ticket) and the background sweep
     ("retention-save-result.children",): CallbackRow(RETENTION_PAGE),
     ("retention-preview-result.children",): CallbackRow(RETENTION_PAGE),
@@ -219,6 +241,9 @@ CALLBACKS: dict[tuple[str, ...], CallbackRow] = {
         "privacy-request-view.children",
         "privacy-request-package-result.children",
     ): CallbackRow(PRIVACY_REQUEST_PAGE),
+    # /aggregates: the choice into the address; the export (ledger, differencing refusal)
+    ("aggregates-url.search", "aggregates-problem.children"): CallbackRow(AGGREGATES_PAGE),
+    ("aggregates-download.data", "aggregates-export-result.children"): CallbackRow(AGGREGATES_PAGE),
     # /audit
     ("audit-url.search",): CallbackRow(AUDIT_PAGE),
     ("audit-grid.getRowsResponse",): CallbackRow(AUDIT_PAGE),
@@ -286,6 +311,8 @@ ROUTES: dict[str, Route | str] = {
         COMPONENT_SUITE, anonymous=200, allowed=EVERYONE, ok=200, public=True
     ),
     "/_favicon.ico": Route("/_favicon.ico", anonymous=200, allowed=EVERYONE, ok=200, public=True),
+    # the load balancer's health check: public, names only the state of each check (issue 17)
+    "/healthz": Route("/healthz", anonymous=200, allowed=EVERYONE, ok=200, public=True),
     "/_dash-layout": Route("/_dash-layout", anonymous=401, allowed=EVERYONE, ok=200),
     "/_dash-dependencies": Route("/_dash-dependencies", anonymous=401, allowed=EVERYONE, ok=200),
     "/_reload-hash": Route("/_reload-hash", anonymous=401, allowed=NOBODY, ok=200),
@@ -329,6 +356,14 @@ EXPORTS: dict[str, Export] = {
         r"partners-\d{8}-\d{4}\.xlsx",
         "partners.export",
     ),
+    "lead operations CSV": Export(
+        "/leads",
+        "leads-export-csv",
+        "leads-download",
+        roles(ADMIN, MANAGER),
+        r"lead-operations-\d{8}-\d{4}\.csv",
+        "leads.export",
+    ),
     "audit log CSV": Export(
         "/audit",
         "audit-export-csv",
@@ -345,6 +380,30 @@ EXPORTS: dict[str, Export] = {
         r"audit-log-\d{8}-\d{4}\.xlsx",
         "audit.export",
     ),
+    "aggregates CSV": Export(
+        "/aggregates",
+        "aggregates-export-csv",
+        "aggregates-download",
+        roles(ADMIN, MARKETING),
+        r"aggregates-\d{8}-\d{4}\.csv",
+        "aggregates.export",
+    ),
+    "aggregates XLSX": Export(
+        "/aggregates",
+        "aggregates-export-xlsx",
+        "aggregates-download",
+        roles(ADMIN, MARKETING),
+        r"aggregates-\d{8}-\d{4}\.xlsx",
+        "aggregates.export",
+    ),
+    "suppression list CSV": Export(
+        "/consent/people",
+        "consent-people-download-button",
+        "consent-people-download",
+        roles(ADMIN, PRIVACY),
+        r"suppression-list-\d{8}-\d{4}\.csv",
+        "consent.suppression_list.export",
+    ),
 }
 
 # Every dcc.Download the callbacks fill. The access package download (privacy request page)
@@ -355,6 +414,9 @@ DOWNLOADS = {
     "partners-download": "exports: partner table CSV, XLSX",
     "audit-download": "exports: audit log CSV, XLSX",
     "privacy-request-download": "access package: CALLBACKS row of /privacy/<id>",
+    "consent-people-download": "exports: suppression list CSV",
+    "aggregates-download": "exports: aggregates CSV, XLSX",
+    "leads-download": "exports: lead operations CSV",
 }
 
 
