@@ -56,6 +56,11 @@ def _is_count(value: Any) -> bool:
     return value is None or (type(value) is int and value >= 0)
 
 
+def _is_path(value: Any) -> bool:
+    """A location's path: always "/…" in a browser (Dash's router failed on anything else)."""
+    return isinstance(value, str) and value.startswith("/")
+
+
 def _is_text(value: Any) -> bool:
     return value is None or isinstance(value, str)
 
@@ -100,7 +105,7 @@ PROPERTY_TYPES: Mapping[str, Callable[[Any], bool]] = {
     "n_intervals": _is_count,
     "n_submit": _is_count,
     "n_blur": _is_count,
-    "pathname": _is_text,
+    "pathname": _is_path,
     "search": _is_text,
     "hash": _is_text,
     "href": _is_text,

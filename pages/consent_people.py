@@ -214,6 +214,8 @@ def violations(code: Any, days: Any) -> Any:
     """One rule's violations, newest first (at most ``monitor.LIST_LIMIT``)."""
     if not current_role_can("see_people"):
         return refused("Your role does not see individual people.", colour="danger")
+    if not all(isinstance(v, str) for v in (code, days)):
+        return refused("Choose a rule and a period from the lists.")
     if code not in RULE_BY_CODE or days not in LIST_DAYS:
         return refused("Choose a rule and a period from the lists.")
     end = today()

@@ -358,7 +358,7 @@ def layout(partner_id: Any = None, **kwargs: Any) -> html.Div:
 )
 def change_period(preset: Any, stored: Any) -> Any:
     """Another period preset, keeping the other filters (the router re-renders the page)."""
-    if preset not in PRESETS or preset == "custom":
+    if not isinstance(preset, str) or preset not in PRESETS or preset == "custom":
         return no_update
     params = {str(k): str(v) for k, v in stored.items()} if isinstance(stored, dict) else {}
     params = {k: v for k, v in params.items() if k not in ("period", "from", "to")}

@@ -276,3 +276,13 @@ def test_clientside_callbacks_are_refused_on_the_server(client_for, dash_app):
         response = client.post(CALLBACK, json=body)
         assert response.status_code == 400, key
         assert "clientside" in response.get_json()["error"]
+
+
+def test_a_router_request_without_a_path_is_a_400(client_for, dash_app, caplog):
+    """A browser's location always has a path; Dash's router failed on None with a 500."""
+    client = client_for("manager")
+    for pathname in (None, "zzz", "' OR 1=1 --"):
+        with caplog.at_level(logging.INFO):
+            response = client.post(CALLBACK, json=router_body(dash_app, pathname=pathname))
+        assert response.status_code == 400, pathname
+    assert "Traceback" not in caplog.text
