@@ -118,7 +118,7 @@ def aggregate_chart(
                 "z": z,
                 "text": text,
                 "texttemplate": "%{text}",
-                "colorscale": "Blues",
+                "colorscale": [[0.0, "#e7f0fd"], [1.0, "#0a3d91"]],  # few (pale) to many
                 "hoverongaps": False,
                 "colorbar": {"title": {"text": measure_label}},
                 "hovertemplate": "%{y}, %{x}: %{z}<extra></extra>",

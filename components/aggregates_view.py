@@ -132,7 +132,14 @@ def table_grid(crosstab: pd.DataFrame) -> Any:
     fields = [f"c{i}" for i in range(len(crosstab.columns))]
     hidden = {"styleConditions": [{"condition": "params.value === 'x'", "style": HIDDEN_STYLE}]}
     columns = [
-        {"field": f, "headerName": str(name), "cellStyle": hidden, "sortable": False}
+        # no type inference: a numeric column would show the hidden mark as "Invalid Number"
+        {
+            "field": f,
+            "headerName": str(name),
+            "cellStyle": hidden,
+            "sortable": False,
+            "cellDataType": False,
+        }
         for f, name in zip(fields, crosstab.columns, strict=True)
     ]
     rows = [

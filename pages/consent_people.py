@@ -28,7 +28,7 @@ from data.db import session_scope
 from data.export import SUPPRESSION_LIST, export_table
 from data.identifiers import national_form
 from data.privacy.optouts import PURPOSE_LABELS
-from data.timeutil import start_of, today, utcnow
+from data.timeutil import sa_text, start_of, today, utcnow
 from guard import current_role, current_role_can
 
 P = "consent-people"
@@ -112,12 +112,12 @@ def history_table(df: pd.DataFrame, id_: str) -> Any:
     if df.empty:
         return html.P("No consent recorded (never asked).", className="text-muted small")
     head = html.Thead(html.Tr([html.Th(h) for h in (
-        "when (UTC)", "purpose", "decision", "channel", "evidence", "")]))  # fmt: skip
+        "when", "purpose", "decision", "channel", "evidence", "")]))  # fmt: skip
     body = html.Tbody(
         [
             html.Tr(
                 [
-                    html.Td(f"{r.at:%Y-%m-%d %H:%M:%S}"),
+                    html.Td(sa_text(pd.Timestamp(r.at).to_pydatetime())),
                     html.Td(PURPOSE_LABELS.get(r.purpose, r.purpose)),
                     html.Td("granted" if r.granted else "withdrawn"),
                     html.Td(CHANNEL_LABELS.get(r.source, r.source)),
@@ -187,12 +187,12 @@ def violations_table(df: pd.DataFrame) -> Any:
         return html.P("No violations of this rule.", className="text-muted small",
                       id=f"{P}-no-violations")  # fmt: skip
     head = html.Thead(html.Tr([html.Th(h) for h in (
-        "when (UTC)", "subject", "record", "detail")]))  # fmt: skip
+        "when", "subject", "record", "detail")]))  # fmt: skip
     body = html.Tbody(
         [
             html.Tr(
                 [
-                    html.Td(f"{pd.Timestamp(r.at):%Y-%m-%d %H:%M}"),
+                    html.Td(sa_text(pd.Timestamp(r.at).to_pydatetime())),
                     html.Td(f"{r.subject_type} #{int(r.subject_id)}"
                             if r.subject_type and pd.notna(r.subject_id) else "–"),
                     html.Td(f"{r.object_type} #{int(r.object_id)}"),
