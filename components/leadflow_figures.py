@@ -26,6 +26,7 @@ from components.partner_figures import (
     values,
 )
 from data.leadflow.filters import STEP_LABELS
+from data.rollups.lead_flow import START
 
 SELECTED = "#0d6efd"
 NORMAL = "#6ea8fe"
@@ -242,16 +243,21 @@ def _columns(links: pd.DataFrame) -> dict[str, int]:
 
 def sankey_figure(links: pd.DataFrame, max_links: int = 60) -> Figure:
     """Status transitions as a Sankey diagram drawn with shapes (see the module docstring):
-    statuses in columns left to right, band widths proportional to the number of leads."""
+    statuses in columns left to right, band widths proportional to the number of leads. Rows
+    from ``START`` (each lead's first status) are not drawn but size their status, so a lead
+    that went no further still counts (the first box then equals the funnel's first step)."""
     title = "Status transitions (leads created in the period)"
-    links = links[links["count"] > 0].head(max_links)
+    links = links[links["count"] > 0]
+    first = links[links["source"] == START]  # a lead's first status: sizes, not bands
+    links = links[links["source"] != START].head(max_links)
     if links.empty:
         return empty_figure(title, "No status changes for these filters.")
     columns = _columns(links)
     used = set(links["source"]) | set(links["target"])
     value = {
         s: max(
-            int(links.loc[links["target"] == s, "count"].sum()),
+            int(links.loc[links["target"] == s, "count"].sum())
+            + int(first.loc[first["target"] == s, "count"].sum()),
             int(links.loc[links["source"] == s, "count"].sum()),
         )
         for s in used

@@ -17,7 +17,6 @@ from data.leadflow.filters import BREAKDOWNS, LeadFlowFilters, flow_rows, level_
 from data.leadflow.measures import bucket_label, share
 from data.rollups.lead_flow import (
     N_BUCKETS,
-    START,
     TIME_BOUNDS,
     TRANSITION_LEVELS,
     TRANSITION_TABLES,
@@ -154,8 +153,9 @@ def province_breakdown(conn: Connection, filters: LeadFlowFilters) -> pd.DataFra
 
 def transitions(conn: Connection, filters: LeadFlowFilters) -> pd.DataFrame:
     """Status transitions of the leads created in the period: ``source``, ``target``,
-    ``count``, most frequent first; a lead's first status comes from ``START`` (left out
-    here). Filters beyond trade and province are counted from the base tables."""
+    ``count``, most frequent first; a lead's first status comes from ``START`` (kept: the
+    chart sizes a status by what entered it, so the leads that went no further still count).
+    Filters beyond trade and province are counted from the base tables."""
     dims = filters.dimensions()
     level = level_for(list(dims), TRANSITION_LEVELS)
     if level is not None:
@@ -171,7 +171,6 @@ def transitions(conn: Connection, filters: LeadFlowFilters) -> pd.DataFrame:
         counted = transition_source((), and_(*filters.lead_conditions())).subquery()
         query = select(counted.c.from_status, counted.c.to_status, counted.c.n)
     frame = pd.DataFrame(tuples_of(conn.execute(query)), columns=["source", "target", "count"])
-    frame = frame[frame["source"] != START]
     frame["count"] = frame["count"].astype("int64")
     return frame.sort_values(
         ["count", "source", "target"], ascending=[False, True, True], ignore_index=True

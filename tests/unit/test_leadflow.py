@@ -18,7 +18,7 @@ from sqlalchemy import Engine, select, update
 from data import leadflow as lf
 from data.db import read_connection, session_scope
 from data.models import Lead, LeadShare
-from data.rollups.lead_flow import FLOW_TABLES, TRANSITION_TABLES, rebuild_lead_flow
+from data.rollups.lead_flow import FLOW_TABLES, START, TRANSITION_TABLES, rebuild_lead_flow
 from tests.leadflow_world import PERIOD, SUB, World, build_world
 
 
@@ -93,6 +93,7 @@ def test_sankey_orders_events_by_time(world: World) -> None:
         gp = lf.transitions(conn, _filters(province="Gauteng"))  # from the rollup
     got = {(r.source, r.target): r.count for r in all_leads.itertuples()}
     assert got == {
+        (START, "created"): 5,  # every lead's first status, L1..L5
         ("created", "shared"): 4,  # L2..L5
         ("shared", "contacted"): 4,
         ("contacted", "quoted"): 2,  # L2, L3 (L3's events were written backwards)
@@ -102,6 +103,7 @@ def test_sankey_orders_events_by_time(world: World) -> None:
         ("quoted", "closed"): 1,  # L3, cancelled after its quote
     }
     assert {(r.source, r.target): r.count for r in sub.itertuples()} == {
+        (START, "created"): 2,  # L3, L5
         ("created", "shared"): 2,
         ("shared", "contacted"): 2,
         ("contacted", "quoted"): 1,
@@ -109,6 +111,7 @@ def test_sankey_orders_events_by_time(world: World) -> None:
     }
     # Gauteng: L1 (created only), L2 (the full path), L5 (to contacted)
     assert {(r.source, r.target): r.count for r in gp.itertuples()} == {
+        (START, "created"): 3,  # L1, L2, L5
         ("created", "shared"): 2,
         ("shared", "contacted"): 2,
         ("contacted", "quoted"): 1,

@@ -21,6 +21,7 @@ from data.leadflow import Headline
 from data.leadflow.filters import Lookups
 from data.leadflow.funnel import Numbers
 from data.leadflow.operations import COLUMNS
+from data.rollups.lead_flow import START
 
 TODAY = date(2026, 11, 30)
 LOOKUPS = Lookups(
@@ -103,6 +104,22 @@ def test_sankey_bands_and_nodes() -> None:
     # "closed" is not a funnel step: it goes after contacted, its latest source
     closed = next(r for r in rects if r["x0"] == max(r["x0"] for r in rects))
     assert closed["y1"] - closed["y0"] == pytest.approx(max(r["y1"] - r["y0"] for r in rects))
+
+
+def test_a_status_is_as_tall_as_what_entered_it_first_leads_included() -> None:
+    """12 leads were created and 10 shared: the created box says 12 (as the funnel does), not
+    the 10 that moved on; first statuses are not drawn as bands."""
+    links = pd.DataFrame(
+        {
+            "source": [START, "created"],
+            "target": ["created", "shared"],
+            "count": [12, 10],
+        }
+    )
+    fig = figs.sankey_figure(links)
+    labels = sorted(a["text"] for a in fig["layout"]["annotations"])
+    assert labels == ["created (12)", "shared (10)"]
+    assert len([s for s in fig["layout"]["shapes"] if s["type"] == "path"]) == 1
 
 
 def test_series_is_stacked_with_clickable_keys() -> None:
