@@ -297,12 +297,12 @@ def _sum_into(
     target: Table,
     keys: Sequence[str],
     counts: Sequence[str],
-    day: date | None,
+    days: Sequence[date] | None,
 ) -> None:
     group = [source.c[k] for k in keys]
     rows = select(*group, *(func.sum(source.c[n]) for n in counts)).group_by(*group)
-    if day is not None:
-        rows = rows.where(source.c.day == day)
+    if days is not None:
+        rows = rows.where(source.c.day.in_(days))
     conn.execute(insert(target).from_select([*keys, *counts], rows))
 
 
@@ -314,10 +314,11 @@ def _sum_levels(
     finest_keys: tuple[str, ...],
     extra: tuple[str, ...],
     counts: Sequence[str],
-    day: date | None,
+    days: Sequence[date] | None,
 ) -> None:
     """Fill every level as the sums of the smallest level already filled that holds its keys
-    (finest first), reading ``day`` only when given: each GROUP BY reads as few rows as it can."""
+    (finest first), reading ``days`` only when given: each GROUP BY reads as few rows as it
+    can."""
     built: dict[str, tuple[Table, tuple[str, ...]]] = {"": (finest, finest_keys)}
     for level in sorted(levels, key=lambda name: -len(levels[name])):
         if levels[level] == finest_keys and finest is tables.get(level):
@@ -328,19 +329,19 @@ def _sum_levels(
             (built[name] for name in built if wanted <= set(built[name][1])),
             key=lambda entry: len(entry[1]),
         )
-        _sum_into(conn, source, tables[level], ("day", *levels[level], *extra), counts, day)
+        _sum_into(conn, source, tables[level], ("day", *levels[level], *extra), counts, days)
         built[level] = (tables[level], levels[level])
 
 
-def _fill(conn: Connection, where: Any, day: date | None) -> None:
-    """Insert the flow and transition rows of the leads matching ``where`` (created on
-    ``day``, or every lead when both are ``None``): the finest flow level from the base tables
+def _fill(conn: Connection, where: Any, days: Sequence[date] | None) -> None:
+    """Insert the flow and transition rows of the leads matching ``where`` (created on one of
+    ``days``, or every lead when both are ``None``): the finest flow level from the base tables
     and the coarser ones as sums; transitions through a scratch table of the finest grain."""
     full = FLOW_TABLES["full"]
     conn.execute(
         insert(full).from_select(["day", *DIMENSIONS, *FLOW_COUNTS], flow_source(where=where))
     )
-    _sum_levels(conn, FLOW_LEVELS, FLOW_TABLES, full, DIMENSIONS, (), FLOW_COUNTS, day)
+    _sum_levels(conn, FLOW_LEVELS, FLOW_TABLES, full, DIMENSIONS, (), FLOW_COUNTS, days)
     scratch = _scratch_transitions()
     scratch.drop(conn, checkfirst=True)
     scratch.create(conn)
@@ -351,7 +352,7 @@ def _fill(conn: Connection, where: Any, day: date | None) -> None:
     )
     statuses = ("from_status", "to_status")
     _sum_levels(
-        conn, TRANSITION_LEVELS, TRANSITION_TABLES, scratch, DIMENSIONS, statuses, ("n",), day
+        conn, TRANSITION_LEVELS, TRANSITION_TABLES, scratch, DIMENSIONS, statuses, ("n",), days
     )
     scratch.drop(conn)
 
@@ -364,23 +365,37 @@ def rebuild_lead_flow(conn: Connection) -> None:
 
 
 _LOCK_NAMESPACE = 0xF10E << 32
+#: Days recounted by one pass of statements. One pass per day cost ~150 ms of building the
+#: 40-odd statements alone, which made a flush touching a month of leads take seconds; a pass
+#: over many days costs about the same as one. Bounded because SQLite parses a long ``OR`` of
+#: day ranges as a deep tree, whose depth it limits.
+DAYS_PER_PASS = 60
 
 
 def recount_flow_days(conn: Connection, days: Iterable[date]) -> None:
     """Make each day's rows equal to what the base tables say about the leads created that
     day (no leads: no rows)."""
-    for day in sorted(set(days)):
-        if conn.dialect.name == "postgresql":
+    ordered = sorted(set(days))
+    if conn.dialect.name == "postgresql":
+        for day in ordered:  # in day order, as every writer takes them: no deadlock
             conn.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"),
                 {"key": _LOCK_NAMESPACE + day.toordinal()},
             )
+    for start in range(0, len(ordered), DAYS_PER_PASS):
+        chunk = ordered[start : start + DAYS_PER_PASS]
         for table in chain(FLOW_TABLES.values(), TRANSITION_TABLES.values()):
-            conn.execute(delete(table).where(table.c.day == day))
-        within = and_(
-            Lead.created_at >= start_of(day), Lead.created_at < start_of(day + timedelta(days=1))
+            conn.execute(delete(table).where(table.c.day.in_(chunk)))
+        within = or_(
+            *(
+                and_(
+                    Lead.created_at >= start_of(day),
+                    Lead.created_at < start_of(day + timedelta(days=1)),
+                )
+                for day in chunk
+            )
         )
-        _fill(conn, within, day)
+        _fill(conn, within, chunk)
 
 
 # --- what a flush touched ------------------------------------------------------------------------

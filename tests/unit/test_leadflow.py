@@ -18,6 +18,7 @@ from sqlalchemy import Engine, select, update
 from data import leadflow as lf
 from data.db import read_connection, session_scope
 from data.models import Lead, LeadShare
+from data.rollups import lead_flow
 from data.rollups.lead_flow import FLOW_TABLES, START, TRANSITION_TABLES, rebuild_lead_flow
 from tests.leadflow_world import PERIOD, SUB, World, build_world
 
@@ -224,9 +225,14 @@ def test_operations_list(world: World) -> None:
     assert "first_name" not in ops.columns and "email" not in ops.columns
 
 
-def test_rollups_follow_writes_and_equal_a_rebuild(world: World) -> None:
+@pytest.mark.parametrize("days_per_pass", [60, 1], ids=["one pass", "a pass per day"])
+def test_rollups_follow_writes_and_equal_a_rebuild(
+    world: World, days_per_pass: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Writes through a session keep the rollups current: a lead contacted later, a lead
-    moved to another day, a share deleted; the result equals a full rebuild."""
+    moved to another day, a share deleted; the result equals a full rebuild, whether the
+    touched days are recounted in one pass or one pass each."""
+    monkeypatch.setattr(lead_flow, "DAYS_PER_PASS", days_per_pass)
     with session_scope() as s:
         s.execute(update(Lead).where(Lead.id == world.leads["L1"]).values(status="shared"))
         l1 = s.get(Lead, world.leads["L1"])
