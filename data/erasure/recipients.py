@@ -17,7 +17,7 @@ so a partner subject has no recipients.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
@@ -75,14 +75,8 @@ def recipients(session: Session, subject_type: str, subject_id: int) -> tuple[Re
         .order_by(LeadShare.partner_id)
     ).all()
     return tuple(
-        Recipient(int(pid), int(n), sa_date(_instant(first)), sa_date(_instant(last)))
-        for pid, n, first, last in rows
+        Recipient(int(pid), int(n), sa_date(first), sa_date(last)) for pid, n, first, last in rows
     )
-
-
-def _instant(value: Any) -> datetime:
-    """An aggregate's datetime (SQLite returns MIN/MAX of a DATETIME column as text)."""
-    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
 def contacts(session: Session, entries: list[dict[str, Any]]) -> list[Contact]:
