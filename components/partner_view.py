@@ -18,6 +18,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.export_bar import export_buttons
 from components.grid import column_chooser, quick_search
 from components.kpi import alert_class, fmt_int, fmt_pct, kpi_card, kpi_row
 from components.partner_columns import COLUMNS, LOCKED
@@ -138,26 +139,7 @@ def summary(cards: list[dbc.Col], scatter: Figure, by_trade: Figure) -> dcc.Load
 
 def toolbar(search: str, can_export: bool) -> html.Div:
     """Quick search (labelled as narrowing the list only), column chooser, exports."""
-    exports = (
-        [
-            dbc.Button(
-                "Export CSV",
-                id="partners-export-csv",
-                size="sm",
-                color="secondary",
-                className="ms-2",
-            ),
-            dbc.Button(
-                "Export Excel",
-                id="partners-export-xlsx",
-                size="sm",
-                color="secondary",
-                className="ms-2",
-            ),
-        ]
-        if can_export
-        else []
-    )
+    exports = export_buttons("partners") if can_export else []
     return html.Div(
         [
             dbc.Row(
@@ -191,7 +173,6 @@ def toolbar(search: str, can_export: bool) -> html.Div:
                         [
                             column_chooser("partners-columns", COLUMNS, locked=LOCKED),
                             *exports,
-                            dcc.Download(id="partners-download"),
                         ],
                         className="text-end align-self-end",
                         md=3,

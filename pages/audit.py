@@ -17,7 +17,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
 from flask_login import current_user
 
-from components import messages
+from components import export_bar, messages
 from components.audit_details import readable_details
 from components.grid import data_grid, parse_grid_request, to_records
 from components.url_state import (
@@ -169,21 +169,7 @@ def layout(**query: str) -> html.Div:
     if total > ROW_CAP:
         count += f" (exports hold the newest {ROW_CAP:,})".replace(",", " ")
     export = (
-        html.Div(
-            [
-                dbc.Button("Export CSV", id="audit-export-csv", size="sm", color="secondary"),
-                dbc.Button(
-                    "Export Excel",
-                    id="audit-export-xlsx",
-                    size="sm",
-                    color="secondary",
-                    className="ms-2",
-                ),
-                dcc.Download(id="audit-download"),
-                html.Span(id="audit-export-result", className="ms-2 small"),
-            ],
-            className="mb-2",
-        )
+        export_bar.export_bar("audit")
         if can_export
         else html.P(
             "Read-only: exports of the audit log are for administrators.",
@@ -267,19 +253,16 @@ def serve_page(request, stored):
 
 
 @callback(
-    Output("audit-download", "data"),
-    Output("audit-export-result", "children"),
-    Input("audit-export-csv", "n_clicks"),
-    Input("audit-export-xlsx", "n_clicks"),
+    *export_bar.outputs("audit"),
+    *export_bar.inputs("audit"),
     State("audit-filters", "data"),
     prevent_initial_call=True,
+    running=export_bar.running("audit"),
 )
 def export(csv_clicks, xlsx_clicks, stored):
     """Admins only (privacy officers read the log but do not export it); the export is logged
     with its filters."""
-    fmt = {"audit-export-csv": "csv", "audit-export-xlsx": "xlsx"}.get(str(dash.ctx.triggered_id))
-    if fmt is None or not (csv_clicks or xlsx_clicks):
-        raise dash.exceptions.PreventUpdate
+    fmt = export_bar.clicked_format("audit", (csv_clicks, xlsx_clicks))
     if not current_role_can(AUDIT_LOG.capability):
         return no_update, "Only administrators can export the audit log."
     try:
@@ -298,5 +281,4 @@ def export(csv_clicks, xlsx_clicks, stored):
             actor=current_user.username,
             role=current_role(),
         )
-    data = dcc.send_bytes(file.content, file.filename, type=file.mime)
-    return data, f"Exported {len(df)} entries."
+    return export_bar.send(file), f"Exported {len(df)} entries."

@@ -32,7 +32,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
 from flask_login import current_user
 
-from components import in_place, messages
+from components import export_bar, in_place, messages
 from components.grid import (
     GridRequest,
     data_grid,
@@ -84,7 +84,7 @@ from components.partner_view import controls_problem as controls_problem_line
 from components.url_state import clean_params, parse_search, sort_param, to_search
 from data import partners as pdata
 from data.db import read_connection, session_scope
-from data.export import PARTNER_TABLE, Format, export_table, sort_and_filter_lines
+from data.export import PARTNER_TABLE, export_table, sort_and_filter_lines
 from data.timeutil import today
 from guard import current_role, current_role_can
 
@@ -165,7 +165,7 @@ def layout(**kwargs: Any) -> html.Div:
             filter_bar(PREFIX, query, trades, feedback=True),
             summary(*_view_parts(query)[:3]),
             toolbar(query.search, can_export),
-            html.Div(id="partners-export-result", className="small mb-2"),
+            html.Div(export_bar.export_result("partners", "small"), className="mb-2"),
             # A view rendered by the router (Back, a link) gets a new grid under a new id, whose
             # first getRowsRequest asks for its rows (in the sort and on the page of the
             # address); a filter change refreshes the grid in place (GRID_REFRESH_JS).
@@ -406,24 +406,20 @@ def choose_columns(visible: Any) -> list[dict[str, Any]]:
 
 
 @callback(
-    Output("partners-download", "data"),
-    Output("partners-export-result", "children"),
-    Input("partners-export-csv", "n_clicks"),
-    Input("partners-export-xlsx", "n_clicks"),
+    *export_bar.outputs("partners"),
+    *export_bar.inputs("partners"),
     State("partners-query", "data"),
     State("partners-grid", "getRowsRequest"),
     State("partners-columns", "value"),
     prevent_initial_call=True,
+    running=export_bar.running("partners"),
 )
 def export(
     csv_clicks: Any, xlsx_clicks: Any, stored: Any, request: Any, visible: Any
 ) -> tuple[Any, str]:
     """The grid as filtered, searched and sorted, in CSV or Excel, with the filters in the file;
     every export is recorded in the audit log."""
-    formats: dict[str, Format] = {"partners-export-csv": "csv", "partners-export-xlsx": "xlsx"}
-    fmt = formats.get(str(dash.ctx.triggered_id))
-    if fmt is None or not (csv_clicks or xlsx_clicks):
-        raise dash.exceptions.PreventUpdate
+    fmt = export_bar.clicked_format("partners", (csv_clicks, xlsx_clicks))
     if not current_role_can(PARTNER_TABLE.capability):
         return no_update, "Your role cannot export partner data."
     query = _stored_query(stored)
@@ -454,5 +450,4 @@ def export(
             actor=current_user.username,
             role=current_role(),
         )
-    data = dcc.send_bytes(file.content, file.filename, type=file.mime)
-    return data, f"Exported {len(frame):,} partners.".replace(",", " ")
+    return export_bar.send(file), f"Exported {len(frame):,} partners.".replace(",", " ")
