@@ -62,6 +62,7 @@ def data_grid(
     row_id_field: str | None = None,
     grid_options: Mapping[str, Any] | None = None,
     initial_sort: Sequence[tuple[str, bool]] = (),
+    initial_filter: Mapping[str, Any] | None = None,
     initial_page: int = 1,
     column_size: str | None = "autoSize",
 ) -> dag.AgGrid:
@@ -71,8 +72,9 @@ def data_grid(
     AG Grid then measures every cell whenever rows arrive, so wide tables give their columns a
     ``width`` and pass ``None``.
 
-    ``initial_sort`` ((column, descending) pairs) and ``initial_page`` (1-based) are the state
-    the grid opens in, e.g. restored from the address (AG Grid's ``initialState``).
+    ``initial_sort`` ((column, descending) pairs), ``initial_filter`` (a filter model, validated
+    by ``components.grid_filter``) and ``initial_page`` (1-based) are the state the grid opens
+    in, e.g. restored from the address (AG Grid's ``initialState``).
     """
     options: dict[str, Any] = {
         "pagination": True,
@@ -91,6 +93,8 @@ def data_grid(
         state["sort"] = {
             "sortModel": [{"colId": c, "sort": "desc" if d else "asc"} for c, d in initial_sort]
         }
+    if initial_filter:
+        state["filter"] = {"filterModel": dict(initial_filter)}
     if initial_page > 1:
         state["pagination"] = {"page": initial_page - 1, "pageSize": page_size}
     if state:

@@ -18,13 +18,15 @@ Pure: no database (the pages pass in the trades that exist) and no callbacks.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.grid_filter import INSTEAD as WITHOUT_COLUMN_FILTERS
+from components.grid_filter import filter_param, parse_filter_param
 from components.partner_columns import DEFAULT_SORT, HEADERS
 from components.url_state import (
     PRESETS,
@@ -47,11 +49,12 @@ DEFAULT_PERIOD = "365d"
 MAX_MIN_REVIEWS = 10_000
 MAX_PAGE = 100_000
 FILTER_KEYS = ("period", "from", "to", "trade", "province", "vetting", "min_reviews", "q")
-QUERY_KEYS = (*FILTER_KEYS, "sort", "page")
+QUERY_KEYS = (*FILTER_KEYS, "sort", "filter", "page")
+DEFAULT_SORTS: tuple[tuple[str, bool], ...] = (DEFAULT_SORT,)
 DEFAULTS = {
     "period": DEFAULT_PERIOD,
     "min_reviews": "0",
-    "sort": sort_param(DEFAULT_SORT),
+    "sort": sort_param(DEFAULT_SORTS),
     "page": "1",
 }
 # Parameters validated together, and what the page shows when one of them is invalid.
@@ -63,6 +66,7 @@ _GROUPS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("min_reviews",), "Showing partners with any number of reviews."),
     (("q",), "Showing the list without a search."),
     (("sort",), "Sorted by rank instead."),
+    (("filter",), WITHOUT_COLUMN_FILTERS),
     (("page",), "Showing the first page."),
 )
 
@@ -77,8 +81,9 @@ class PartnerQuery:
     vetting: tuple[str, ...] = ()
     min_reviews: int = 0
     search: str = ""
-    sort: tuple[str, bool] = DEFAULT_SORT  # (grid column, descending)
+    sort: tuple[tuple[str, bool], ...] = DEFAULT_SORTS  # (grid column, descending), by precedence
     page: int = 1
+    grid_filter: Mapping[str, Any] = field(default_factory=dict)  # the grid's column filters
 
     def filters(self) -> PartnerFilters:
         return PartnerFilters(
@@ -106,8 +111,9 @@ class PartnerQuery:
             out["q"] = self.search
         if with_list:
             out["sort"] = sort_param(self.sort)
+            out["filter"] = filter_param(self.grid_filter)
             out["page"] = str(self.page)
-        return {k: v for k, v in out.items() if DEFAULTS.get(k) != v}
+        return {k: v for k, v in out.items() if v and DEFAULTS.get(k) != v}
 
     def search_string(self, *, with_search: bool = True, with_list: bool = True) -> str:
         return to_search(self.params(with_search=with_search, with_list=with_list))
@@ -147,7 +153,8 @@ def parse_partner_query(
         )
         or 0,
         search=parse_text(params, "q", label="search text"),
-        sort=parse_sort(params, "sort", HEADERS) or DEFAULT_SORT,
+        sort=parse_sort(params, "sort", HEADERS) or DEFAULT_SORTS,
+        grid_filter=parse_filter_param(params, "filter", HEADERS),
         page=parse_int(params, "page", label="page number", minimum=1, maximum=MAX_PAGE, default=1)
         or 1,
     )

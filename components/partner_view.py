@@ -229,9 +229,9 @@ def controls_problem(problem: str, showing: str) -> html.Div:
     )
 
 
-# --- the grid's sort and page in the address --------------------------------------------------
+# --- the grid's sort, column filters and page in the address ------------------------------
 
-#: Clientside: replace (not push) the address when the grid's sort or page changes, so Back
+#: Clientside: replace (not push) the address when the grid's sort, filters or page change, so Back
 #: from a partner and a reload reopen the list as it was, without a history entry per click.
 #: The default sort (rank, best first) and page 1 are left out, like every default.
 LIST_STATE_JS = r"""
@@ -241,12 +241,17 @@ function (pagination, request) {
         return window.dash_clientside.no_update;
     }
     const params = new URLSearchParams(window.location.search);
-    const model = (request && request.sortModel) || [];
-    const first = model.length ? model[0] : null;
-    if (!first || (first.colId === "rank" && first.sort === "asc")) {
-        params.delete("sort");
+    // every sorted column, by precedence ("-shares,name"); rank ascending alone is the default
+    const sort = ((request && request.sortModel) || [])
+        .map(function (s) { return (s.sort === "desc" ? "-" : "") + s.colId; })
+        .join(",");
+    if (!sort || sort === "rank") { params.delete("sort"); } else { params.set("sort", sort); }
+    // the column filters as the grid describes them (checked again by the server on load)
+    const filters = (request && request.filterModel) || {};
+    if (Object.keys(filters).length) {
+        params.set("filter", JSON.stringify(filters));
     } else {
-        params.set("sort", (first.sort === "desc" ? "-" : "") + first.colId);
+        params.delete("filter");
     }
     const page = Number.isInteger(pagination.currentPage) ? pagination.currentPage + 1 : 1;
     if (page > 1) { params.set("page", String(page)); } else { params.delete("page"); }

@@ -138,27 +138,38 @@ def parse_text(
     return raw
 
 
+MAX_SORT_COLUMNS = 3
+
+
 def parse_sort(
     params: Mapping[str, str], key: str, columns: Mapping[str, str]
-) -> tuple[str, bool] | None:
-    """A grid sort: ``name`` (ascending) or ``-name`` (descending), ``name`` one of ``columns``
+) -> tuple[tuple[str, bool], ...] | None:
+    """A grid's sort: columns in order of precedence, comma-separated, each ``name``
+    (ascending) or ``-name`` (descending), e.g. ``-shares,name``; every name one of ``columns``
     (field → header, for the message). Empty or missing → ``None``."""
     raw = params.get(key, "").strip()
     if not raw:
         return None
-    name = raw.removeprefix("-")
-    if name not in columns:
-        raise BadQuery(
-            f"The list cannot be sorted by “{_shown(raw)}”. Click a column header to sort."
-        )
-    return name, raw.startswith("-")
+    sorts: list[tuple[str, bool]] = []
+    for part in raw.split(","):
+        part = part.strip()
+        name = part.removeprefix("-")
+        if name not in columns:
+            raise BadQuery(
+                f"The list cannot be sorted by “{_shown(part)}”. Click a column header to sort."
+            )
+        if any(name == seen for seen, _ in sorts):
+            raise BadQuery(f"The address sorts the list by “{columns[name]}” twice.")
+        sorts.append((name, part.startswith("-")))
+    if len(sorts) > MAX_SORT_COLUMNS:
+        raise BadQuery(f"The list can be sorted by at most {MAX_SORT_COLUMNS} columns at once.")
+    return tuple(sorts)
 
 
-def sort_param(sort: tuple[str, bool] | None) -> str:
-    """The inverse of :func:`parse_sort`: ``("shares", True)`` → ``"-shares"``."""
-    if sort is None:
-        return ""
-    return ("-" if sort[1] else "") + sort[0]
+def sort_param(sorts: Iterable[tuple[str, bool]] | None) -> str:
+    """The inverse of :func:`parse_sort`: ``[("shares", True), ("name", False)]`` →
+    ``"-shares,name"``."""
+    return ",".join(("-" if desc else "") + name for name, desc in sorts or ())
 
 
 def parse_id(raw: object, *, label: str) -> int:

@@ -42,10 +42,10 @@ from components.grid import (
     visible_fields,
     with_visible_columns,
 )
+from components.grid_filter import filter_of_request, filter_param
 from components.kpi import kpi_row
 from components.partner_columns import (
     COLUMNS,
-    DEFAULT_SORT,
     EXPORT_HEADERS,
     FIELDS,
     HEADERS,
@@ -62,6 +62,7 @@ from components.partner_figures import (
     ratings_by_trade,
 )
 from components.partner_query import (
+    DEFAULT_SORTS,
     FILTER_KEYS,
     PartnerQuery,
     controls_problem,
@@ -81,7 +82,13 @@ from components.partner_view import (
     toolbar,
 )
 from components.partner_view import controls_problem as controls_problem_line
-from components.url_state import clean_params, parse_search, sort_param, to_search
+from components.url_state import (
+    MAX_SORT_COLUMNS,
+    clean_params,
+    parse_search,
+    sort_param,
+    to_search,
+)
 from data import partners as pdata
 from data.db import read_connection, session_scope
 from data.export import PARTNER_TABLE, export_table, sort_and_filter_lines
@@ -99,7 +106,6 @@ dash.register_page(
 )
 
 PREFIX = "partners"
-DEFAULT_GRID_SORT = (DEFAULT_SORT,)
 
 # --- helpers ----------------------------------------------------------------------------------
 
@@ -134,12 +140,13 @@ def _view_key(query: PartnerQuery) -> str:
 
 def _grid_request(raw: object) -> GridRequest:
     """The grid's request; no order asked for means the default order (rank, best first)."""
-    return parse_grid_request(raw).sorted_or(DEFAULT_GRID_SORT)
+    return parse_grid_request(raw).sorted_or(DEFAULT_SORTS)
 
 
-def _list_sort(grid: GridRequest) -> tuple[str, bool]:
-    first = grid.sort_model[0] if grid.sort_model else DEFAULT_SORT
-    return first if first[0] in HEADERS else DEFAULT_SORT
+def _list_sort(grid: GridRequest) -> tuple[tuple[str, bool], ...]:
+    """The grid's sort as the address keeps it (columns it does not know are left out)."""
+    sorts = tuple((c, d) for c, d in grid.sort_model if c in HEADERS)[:MAX_SORT_COLUMNS]
+    return sorts or DEFAULT_SORTS
 
 
 # --- layout -----------------------------------------------------------------------------------
@@ -186,7 +193,8 @@ def layout(**kwargs: Any) -> html.Div:
                                 "search (see the line under the list)."
                             },
                         },
-                        initial_sort=[query.sort],
+                        initial_sort=query.sort,
+                        initial_filter=query.grid_filter,
                         initial_page=query.page,
                         column_size=None,  # fixed widths (components/partner_columns.py)
                     ),
@@ -276,9 +284,14 @@ def apply_filters(
         # (also when the router has just drawn the page: every control reports at once, and
         # Dash runs this callback because it writes the shell's marker)
         return *unchanged, None, False, False, no_update, *unchanged
-    # a new view opens on its first page, in the list's current order
-    sort = _list_sort(parse_grid_request(request)) if request else shown.sort
-    search_ = to_search({**params, "sort": sort_param(sort)}, {"sort": sort_param(DEFAULT_SORT)})
+    # a new view opens on its first page, in the list's current order and column filters
+    grid = parse_grid_request(request) if request else None
+    sort = _list_sort(grid) if grid else shown.sort
+    columns = filter_of_request(grid.filter_model, HEADERS) if grid else shown.grid_filter
+    search_ = to_search(
+        {**params, "sort": sort_param(sort), "filter": filter_param(columns)},
+        {"sort": sort_param(DEFAULT_SORTS)},
+    )
     address = parse_search(search_)
     query = safe_partner_query(address, today=today(), trades=trades)[0]
     view = query.params(with_search=False, with_list=False)
@@ -378,6 +391,7 @@ def serve_page(request: Any, stored: Any) -> tuple[dict[str, Any], Any]:
         search=query.search,
         sort=_list_sort(grid),
         page=grid.page(PAGE_SIZE),
+        grid_filter=filter_of_request(grid.filter_model, HEADERS),
     )
     link_search = here.search_string()
     for row in response["rowData"]:

@@ -87,3 +87,32 @@ def test_long_bad_values_are_cut_in_messages():
     with pytest.raises(us.BadQuery) as info:
         us.parse_choice({"t": "x" * 90}, "t", {"a"}, label="trade")
     assert len(str(info.value)) < 100
+
+
+COLUMNS = {"shares": "Leads shared", "name": "Partner", "rank": "Rank", "rating": "Rating"}
+
+
+def test_a_sort_names_its_columns_by_precedence():
+    assert us.parse_sort({"sort": "-shares,name"}, "sort", COLUMNS) == (
+        ("shares", True),
+        ("name", False),
+    )
+    assert us.parse_sort({"sort": "rank"}, "sort", COLUMNS) == (("rank", False),)
+    assert us.parse_sort({}, "sort", COLUMNS) is None
+    assert us.sort_param([("shares", True), ("name", False)]) == "-shares,name"
+    assert us.sort_param(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("-password", "The list cannot be sorted by “-password”. Click a column header to sort."),
+        ("shares,", "The list cannot be sorted by “”. Click a column header to sort."),
+        ("shares,-shares", "The address sorts the list by “Leads shared” twice."),
+        ("shares,name,rank,rating", "The list can be sorted by at most 3 columns at once."),
+    ],
+)
+def test_a_bad_sort_says_what_is_wrong(raw, message):
+    with pytest.raises(us.BadQuery) as refused:
+        us.parse_sort({"sort": raw}, "sort", COLUMNS)
+    assert str(refused.value) == message

@@ -535,6 +535,57 @@ def test_sort_and_page_come_from_the_url_and_go_into_links(
     assert "partners-url" not in response
 
 
+def test_column_filters_and_secondary_sorts_come_from_the_url_and_go_into_links(
+    client_for, dash_app, world
+):
+    from urllib.parse import quote
+
+    client = client_for("manager")
+    model = {"shares": {"filterType": "number", "type": "greaterThan", "filter": 1}}
+    written = '{"shares":{"filter":1,"filterType":"number","type":"greaterThan"}}'
+    search = MARCH + "&sort=-shares,business_name&filter=" + quote(written)
+    tree = layout_tree(client, dash_app, search)
+    assert find(tree, "partners-query")["props"]["data"] == {
+        **MARCH_STORE,
+        "sort": "-shares,business_name",
+        "filter": written,
+    }
+    state = find(tree, "partners-grid")["props"]["dashGridOptions"]["initialState"]
+    assert state["sort"] == {
+        "sortModel": [
+            {"colId": "shares", "sort": "desc"},
+            {"colId": "business_name", "sort": "asc"},
+        ]
+    }
+    assert state["filter"] == {"filterModel": model}
+    # the rows the grid asks for with that state: more than one lead (Alpha 4, Echo 3,
+    # Bravo 2), and each row links back to the list with its sort and filters
+    request = {
+        "startRow": 0,
+        "endRow": 25,
+        "sortModel": state["sort"]["sortModel"],
+        "filterModel": model,
+    }
+    response, _ = grid_rows(client, dash_app, MARCH_STORE, request)
+    assert names_of(response["rowData"]) == ["Alpha Plumbing", "Echo Drains", "Bravo Plumbing"]
+    back = response["rowData"][0]["href"]
+    assert back.endswith("&sort=-shares%2Cbusiness_name&filter=" + quote(written, safe=""))
+
+
+def test_a_bad_column_filter_in_the_url_gives_a_message_and_keeps_the_rest(
+    client_for, dash_app, world
+):
+    tree = layout_tree(
+        client_for("manager"), dash_app, MARCH + "&trade=plumbing&filter=%7B%22password%22%3A1%7D"
+    )
+    assert (
+        "The address filters a column this list does not have. Showing the list without "
+        "column filters. The other filters are kept." in json.dumps(tree, ensure_ascii=False)
+    )
+    assert find(tree, "partners-query")["props"]["data"] == {**MARCH_STORE, "trade": "plumbing"}
+    assert "filter" not in find(tree, "partners-grid")["props"]["dashGridOptions"]["initialState"]
+
+
 @pytest.mark.parametrize(
     ("search", "message"),
     [
