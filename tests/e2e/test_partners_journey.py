@@ -302,3 +302,40 @@ def test_bad_links_and_a_bad_date_show_a_message_and_keep_the_view(page_as):
     expect(page.locator("#partners-trade")).to_contain_text("Plumbing", timeout=WAIT)
     assert grid_names(page) == names
     assert page.inner_text("#partners-count") == line
+
+
+def test_a_column_filter_and_a_second_sort_survive_a_reload(page_as):
+    """A manager narrows the list with a column filter, sorts by leads then by name (shift-click),
+    and a reload shows the same rows in the same order, with the filter still set."""
+    page = page_as("manager")
+    page.goto("/partners")
+    wait_for_rows(page)
+    sort_descending(page, "shares")
+    header(page, "business_name").locator(".ag-header-cell-label").click(modifiers=["Shift"])
+    expect(header(page, "business_name")).to_have_attribute("aria-sort", "ascending", timeout=WAIT)
+    wait_for_address(page, r"sort=-shares%2Cbusiness_name")
+    # the "Vetting" column's filter: vetted partners only
+    header(page, "vetting_status").hover()
+    header(page, "vetting_status").locator(
+        ".ag-header-cell-filter-button, .ag-header-icon"
+    ).first.click()
+    box = page.locator(".ag-filter input[type='text']").first
+    box.fill("prospective")
+    page.keyboard.press("Enter")
+    wait_for_address(page, r"filter=")
+    page.wait_for_load_state("networkidle")
+    before = (counts(page), column_texts(page, "business_name"), column_texts(page, "shares"))
+    assert before[0][0] < before[0][1], before[0]  # the filter narrowed the list
+    assert set(column_texts(page, "vetting_status")) == {"prospective"}
+    # most leads first; among equal leads, by name
+    shown = [
+        (-int(re.sub(r"\D", "", n)), name) for n, name in zip(before[2], before[1], strict=True)
+    ]
+    assert shown == sorted(shown), shown
+    page.reload()
+    wait_for_rows(page)
+    wait_for_address(page, r"sort=-shares%2Cbusiness_name.*filter=|filter=.*sort=-shares")
+    after = (counts(page), column_texts(page, "business_name"), column_texts(page, "shares"))
+    assert after == before
+    expect(header(page, "business_name")).to_have_attribute("aria-sort", "ascending", timeout=WAIT)
+    assert "prospective" in address(page)
