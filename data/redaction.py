@@ -14,14 +14,17 @@ for those roles (``data/roles.py``: ``see_people``).
 * phone numbers, found by libphonenumber's matcher (``phonenumbers.PhoneNumberMatcher``,
   region ``ZA``) on a copy of the text in which every character is mapped one-to-one to what
   the matcher understands (full-width and other Unicode digits to ASCII, Unicode dashes to
-  ``-``, invisible format characters and letters to spaces, so ``cell0832987217`` is read as
+  ``-``, letters to spaces, so ``cell0832987217`` is read as
   ``    0832987217``); then, as a safety net, any run of nine or more digits with separators
   that starts like a phone number (``0``, ``+`` or ``27``);
 * phone numbers spelled out in words, alone or mixed with digits (``zero eight three two nine
   eight seven two one seven``, ``083 two nine eight 7217``, ``double five``): a run of number
   words and digit groups holding nine digits or more;
 * email addresses, also written as ``name @ host . com``, ``name (at) host [dot] com``,
-  ``name at host dot com``;
+  ``name at host dot com``, looked for in the text as a reader sees it: without the invisible
+  format characters (zero-width spaces and joiners, soft hyphens) someone may type inside one;
+  what is left of those characters then reads as a space, so they cannot glue or split a phone
+  number or a name either;
 * the homeowner's own first name, last name and street (whole words, any case), when given.
 
 The replacement names what was removed (``[phone removed]``), so a reader still understands the
@@ -75,10 +78,27 @@ def _detection_char(ch: str) -> str:
     category = unicodedata.category(ch)
     if category == "Nd":
         return str(unicodedata.digit(ch))
-    if category == "Cf" or ch.isalpha():
+    if ch.isalpha():
         return " "
     folded = unicodedata.normalize("NFKC", ch)
     return folded if len(folded) == 1 else ch
+
+
+def _without_emails(text: str) -> str:
+    """``text`` with its email addresses replaced, found in the text without format characters.
+
+    The matches are found in the visible characters only and replaced in ``text`` itself, so an
+    address with a zero-width space inside (``jabu.mokoena@out\u200blook.com``) goes whole."""
+    if not _MAY_HOLD_EMAIL.search(text):
+        return text
+    visible = [i for i, ch in enumerate(text) if unicodedata.category(ch) != "Cf"]
+    seen = "".join(text[i] for i in visible)
+    spans = [
+        (visible[m.start()], visible[m.end() - 1] + 1)
+        for pattern in (_EMAIL, _PLAIN_EMAIL)
+        for m in pattern.finditer(seen)
+    ]
+    return _replace(text, spans, EMAIL)
 
 
 def detection_text(text: str) -> str:
@@ -158,11 +178,8 @@ def redact(
         return text
     # Emails first (their digits must not be half-taken as a phone), on NFKC text so that
     # full-width letters and "＠" are caught; NFKC can change lengths, so it replaces the text.
-    folded = unicodedata.normalize("NFKC", text)
-    cleaned = "".join(" " if unicodedata.category(ch) == "Cf" else ch for ch in folded)
-    if _MAY_HOLD_EMAIL.search(cleaned):
-        cleaned = _EMAIL.sub(EMAIL, cleaned)
-        cleaned = _PLAIN_EMAIL.sub(EMAIL, cleaned)
+    without_emails = _without_emails(unicodedata.normalize("NFKC", text))
+    cleaned = "".join(" " if unicodedata.category(ch) == "Cf" else ch for ch in without_emails)
     cleaned = _replace(cleaned, _spans_of_spelled_numbers(cleaned), PHONE)
     cleaned = _replace(cleaned, _spans_of_phones(detection_text(cleaned)), PHONE)
     return _remove_person(cleaned, _words(first_name) + _words(last_name), street)

@@ -109,7 +109,9 @@ def _renormalise_identifiers(conn: sa.Connection) -> None:
     for table_name, column in IDENTIFIER_COLUMNS:
         table = sa.table(table_name, sa.column("id", sa.Integer), sa.column(column, sa.String))
         normalise = normalise_email if column == "email" else normalise_phone
-        rows = conn.execute(sa.select(table.c.id, table.c[column]).where(table.c[column].is_not(None)))
+        rows = conn.execute(
+            sa.select(table.c.id, table.c[column]).where(table.c[column].is_not(None))
+        )
         changed = []
         for row_id, value in rows.all():
             new = normalise(value)
@@ -127,9 +129,7 @@ def _renormalise_identifiers(conn: sa.Connection) -> None:
                     suppression.c.digest == old_digest
                 )
             ).first()
-            twin = conn.scalar(
-                sa.select(sa.func.count()).where(suppression.c.digest == new_digest)
-            )
+            twin = conn.scalar(sa.select(sa.func.count()).where(suppression.c.digest == new_digest))
             if found is not None and not twin:
                 conn.execute(
                     suppression.insert().values(
@@ -146,33 +146,9 @@ FREE_TEXT = (
 
 
 def _redact_existing_text(conn: sa.Connection) -> None:
-    from data.free_text import Person, redacted_for
+    from data.free_text import rewrite_stored_twins
 
-    owner = sa.table(
-        "homeowner",
-        sa.column("id", sa.Integer),
-        sa.column("first_name", sa.String),
-        sa.column("last_name", sa.String),
-        sa.column("street", sa.String),
-    )
-    for table_name, source, twin, owner_column in FREE_TEXT:
-        table = sa.table(
-            table_name,
-            sa.column("id", sa.Integer),
-            sa.column(source, sa.Text),
-            sa.column(twin, sa.Text),
-            sa.column(owner_column, sa.Integer),
-        )
-        rows = conn.execute(
-            sa.select(table.c.id, table.c[source], owner.c.first_name, owner.c.last_name, owner.c.street)
-            .select_from(table.outerjoin(owner, owner.c.id == table.c[owner_column]))
-            .where(table.c[source].is_not(None))
-        ).all()
-        twins = []
-        for row_id, text, first, last, street in rows:
-            person = Person(tuple(n for n in (first, last) if n), (street,) if street else ())
-            twins.append({"_id": row_id, twin: redacted_for(text, person)})
-        _in_chunks(conn, table.update().where(table.c.id == sa.bindparam("_id")), twins)
+    rewrite_stored_twins(conn)
 
 
 def upgrade() -> None:

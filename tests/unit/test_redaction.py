@@ -53,6 +53,9 @@ HOSTILE = [
     "thandi.nkosi\uff20outlook.com",  # full-width @
     "thandi{at}outlook{dot}com",
     "thandi_nkosi+jobs@outlook.co.za",
+    "thandi.nkosi@out\u200blook.com",  # a zero-width space inside the host
+    "thandi\u200b.nkosi@outlook.com",  # and inside the local part
+    "thandi.nkosi\u00ad@outlook.com",  # a soft hyphen
     "Regards, Thandi",
     "Mrs NKOSI was happy",
     "nkosi's kitchen is done",
@@ -107,6 +110,8 @@ def test_no_identifier_survives(text):
             "Reach me on cell[phone removed] or [phone removed] / [email removed]",
         ),
         ("Regards, Thandi Nkosi", "Regards, [name removed] [name removed]"),
+        ("write to jabu\u200b.mokoena@out\u2060look.com", "write to [email removed]"),
+        ("Regards, Thandi\u200bNkosi", "Regards, [name removed] [name removed]"),
         ("Quote was R2500 for job 2 of 3 on 2026-11-30 10:00", None),
         ("Great service at the house, arrived at 9", None),
         ("Thandeka did the tiling", None),  # another name that starts alike
