@@ -26,6 +26,7 @@ from data.export import ExportFile, Format
 
 LABELS: dict[str, str] = {"csv": "Export CSV", "xlsx": "Export Excel"}
 BOTH: tuple[Format, ...] = ("csv", "xlsx")
+CSV_ONLY: tuple[Format, ...] = ("csv",)
 
 
 def _button_id(prefix: str, fmt: Format) -> str:
@@ -47,14 +48,22 @@ def export_buttons(prefix: str, formats: Sequence[Format] = BOTH) -> list[Any]:
     return [*buttons, dcc.Download(id=f"{prefix}-download")]
 
 
-def export_result(prefix: str, class_name: str = "ms-2 small") -> html.Span:
+INLINE = "d-inline-block ms-2 small"  # the result beside the buttons
+BELOW = "mt-2 small"  # the result under them (room for a refusal's alert)
+
+
+def export_result(prefix: str, class_name: str = INLINE) -> html.Div:
     """Where the export callback says what it exported, or why it did not."""
-    return html.Span(id=f"{prefix}-export-result", className=class_name, **{"aria-live": "polite"})
+    return html.Div(id=f"{prefix}-export-result", className=class_name, **{"aria-live": "polite"})
 
 
-def export_bar(prefix: str, formats: Sequence[Format] = BOTH) -> html.Div:
-    """Buttons, download and result on one line."""
-    return html.Div([*export_buttons(prefix, formats), export_result(prefix)], className="mb-2")
+def export_bar(
+    prefix: str, formats: Sequence[Format] = BOTH, *, result_class: str = INLINE
+) -> html.Div:
+    """Buttons, download and result."""
+    return html.Div(
+        [*export_buttons(prefix, formats), export_result(prefix, result_class)], className="mb-2"
+    )
 
 
 def outputs(prefix: str) -> list[Output]:

@@ -24,7 +24,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html, no_update
 from flask_login import current_user
 
-from components import messages
+from components import export_bar, messages
 from components.grid import data_grid
 from components.kpi import kpi_row
 from components.leadflow_figures import (
@@ -224,22 +224,7 @@ def _operations(ops: pd.DataFrame, query: LeadFlowQuery) -> html.Div:
                 "with partners still being vetted (the last 30 days within the filters).",
                 className="small text-muted",
             ),
-            html.Div(
-                [
-                    dbc.Button(
-                        "Export CSV",
-                        id="leads-export-csv",
-                        color="secondary",
-                        size="sm",
-                        className="me-2",
-                    ),
-                    dcc.Download(id="leads-download"),
-                    html.Span(id="leads-export-result", className="small"),
-                ],
-                className="mb-2",
-            )
-            if can_export
-            else None,
+            export_bar.export_bar("leads", export_bar.CSV_ONLY) if can_export else None,
             data_grid(
                 "leads-operations",
                 OPERATION_COLUMNS,
@@ -357,16 +342,15 @@ def apply(
 
 
 @callback(
-    Output("leads-download", "data"),
-    Output("leads-export-result", "children"),
-    Input("leads-export-csv", "n_clicks"),
+    *export_bar.outputs("leads"),
+    *export_bar.inputs("leads", export_bar.CSV_ONLY),
     State("leads-query", "data"),
     prevent_initial_call=True,
+    running=export_bar.running("leads", export_bar.CSV_ONLY),
 )
 def export(n_clicks: Any, stored: Any) -> tuple[Any, str]:
     """The operations list as CSV with the filters in the file; recorded in the audit log."""
-    if not n_clicks:
-        raise dash.exceptions.PreventUpdate
+    fmt = export_bar.clicked_format("leads", (n_clicks,), export_bar.CSV_ONLY)
     if not current_role_can(LEAD_FLOW_OPERATIONS.capability):
         return no_update, "Your role cannot export the operations list."
     query, lookups = _stored(stored)
@@ -378,11 +362,10 @@ def export(n_clicks: Any, stored: Any) -> tuple[Any, str]:
             session,
             LEAD_FLOW_OPERATIONS,
             frame,
-            fmt="csv",
+            fmt=fmt,
             header=query.describe(lookups),
             spec=query.params(),
             actor=current_user.username,
             role=current_role(),
         )
-    data = dcc.send_bytes(file.content, file.filename, type=file.mime)
-    return data, f"Exported {len(frame):,} rows.".replace(",", " ")
+    return export_bar.send(file), f"Exported {len(frame):,} rows.".replace(",", " ")
