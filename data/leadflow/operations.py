@@ -13,9 +13,10 @@ so that the page can link to it. No homeowner data: the list is for managers, wh
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, and_, func, select, true
+from sqlalchemy import Connection, and_, func, join, select, true
 
 from data.leadflow.filters import LeadFlowFilters
 from data.models import Homeowner, Lead, LeadShare, Partner, ServiceType, Trade
@@ -52,6 +53,71 @@ def _dimension_conditions(filters: LeadFlowFilters) -> list[object]:
     return filters.lead_conditions()[2:]  # the dimensions (the period is bounded separately)
 
 
+#: What both lists show of a lead, in :data:`COLUMNS` order after ``kind``: the lead, its
+#: creation time, trade (name and code), service type, province and channel.
+_LEAD_COLUMNS = (
+    Lead.id,
+    Lead.created_at,
+    Trade.name,
+    Trade.code,
+    ServiceType.name,
+    Lead.province,
+    Lead.channel,
+)
+
+
+def _lead_rows(
+    conn: Connection,
+    filters: LeadFlowFilters,
+    extra: tuple[Any, ...],
+    source: Any,
+    where: list[Any],
+    order: Any,
+    limit: int,
+) -> list[tuple]:
+    """Rows of :data:`_LEAD_COLUMNS` then ``extra`` (from ``source``, joined to ``lead`` and
+    its trade and service type, and to the homeowner when the source site is filtered),
+    matching ``where`` and the filters' dimensions, in ``order``, at most ``limit``."""
+    query = (
+        select(*_LEAD_COLUMNS, *extra)
+        .select_from(source)
+        .join(Trade, Trade.id == Lead.trade_id)
+        .join(ServiceType, ServiceType.id == Lead.service_type_id)
+        .where(*where, *_dimension_conditions(filters))
+        .order_by(*order)
+        .limit(limit)
+    )
+    if filters.source_site is not None:
+        query = query.join(Homeowner, Homeowner.id == Lead.homeowner_id)
+    return [tuple(r) for r in conn.execute(query)]  # (datetimes: typed rows)
+
+
+def _frame(kind: str, rows: list[tuple], now: datetime, names: dict[int, str]) -> pd.DataFrame:
+    """The list's rows: each is :data:`_LEAD_COLUMNS`, the time the wait started, and the
+    partner's id (``names``: their names, for rows that carry none)."""
+    return pd.DataFrame(
+        [
+            (
+                kind,
+                lead,
+                utc_to_sa(created),
+                trade,
+                code,
+                service,
+                province,
+                channel,
+                _hours(now - waiting_since),
+                partner,
+                names.get(partner, ""),
+            )
+            for lead, created, trade, code, service, province, channel, waiting_since, partner in (
+                rows
+            )
+        ],
+        columns=COLUMNS,
+    )
+
+
 def uncontacted(
     conn: Connection, filters: LeadFlowFilters, now: datetime, limit: int = LIMIT
 ) -> pd.DataFrame:
@@ -60,51 +126,17 @@ def uncontacted(
     first_partner = (
         select(func.min(LeadShare.partner_id)).where(LeadShare.lead_id == Lead.id).scalar_subquery()
     )
-    query = (
-        select(
-            Lead.id,
-            Lead.created_at,
-            Trade.name,
-            Trade.code,
-            ServiceType.name,
-            Lead.province,
-            Lead.channel,
-            first_partner,
-        )
-        .join(Trade, Trade.id == Lead.trade_id)
-        .join(ServiceType, ServiceType.id == Lead.service_type_id)
-        .where(
-            Lead.created_at >= low,
-            Lead.created_at < high,
-            Lead.status.in_(OPEN_STATUSES),
-            *_dimension_conditions(filters),
-        )
-        .order_by(Lead.created_at, Lead.id)
-        .limit(limit)
+    rows = _lead_rows(
+        conn,
+        filters,
+        (Lead.created_at, first_partner),  # waiting since its creation
+        Lead,
+        [Lead.created_at >= low, Lead.created_at < high, Lead.status.in_(OPEN_STATUSES)],
+        (Lead.created_at, Lead.id),
+        limit,
     )
-    if filters.source_site is not None:
-        query = query.join(Homeowner, Homeowner.id == Lead.homeowner_id)
-    rows = [tuple(r) for r in conn.execute(query)]  # (datetimes: typed rows)
-    names = _partner_names(conn, {r[7] for r in rows if r[7] is not None})
-    return pd.DataFrame(
-        [
-            (
-                UNCONTACTED,
-                lead,
-                utc_to_sa(created),
-                trade,
-                code,
-                service,
-                province,
-                channel,
-                _hours(now - created),
-                partner,
-                names.get(partner, ""),
-            )
-            for lead, created, trade, code, service, province, channel, partner in rows
-        ],
-        columns=COLUMNS,
-    )
+    names = _partner_names(conn, {r[8] for r in rows if r[8] is not None})
+    return _frame(UNCONTACTED, rows, now, names)
 
 
 def prospective(
@@ -112,58 +144,24 @@ def prospective(
 ) -> pd.DataFrame:
     """Shares to partners still being vetted, newest first."""
     low, high = _bounds(filters, now, now)
-    query = (
-        select(
-            Lead.id,
-            Lead.created_at,
-            Trade.name,
-            Trade.code,
-            ServiceType.name,
-            Lead.province,
-            Lead.channel,
-            LeadShare.shared_at,
-            LeadShare.partner_id,
-            Partner.business_name,
-        )
-        .select_from(LeadShare)
-        .join(Lead, Lead.id == LeadShare.lead_id)
-        .join(Partner, Partner.id == LeadShare.partner_id)
-        .join(Trade, Trade.id == Lead.trade_id)
-        .join(ServiceType, ServiceType.id == Lead.service_type_id)
-        .where(
+    rows = _lead_rows(
+        conn,
+        filters,
+        (LeadShare.shared_at, LeadShare.partner_id, Partner.business_name),
+        join(LeadShare, Lead, Lead.id == LeadShare.lead_id).join(
+            Partner, Partner.id == LeadShare.partner_id
+        ),
+        [
             LeadShare.shared_at >= low,
             LeadShare.shared_at < now,
             LeadShare.partner_was_prospective == true(),
             and_(Lead.created_at >= low, Lead.created_at < high),
-            *_dimension_conditions(filters),
-        )
-        .order_by(LeadShare.shared_at.desc())  # index order (no tiebreak: it would sort)
-        .limit(limit)
-    )
-    if filters.source_site is not None:
-        query = query.join(Homeowner, Homeowner.id == Lead.homeowner_id)
-    rows = [tuple(r) for r in conn.execute(query)]  # (datetimes: typed rows)
-    return pd.DataFrame(
-        [
-            (
-                PROSPECTIVE,
-                lead,
-                utc_to_sa(created),
-                trade,
-                code,
-                service,
-                province,
-                channel,
-                _hours(now - shared),
-                partner,
-                name or "",
-            )
-            for (lead, created, trade, code, service, province, channel, shared, partner, name) in (
-                rows
-            )
         ],
-        columns=COLUMNS,
+        (LeadShare.shared_at.desc(),),  # index order (no tiebreak: it would sort)
+        limit,
     )
+    names = {r[8]: r[9] or "" for r in rows}
+    return _frame(PROSPECTIVE, [r[:9] for r in rows], now, names)
 
 
 def operations_list(conn: Connection, filters: LeadFlowFilters, now: datetime) -> pd.DataFrame:

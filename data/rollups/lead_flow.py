@@ -32,6 +32,7 @@ from itertools import chain
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Connection,
     Date,
@@ -41,14 +42,17 @@ from sqlalchemy import (
     Table,
     and_,
     case,
+    cast,
     delete,
     func,
     insert,
     inspect,
     literal,
+    literal_column,
     or_,
     select,
     text,
+    true,
 )
 from sqlalchemy.orm import Session
 
@@ -245,10 +249,10 @@ def flow_source(keys: Sequence[str] = ("day", *DIMENSIONS), where: Any = None) -
     return select(*group, *counts).group_by(*group)
 
 
-def transition_source(keys: Sequence[str] = ("day",), where: Any = None) -> Any:
-    """Status transitions of the leads (filtered by ``where`` on ``lead``) grouped by ``keys``
-    and (from, to): each event's ``from`` is the status of the lead's previous event by time
-    (``START`` for its first), whatever order the events were written in."""
+def _transition_events(where: Any = None) -> Any:
+    """One row per event of the leads matching ``where`` (on ``lead``): the lead's creation
+    day and dimensions, the status before the event (``START`` for the first, by time) and the
+    status it recorded."""
     previous = func.lag(LeadEvent.to_status).over(
         partition_by=LeadEvent.lead_id, order_by=(LeadEvent.at, LeadEvent.id)
     )
@@ -267,94 +271,236 @@ def transition_source(keys: Sequence[str] = ("day",), where: Any = None) -> Any:
         .join(Lead, Lead.id == LeadEvent.lead_id)
         .join(Homeowner, Homeowner.id == Lead.homeowner_id)
     )
-    if where is not None:
-        events = events.where(where)
-    e = events.subquery("events")
+    return events if where is None else events.where(where)
+
+
+def transition_source(keys: Sequence[str] = ("day",), where: Any = None) -> Any:
+    """Status transitions of the leads (filtered by ``where`` on ``lead``) grouped by ``keys``
+    and (from, to): each event's ``from`` is the status of the lead's previous event by time
+    (``START`` for its first), whatever order the events were written in."""
+    e = _transition_events(where).subquery("events")
     group = [e.c[k] for k in (*keys, "from_status", "to_status")]
     return select(*group, func.count().label("n")).group_by(*group)
 
 
 # --- rebuild and recount ------------------------------------------------------------------------
+#
+# Where a rebuild's time goes: the finest flow level has about one row per lead (a day's leads
+# rarely share all five dimensions) and 115 count columns, and SQLite spends ~100 ns per
+# aggregated column and row, so summing the levels column by column cost more than reading the
+# leads. The sums below therefore add *packed* integers: three counts side by side in one
+# 63-bit integer (:data:`PACK_BITS` bits each), a third of the additions, unpacked with shifts
+# when the level's rows are written. A field cannot carry into the next while every group
+# holds fewer than ``2**PACK_BITS`` leads: every count is a count of a group's leads, and a
+# group is at most one day (:func:`_packable` checks, and the sums fall back to one column per
+# integer for the data that would not fit).
+#
+# Intermediate grains that no query reads (:data:`_FLOW_SCRATCH`, :data:`_TRANSITION_SCRATCH`)
+# sit between the finest level and the small ones, so that those are summed from a few rows a
+# day rather than from the finest level again. Transitions have no finest *level*: per lead
+# cell they are about one row per event, so the levels are summed from the events themselves
+# (one scratch table, no grouping of its own).
 
-_TRANSITION_KEYS = ("day", *DIMENSIONS, "from_status", "to_status")
+#: Bits per packed count; :func:`_packable` keeps each field below this.
+PACK_BITS = 21
+_PER_WORD = 3  # 3 × 21 = 63 bits: a signed 64-bit integer on both databases
+#: Scratch grains: summed from the finest data, then summed into the levels holding fewer keys.
+_FLOW_SCRATCH: dict[str, tuple[str, ...]] = {"service_site": ("service_type_id", "source_site")}
+_TRANSITION_SCRATCH: dict[str, tuple[str, ...]] = {
+    "channel_service_site": ("channel", "service_type_id", "source_site"),
+    "full": DIMENSIONS,
+}
+#: The flow counts in packing order: each family (the flags, each histogram) chunked on its own,
+#: so that a word of one histogram's buckets is one ``CASE`` per lead.
+_FAMILIES: tuple[tuple[str, ...], ...] = (
+    FLAGS,
+    *(tuple(f"{h}_{i}" for i in range(N_BUCKETS)) for h in HISTOGRAMS),
+)
 
 
-def _scratch_transitions() -> Table:
-    """A temporary table of transitions at the finest grain, summed into each level."""
+def _words(per_word: int) -> list[tuple[str, ...]]:
+    return [f[i : i + per_word] for f in _FAMILIES for i in range(0, len(f), per_word)]
+
+
+def _int(value: int) -> Any:
+    """An integer constant typed ``BIGINT`` (so that PostgreSQL multiplies in 64 bits; SQLite
+    folds the constant once per statement)."""
+    return cast(literal_column(str(value)), BigInteger)
+
+
+def _pack(values: Sequence[Any]) -> Any:
+    """One integer holding ``values[j]`` in field ``j`` (each a non-negative count)."""
+    out = values[0]
+    for j, value in enumerate(values[1:], start=1):
+        out = out + value * _int(1 << (PACK_BITS * j))
+    return out
+
+
+def _unpacked(total: Any, width: int) -> list[Any]:
+    """The fields of a summed packed integer (a plain sum when ``width`` is 1)."""
+    if width == 1:
+        return [total]
+    mask = literal_column(str((1 << PACK_BITS) - 1))
+    fields = [total.op(">>")(literal_column(str(PACK_BITS * j))) for j in range(1, width)]
+    return [f.op("&")(mask) for f in (total, *fields)]
+
+
+def _packed_insert(
+    conn: Connection,
+    target: Table,
+    group: Sequence[Any],
+    words: Sequence[tuple[Sequence[str], Any]],
+    source: Any,
+    where: Sequence[Any] = (),
+) -> None:
+    """``INSERT INTO target`` the ``SUM`` of each packed word (its columns, its value per
+    source row) grouped by ``group``, unpacked into the target's columns."""
+    summed = (
+        select(
+            *group,
+            *(_summed(names, value).label(f"w{i}") for i, (names, value) in enumerate(words)),
+        )
+        .select_from(source)
+        .where(*where)
+        .group_by(*group)
+        .subquery("packed")
+    )
+    keys = [g.name for g in group]
+    columns: list[str] = []
+    values: list[Any] = []
+    for i, (names, _) in enumerate(words):
+        columns += names
+        values += _unpacked(summed.c[f"w{i}"], len(names))
+    rows = select(*(summed.c[k] for k in keys), *values)
+    conn.execute(insert(target).from_select([*keys, *columns], rows))
+
+
+def _summed(names: Sequence[str], value: Any) -> Any:
+    """``SUM(value)``, as a 64-bit integer when it is packed (PostgreSQL sums ``BIGINT`` as
+    ``NUMERIC``)."""
+    return func.sum(value) if len(names) == 1 else cast(func.sum(value), BigInteger)
+
+
+def _lead_words(c: Any, per_word: int) -> list[tuple[Sequence[str], Any]]:
+    """Each packed word's value for one lead of :func:`_lead_steps`."""
+    out: list[tuple[Sequence[str], Any]] = []
+    for names in _words(per_word):
+        hist, _, first = names[0].rpartition("_")
+        if hist in HISTOGRAMS:  # one CASE on the lead's bucket
+            start = int(first)
+            whens = [(c[hist] == start + j, _int(1 << (PACK_BITS * j))) for j in range(len(names))]
+            out.append((names, case(*whens, else_=0)))
+        else:
+            flags = [literal(1) if n == "leads" else c[n] for n in names]
+            out.append((names, _pack(flags)))
+    return out
+
+
+def _level_words(source: Table, counts: Sequence[str], per_word: int) -> list[tuple]:
+    """Each packed word's value for one row of a level (or scratch) table."""
+    if tuple(counts) != FLOW_COUNTS:
+        return [((n,), source.c[n]) for n in counts]
+    return [(names, _pack([source.c[n] for n in names])) for names in _words(per_word)]
+
+
+def _packable(conn: Connection, where: Any) -> bool:
+    """Whether every day of the leads matching ``where`` has fewer than ``2**PACK_BITS``
+    leads (cheap: their total is, unless there are millions)."""
+    limit = 1 << PACK_BITS
+    total = conn.execute(select(func.count()).select_from(Lead).where(where)).scalar_one()
+    if total < limit:
+        return True
+    day = day_of(Lead.created_at)
+    busiest = select(func.count().label("n")).select_from(Lead).where(where).group_by(day)
+    return conn.execute(select(func.max(busiest.subquery().c.n))).scalar_one() < limit
+
+
+def _scratch(name: str, keys: Sequence[str], counts: Sequence[str]) -> Table:
+    """A temporary table of ``keys`` and integer ``counts`` (created empty)."""
     return Table(
-        "tmp_rollup_flow_trans",
+        f"tmp_rollup_flow_{name}",
         MetaData(),
         Column("day", Date),
-        *(Column(k, _KEY_TYPES[k]()) for k in _TRANSITION_KEYS[1:]),
-        Column("n", Integer),
+        *(Column(k, _KEY_TYPES[k]()) for k in keys),
+        *(Column(c, Integer) for c in counts),
         prefixes=["TEMPORARY"],
     )
-
-
-def _sum_into(
-    conn: Connection,
-    source: Table,
-    target: Table,
-    keys: Sequence[str],
-    counts: Sequence[str],
-    days: Sequence[date] | None,
-) -> None:
-    group = [source.c[k] for k in keys]
-    rows = select(*group, *(func.sum(source.c[n]) for n in counts)).group_by(*group)
-    if days is not None:
-        rows = rows.where(source.c.day.in_(days))
-    conn.execute(insert(target).from_select([*keys, *counts], rows))
 
 
 def _sum_levels(
     conn: Connection,
     levels: dict[str, tuple[str, ...]],
     tables: dict[str, Table],
-    finest: Table,
-    finest_keys: tuple[str, ...],
+    built: dict[str, tuple[Table, tuple[str, ...]]],
     extra: tuple[str, ...],
     counts: Sequence[str],
     days: Sequence[date] | None,
+    per_word: int,
 ) -> None:
-    """Fill every level as the sums of the smallest level already filled that holds its keys
-    (finest first), reading ``days`` only when given: each GROUP BY reads as few rows as it
-    can."""
-    built: dict[str, tuple[Table, tuple[str, ...]]] = {"": (finest, finest_keys)}
+    """Fill each level (finest first) as the sums of the smallest table already filled that
+    holds its keys (``built``: those filled so far, by name), reading ``days`` only when given:
+    each GROUP BY reads as few rows as it can."""
     for level in sorted(levels, key=lambda name: -len(levels[name])):
-        if levels[level] == finest_keys and finest is tables.get(level):
-            built[level] = (finest, finest_keys)
+        if level in built:
             continue
         wanted = set(levels[level])
         source, _ = min(
-            (built[name] for name in built if wanted <= set(built[name][1])),
+            (entry for entry in built.values() if wanted <= set(entry[1])),
             key=lambda entry: len(entry[1]),
         )
-        _sum_into(conn, source, tables[level], ("day", *levels[level], *extra), counts, days)
+        keys = ("day", *levels[level], *extra)
+        where = [] if days is None else [source.c.day.in_(days)]
+        words = _level_words(source, counts, per_word)
+        _packed_insert(conn, tables[level], [source.c[k] for k in keys], words, source, where)
         built[level] = (tables[level], levels[level])
+
+
+def _with_scratch(
+    conn: Connection,
+    prefix: str,
+    scratch: dict[str, tuple[str, ...]],
+    extra: tuple[str, ...],
+    counts: Any,
+) -> dict[str, Table]:
+    """The scratch tables of ``scratch`` (by name), created empty."""
+    tables = {
+        name: _scratch(f"{prefix}{name}", (*keys, *extra), counts) for name, keys in scratch.items()
+    }
+    for table in tables.values():
+        table.drop(conn, checkfirst=True)
+        table.create(conn)
+    return tables
 
 
 def _fill(conn: Connection, where: Any, days: Sequence[date] | None) -> None:
     """Insert the flow and transition rows of the leads matching ``where`` (created on one of
-    ``days``, or every lead when both are ``None``): the finest flow level from the base tables
-    and the coarser ones as sums; transitions through a scratch table of the finest grain."""
+    ``days``, or every lead when both are ``None``): the finest flow level from the leads, the
+    coarser ones as sums; the transition levels as sums of the events."""
+    per_word = _PER_WORD if _packable(conn, true() if where is None else where) else 1
     full = FLOW_TABLES["full"]
-    conn.execute(
-        insert(full).from_select(["day", *DIMENSIONS, *FLOW_COUNTS], flow_source(where=where))
-    )
-    _sum_levels(conn, FLOW_LEVELS, FLOW_TABLES, full, DIMENSIONS, (), FLOW_COUNTS, days)
-    scratch = _scratch_transitions()
-    scratch.drop(conn, checkfirst=True)
-    scratch.create(conn)
-    conn.execute(
-        insert(scratch).from_select(
-            [*_TRANSITION_KEYS, "n"], transition_source(("day", *DIMENSIONS), where)
-        )
-    )
+    steps = _lead_steps(where)
+    group = [steps.c[k] for k in ("day", *DIMENSIONS)]
+    _packed_insert(conn, full, group, _lead_words(steps.c, per_word), steps)
+    # a recount's days hold a few thousand leads: no intermediate grains to pay for
+    grains = _FLOW_SCRATCH if days is None else {}
+    flow_scratch = _with_scratch(conn, "", grains, (), FLOW_COUNTS)
+    levels = {**FLOW_LEVELS, **grains}
+    built = {"full": (full, DIMENSIONS)}
+    tables = {**FLOW_TABLES, **flow_scratch}
+    _sum_levels(conn, levels, tables, built, (), FLOW_COUNTS, days, per_word)
     statuses = ("from_status", "to_status")
-    _sum_levels(
-        conn, TRANSITION_LEVELS, TRANSITION_TABLES, scratch, DIMENSIONS, statuses, ("n",), days
-    )
-    scratch.drop(conn)
+    grains = _TRANSITION_SCRATCH if days is None else {"full": DIMENSIONS}
+    trans_scratch = _with_scratch(conn, "trans_", grains, statuses, ("n",))
+    events = trans_scratch["full"]
+    keys = ["day", *DIMENSIONS, *statuses, "n"]
+    each = _transition_events(where).add_columns(literal(1))
+    conn.execute(insert(events).from_select(keys, each))
+    levels = {**TRANSITION_LEVELS, **grains}
+    built = {"full": (events, DIMENSIONS)}
+    tables = {**TRANSITION_TABLES, **trans_scratch}
+    _sum_levels(conn, levels, tables, built, statuses, ("n",), days, 1)
+    for table in chain(flow_scratch.values(), trans_scratch.values()):
+        table.drop(conn)
 
 
 def rebuild_lead_flow(conn: Connection) -> None:
