@@ -4,6 +4,12 @@ residue scan that proves nothing is left (issue 13's target: ≤ 1 s at 1M leads
 
 Each repetition erases the next of a handful of such homeowners inside a transaction that is
 then rolled back, so the database is unchanged and no repetition profits from another's cache.
+
+The retention sweep's rate (issue 13: ≥ 1 000 subjects a minute) is timed as one batch of the
+sweep (``DEFAULT_BATCH`` homeowners erased, then one residue scan over all their identifiers,
+exactly the sweep's ``homeowners`` rule), also rolled back: the subjects a minute are
+``60 × DEFAULT_BATCH / seconds``, and the batch's time is how long its transaction holds the
+write lock (readers are not blocked at all: WAL on SQLite, MVCC on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -17,12 +23,16 @@ from sqlalchemy.orm import Session
 
 from benchmarks.cases import BenchContext, Case
 from data.erasure.execute import blockers, erase_subject
+from data.erasure.retention import DEFAULT_BATCH, _erase_homeowners
 from data.models import Homeowner, Lead
+from data.timeutil import utcnow
 
 SUBJECTS = 12
+#: Batches the sweep case cycles through (each rolled back).
+BATCHES = 3
 
 
-def typical_homeowners(ctx: BenchContext) -> list[int]:
+def typical_homeowners(ctx: BenchContext, wanted: int = SUBJECTS) -> list[int]:
     """Homeowners (not erased, not blocked) with two to four leads, from the newest."""
     with Session(ctx.engine) as session:
         candidates = session.scalars(
@@ -32,9 +42,9 @@ def typical_homeowners(ctx: BenchContext) -> list[int]:
             .group_by(Lead.homeowner_id)
             .having(func.count().between(2, 4))
             .order_by(Lead.homeowner_id.desc())
-            .limit(SUBJECTS * 2)
+            .limit(wanted * 2)
         ).all()
-        return [h for h in candidates if not blockers(session, "homeowner", h)][:SUBJECTS]
+        return [h for h in candidates if not blockers(session, "homeowner", h)][:wanted]
 
 
 def _erasing(ctx: BenchContext, subjects: list[int], verify: bool) -> Callable[[], Any]:
@@ -50,11 +60,32 @@ def _erasing(ctx: BenchContext, subjects: list[int], verify: bool) -> Callable[[
     return run
 
 
+def _sweeping(ctx: BenchContext, subjects: list[int]) -> Callable[[], Any]:
+    batches = cycle(
+        [subjects[i : i + DEFAULT_BATCH] for i in range(0, len(subjects), DEFAULT_BATCH)]
+    )
+
+    def run() -> Any:
+        with Session(ctx.engine) as session:
+            try:
+                return _erase_homeowners(session, next(batches), utcnow(), None)
+            finally:
+                session.rollback()
+
+    return run
+
+
 def cases(ctx: BenchContext) -> list[Case]:
     subjects = typical_homeowners(ctx)
     if not subjects:
         return []
+    batch = typical_homeowners(ctx, DEFAULT_BATCH * BATCHES)
     return [
         Case("erasure.homeowner, statements", "typical history", _erasing(ctx, subjects, False)),
         Case("erasure.homeowner, with scan", "typical history", _erasing(ctx, subjects, True)),
+        Case(
+            f"retention.sweep batch of {DEFAULT_BATCH}",
+            "typical history",
+            _sweeping(ctx, batch),
+        ),
     ]

@@ -38,7 +38,10 @@ from typing import Any
 
 import numpy as np
 import psycopg
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Table
+
+from data.erasure import coverage, search_index, vocabulary
+from data.schema import load_all_models
 
 CHUNK_ROWS = 200_000
 
@@ -347,6 +350,14 @@ class Backend:
     def close(self) -> None: ...
 
 
+def search_tables(con: sqlite3.Connection) -> list[Table]:
+    """The tables that have a word index in this SQLite database (a migrated one: all of
+    :data:`search_index.SEARCHED`)."""
+    names = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    tables = load_all_models().tables
+    return [tables[n] for n in search_index.SEARCHED if search_index.fts_name(n) in names]
+
+
 class SQLiteBackend(Backend):
     """Workers fill private SQLite files (same DDL, indexes built by sorting once); the parent
     copies each table in with ``INSERT INTO main.t SELECT * FROM src.t``.
@@ -374,6 +385,13 @@ class SQLiteBackend(Backend):
             "PRAGMA cache_size=-200000",
         ):
             con.execute(pragma)
+        # The erasure scan's word indexes and code vocabularies: their triggers would index row
+        # by row (and stop the transfer optimisation); dropped here, built once in finish().
+        self._searched = search_tables(con)
+        for statement in search_index.drop_statements("sqlite", self._searched):
+            con.execute(statement)
+        for statement in vocabulary.drop_statements("sqlite", coverage.vocabulary_tables()):
+            con.execute(statement)
 
     def plan(self, job: Job) -> None:
         con = self._raw.driver_connection
@@ -433,6 +451,14 @@ class SQLiteBackend(Backend):
         Path(job.spec["path"]).unlink()
 
     def finish(self, stats: LoadStats) -> None:
+        began = time.perf_counter()
+        for statement in search_index.create_statements("sqlite", self._searched):
+            self._raw.driver_connection.execute(statement)
+        if self._searched:  # a migrated schema: the code vocabularies too
+            tables = coverage.vocabulary_tables()
+            for statement in vocabulary.create_statements("sqlite", tables):
+                self._raw.driver_connection.execute(statement)
+        stats.seconds["search_index"] = time.perf_counter() - began
         began = time.perf_counter()
         self._raw.driver_connection.execute("ANALYZE")
         stats.seconds["analyze"] = time.perf_counter() - began

@@ -297,6 +297,31 @@ def make_homeowners(
     )
 
 
+def add_dormant(
+    rng: np.random.Generator, window: Window, homeowners: Homeowners, tails: np.ndarray
+) -> None:
+    """Append homeowners past the retention period (24 months after their last activity), one
+    per ``tails`` (distinct 7-digit phone tails nobody else has): they registered 1–6 months
+    before the data window and were never active again, so no lead of theirs is in the data.
+    They give the retention sweep (``/retention``) something to erase on a fresh demo."""
+    extra = make_homeowners(rng, window, np.full(len(tails), window.start), tails)
+    before = seconds(rng.integers(30 * DAY, 180 * DAY, extra.n).astype(np.float64))
+    extra.created_at = window.start - before
+    extra.last_activity_at = extra.created_at + seconds(rng.uniform(60, 3600, extra.n))
+    taken = set(homeowners.email)
+    extra.email = [e if e not in taken else e.replace("@", ".old@", 1) for e in extra.email]
+    for name in homeowners.__dataclass_fields__:
+        mine, theirs = getattr(homeowners, name), getattr(extra, name)
+        if name == "n":
+            homeowners.n += extra.n
+        elif isinstance(mine, list):
+            mine.extend(theirs)
+        elif isinstance(mine, np.ma.MaskedArray):
+            setattr(homeowners, name, np.ma.concatenate([mine, theirs]))
+        else:
+            setattr(homeowners, name, np.concatenate([mine, theirs]))
+
+
 @dataclass
 class Partners:
     n: int

@@ -20,9 +20,15 @@ A hit is not residue when the row belongs (through the registry's routes) to ano
 or partner whose own profile holds the same term: :func:`sharers` finds them per term. A hit in
 any other row, e.g. the name in someone else's review or in an audit entry, is residue.
 
-Cost: one pass per table (every text column of a row concatenated, then one ``LIKE`` per
-:func:`anchors`: a phone's ten spellings share four), the few rows that hit checked in Python,
-and namesakes looked up only for terms that were found.
+Cost: the tables that grow with the leads (:data:`search_index.SEARCHED`) are searched through
+their word index (FTS5 on SQLite, GIN on PostgreSQL), which covers all their text columns: the
+index names the candidate rows, which are then read and checked exactly in Python as any hit
+is. The big tables of codes only (:mod:`data.erasure.vocabulary`) are proved clean by the
+distinct values ever written to their columns, and read only in a column that holds a value
+containing a term. Every other table is read in one pass (its text columns concatenated, one
+``LIKE`` per :func:`anchors`: a phone's ten spellings share four). Namesakes are looked up
+only for terms that were found. So an erasure's scan costs milliseconds, not a read of the
+whole database; what the index finds and does not is in :mod:`data.erasure.search_index`.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, String, Table, Text, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
 
+from data.erasure import search_index, vocabulary
+from data.erasure.search_index import PHRASES_PER_QUERY, Searcher, is_text
 from data.identifiers import normalise
 from data.models import Base
 from data.schema import load_all_models
@@ -156,7 +164,7 @@ def text_columns(tables: Iterable[Table] | None = None) -> list[tuple[Table, lis
     chosen = tables if tables is not None else load_all_models().sorted_tables
     out = []
     for core in chosen:
-        columns = [c for c in core.columns if isinstance(c.type, String | Text | JSON)]
+        columns = [c for c in core.columns if is_text(c)]
         if columns:
             out.append((core, columns))
     return out
@@ -174,9 +182,20 @@ def _matches(expr: Any, value: str, dialect: str) -> Any:
     return expr.ilike(pattern, escape="\\")
 
 
-def sharers(session: Session, term: Term, subject_type: str, subject_id: int) -> dict[str, set]:
-    """Other homeowners and partners whose own identifiers hold ``term`` (namesakes)."""
+def sharers(
+    session: Session,
+    term: Term,
+    subject_type: str,
+    subject_id: int,
+    searcher: Searcher | None = None,
+) -> dict[str, set]:
+    """Other homeowners and partners whose own identifiers hold ``term`` (namesakes): the
+    identifier columns joined by spaces, so a full name spans ``first_name`` and ``last_name``."""
     dialect = session.get_bind().dialect.name
+    connection = session.connection()
+    wanted = search_index.phrases(term.kind, term.value)
+    searcher = searcher or Searcher(connection, wanted)
+    wanted = [p for p in wanted if searcher.searchable(p)]
     found: dict[str, set] = {}
     for kind, registry in REGISTRIES.items():
         profile = Base.metadata.tables[registry.subject_table]
@@ -185,14 +204,27 @@ def sharers(session: Session, term: Term, subject_type: str, subject_id: int) ->
             for c in registry.table(registry.subject_table).columns(IDENTIFIER)
             if isinstance(profile.c[c].type, String)
         ]
-        joined = _joined(strings, " ")
-        query = select(profile.c.id).where(_matches(joined, term.value, dialect))
+        query = select(profile.c.id, *strings)
+        covered = _covered(connection, profile)
+        if covered and {c.name for c in strings} <= set(covered) and wanted:
+            query = query.where(searcher.condition(profile, covered, wanted, every_word=True))
+        else:
+            query = query.where(_matches(_joined(strings, " "), term.value, dialect))
         if kind == subject_type:
             query = query.where(profile.c.id != subject_id)
-        ids = set(session.scalars(query))
+        ids = {
+            row[0]
+            for row in session.execute(query)
+            if term.value in " ".join(v or "" for v in row[1:]).lower()
+        }
         if ids:
             found[kind] = ids
     return found
+
+
+def _covered(connection: Any, core: Table) -> list[str] | None:
+    """The columns of ``core`` its word index covers in this database (None: read it whole)."""
+    return search_index.indexed(connection, core) if core.name in search_index.SEARCHED else None
 
 
 def _joined(columns: list[Column], separator: str) -> Any:
@@ -227,22 +259,45 @@ def scan(
 
     Namesakes are looked up only for a term that was found, which after an erasure is rare."""
     dialect = session.get_bind().dialect.name
+    connection = session.connection()
     fields = text_columns(tables)
     kinds = tuple(sorted({t.kind for t in terms}))
     if not terms:
         return ScanResult(sum(len(c) for _, c in fields), len(fields), kinds)
-    searched = list(dict.fromkeys(a for t in terms for a in anchors(t)))
+    wanted = [p for t in terms for p in search_index.phrases(t.kind, t.value)]
+    searcher = Searcher(connection, wanted)
+    phrased = list(dict.fromkeys(p for p in wanted if searcher.searchable(p)))
+    wordless = [t for t in terms if not searcher.searchable(t.value)]
     namesakes: dict[str, dict[str, set]] = {}
     findings: dict[tuple[str, str, str], int] = {}
+    codes = vocabulary.covered(connection)
+    suspects = vocabulary.suspects(connection, [t.value for t in terms]) if codes else set()
     for core, columns in fields:
         key = list(core.primary_key.columns)
         joined = _joined(columns, _SEPARATOR)
+        covered = _covered(connection, core)
+        if vocabulary.applies_to(core.name) and core.name in codes:
+            # a column whose recorded values hold no term holds none in any row
+            read = [
+                c
+                for c in columns
+                if c.name not in codes[core.name] or (core.name, c.name) in suspects
+            ]
+            conditions = _like_passes(_joined(read, _SEPARATOR), terms, dialect) if read else []
+        elif covered:
+            conditions = [
+                searcher.condition(core, covered, phrased[start : start + PHRASES_PER_QUERY])
+                for start in range(0, len(phrased), PHRASES_PER_QUERY)
+            ]
+            conditions += _like_passes(joined, wordless, dialect)
+            rest = [c for c in columns if c.name not in covered]  # added since the index
+            if rest:
+                conditions += _like_passes(_joined(rest, _SEPARATOR), terms, dialect)
+        else:
+            conditions = _like_passes(joined, terms, dialect)
         hits: dict[tuple, Any] = {}
-        for start in range(0, len(searched), TERMS_PER_PASS):
-            chunk = searched[start : start + TERMS_PER_PASS]
-            condition = or_(*(_matches(joined, a, dialect) for a in chunk))
-            query = select(*key, *columns).where(condition)
-            for row in session.execute(query):
+        for condition in conditions:
+            for row in session.execute(select(*key, *columns).where(condition)):
                 hits[tuple(row[: len(key)])] = row
         for row in hits.values():
             texts = [None if v is None else _plain(v) for v in row[len(key) :]]
@@ -251,13 +306,24 @@ def scan(
                     if value is None or term.value not in value:
                         continue
                     if term.value not in namesakes:
-                        namesakes[term.value] = sharers(session, term, subject_type, subject_id)
+                        namesakes[term.value] = sharers(
+                            session, term, subject_type, subject_id, searcher
+                        )
                     if _belongs_to(session, core, key, row[: len(key)], namesakes[term.value]):
                         continue
                     where = (core.name, column.name, term.kind)
                     findings[where] = findings.get(where, 0) + 1
     result = tuple(Finding(t, c, k, n) for (t, c, k), n in sorted(findings.items()))
     return ScanResult(sum(len(c) for _, c in fields), len(fields), kinds, result)
+
+
+def _like_passes(joined: Any, terms: Iterable[Term], dialect: str) -> list[Any]:
+    """``LIKE`` conditions for a table read in full, :data:`TERMS_PER_PASS` anchors each."""
+    searched = list(dict.fromkeys(a for t in terms for a in anchors(t)))
+    return [
+        or_(*(_matches(joined, a, dialect) for a in searched[start : start + TERMS_PER_PASS]))
+        for start in range(0, len(searched), TERMS_PER_PASS)
+    ]
 
 
 def _plain(value: object) -> str:

@@ -16,10 +16,12 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import DateTime, Engine, func, select, text
+from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
 
 from data.db import make_engine
 from data.demo import DemoSummary, build_demo
+from data.erasure.retention import RULE_BY_CODE, cutoff, due_ids
 from data.identifiers import normalise_phone
 from data.models import (
     CONSENT_PURPOSES,
@@ -103,7 +105,8 @@ def test_summary_counts_match_the_tables(demo: Demo) -> None:
         for name, count in demo.summary.rows.items():
             assert conn.execute(text(f'SELECT COUNT(*) FROM "{name}"')).scalar_one() == count
     assert demo.summary.rows["lead"] == LEADS
-    assert demo.summary.rows["homeowner"] == round(0.8 * LEADS)
+    # 0.8 per lead, plus six dormant homeowners past retention (at least six, 0.2 %)
+    assert demo.summary.rows["homeowner"] == round(0.8 * LEADS) + 6
     assert demo.summary.rows["partner"] == max(10, round(LEADS / 200))
     assert demo.summary.seconds > 0
 
@@ -331,3 +334,24 @@ def test_free_text_carries_contact_details_and_the_stored_twins_do_not(demo: Dem
     assert 0.01 <= check(Review.comment, Review.comment_redacted, Review.homeowner_id) <= 0.10
     assert check(Interaction.notes, Interaction.notes_redacted, Interaction.homeowner_id) >= 0.01
     assert check(Lead.description, Lead.description_redacted, Lead.homeowner_id) >= 0.01
+
+
+PAST_RETENTION = """
+SELECT id FROM homeowner
+WHERE last_activity_at < :limit AND erased_at IS NULL AND email IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM lead WHERE lead.homeowner_id = homeowner.id)
+ORDER BY id
+"""
+
+
+def test_some_homeowners_are_past_retention_and_the_sweep_would_erase_them(demo: Demo) -> None:
+    """The /retention page's homeowner rule has work on a fresh demo: six people last active
+    more than 24 months before the build (no lead of theirs in the data), nothing else."""
+    now = datetime.combine(AS_OF, time(12))
+    limit = now.replace(year=AS_OF.year - 2)
+    with demo.engine.connect() as conn:
+        old = conn.execute(text(PAST_RETENTION), {"limit": limit}).scalars().all()
+    assert len(old) == 6
+    rule = RULE_BY_CODE["homeowners"]
+    with Session(demo.engine) as s:
+        assert sorted(due_ids(s, rule, cutoff(rule, 24, now), 100)) == old
