@@ -34,6 +34,7 @@ class Choice:
     first: str  # YYYY-MM
     last: str
     rounded: bool
+    epsilon: str = ""  # differentially private mode with this ε; empty: exact counts
 
 
 def default_choice(today: date) -> Choice:
@@ -51,6 +52,7 @@ def query_to_choice(params: Mapping[str, str], today: date) -> Choice:
         params.get("from", "").strip() or base.first,
         params.get("to", "").strip() or base.last,
         params.get("round", "") == "5",
+        params.get("dp", "").strip(),
     )
 
 
@@ -61,13 +63,18 @@ def choice_to_query(choice: Choice) -> dict[str, str]:
         "from": choice.first,
         "to": choice.last,
         "round": "5" if choice.rounded else "",
+        "dp": choice.epsilon,
     }
 
 
 def controls(
-    choice: Choice, dimensions: Mapping[str, str], measures: Mapping[str, str]
+    choice: Choice,
+    dimensions: Mapping[str, str],
+    measures: Mapping[str, str],
+    default_epsilon: float,
 ) -> html.Div:
-    """Up to three dimension pickers, the measure, the months and base-5 rounding."""
+    """Up to three dimension pickers, the measure, the months, base-5 rounding and the
+    differentially private mode with its ε (``default_epsilon`` when the choice has none)."""
     dim_options = [{"label": label, "value": key} for key, label in dimensions.items()]
     picked = [*choice.dims, None, None][:3]
     pickers = [
@@ -111,6 +118,26 @@ def controls(
                             id="aggregates-round",
                             label="Round counts to base 5",
                             value=choice.rounded,
+                        ),
+                        width="auto",
+                    ),
+                    dbc.Col(
+                        dbc.Checkbox(
+                            id="aggregates-dp",
+                            label="Differentially private counts, ε =",
+                            value=bool(choice.epsilon),
+                        ),
+                        width="auto",
+                    ),
+                    dbc.Col(
+                        dbc.Input(
+                            id="aggregates-epsilon",
+                            type="number",
+                            min=0,
+                            step=0.05,
+                            size="sm",
+                            value=choice.epsilon or f"{default_epsilon:g}",
+                            style={"width": "6rem"},
                         ),
                         width="auto",
                     ),
@@ -185,19 +212,29 @@ def report_panel(lines: Mapping[str, str], generated: str, audited: bool) -> htm
     )
 
 
-def export_bar() -> html.Div:
+def private_panel(lines: Mapping[str, str], over_budget: bool) -> html.Div:
+    """The differentially private mode's report (mechanism, ε, the year's budget). The page
+    shows no counts in this mode: every draw of noisy counts spends budget, so they are drawn
+    once, into the exported file."""
+    items = [html.Tr([html.Th(k, className="fw-normal"), html.Td(v)]) for k, v in lines.items()]
     return html.Div(
         [
-            dbc.Button("Export CSV", id="aggregates-export-csv", size="sm", color="secondary"),
-            dbc.Button(
-                "Export Excel",
-                id="aggregates-export-xlsx",
-                size="sm",
-                color="secondary",
-                className="ms-2",
+            dbc.Alert(
+                "Differentially private mode: the noisy counts are drawn when you export, and "
+                "each export spends its ε from the organisation's yearly privacy budget. "
+                "Viewing them here would spend it again, so the page shows none.",
+                color="info",
+                className="py-2",
             ),
-            dcc.Download(id="aggregates-download"),
-            html.Div(id="aggregates-export-result", className="mt-2 small"),
-        ],
-        className="mb-3",
+            dbc.Alert(
+                "ε is more than what remains of this year's budget: an export would be refused.",
+                color="warning",
+                className="py-2",
+                id="aggregates-over-budget",
+            )
+            if over_budget
+            else None,
+            html.H5("Disclosure report"),
+            dbc.Table(html.Tbody(items), size="sm", className="w-auto", id="aggregates-report"),
+        ]
     )

@@ -1,9 +1,12 @@
 """``flask --app app export-aggregates --dims province,age_band --measure homeowners
---from 2025-01 --to 2025-12 --out FILE [--k K]``: the aggregates page's export, scripted.
+--from 2025-01 --to 2025-12 --out FILE [--k K] [--dp-epsilon E]``: the aggregates page's
+export, scripted.
 
 Same code as the page (:func:`data.aggregates.exporting.export_aggregates`): the same table,
 ledger, differencing refusal and audit entry (actor ``cli``). The format comes from the file's
 extension (``.csv`` or ``.xlsx``). A refusal is one ``Error: …`` line on stderr and exit status 1.
+``--dp-epsilon E``: the differentially private counts (``data.aggregates.private``), spending E
+of the organisation's yearly budget (refused when it would be exceeded).
 """
 
 from __future__ import annotations
@@ -38,8 +41,22 @@ def register(
     @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
     @click.option("--k", "k", type=int, default=None, help="threshold (default: the setting)")
     @click.option("--round5", is_flag=True, help="round counts to base 5")
+    @click.option(
+        "--dp-epsilon",
+        "epsilon",
+        type=float,
+        default=None,
+        help="differentially private counts with this ε (spent from the yearly budget)",
+    )
     def export_aggregates_command(
-        dims: str, measure: str, first: str, last: str, out: Path, k: int | None, round5: bool
+        dims: str,
+        measure: str,
+        first: str,
+        last: str,
+        out: Path,
+        k: int | None,
+        round5: bool,
+        epsilon: float | None,
     ) -> None:
         """Export a de-identified table (docs/aggregates.md) as CSV or Excel."""
         fmt = FORMATS.get(out.suffix.lower())
@@ -56,7 +73,9 @@ def register(
                     configured_k(session) if k is None else k,
                     rounded=round5,
                 )
-                file = export_aggregates(session, spec, fmt=fmt, actor=CLI_ACTOR, role=CLI_ROLE)
+                file = export_aggregates(
+                    session, spec, fmt=fmt, actor=CLI_ACTOR, role=CLI_ROLE, epsilon=epsilon
+                )
         except (BadSpec, Refused) as exc:
             fail(str(exc))
         try:

@@ -9,6 +9,11 @@ missing value into ``Not stated``, both in SQL, so free text never leaves the da
 Province and city are the lead's (they survive erasure), age band, gender and property type the
 homeowner's, trade, service type and channel the lead's, and the time dimensions the South
 African month of the lead's creation. Partners are never a dimension.
+
+The expressions are written against a :class:`Source` (which columns hold the lead's values):
+the tables read the precomputed ``aggregate_cell`` (:data:`data.aggregates.cells`), and
+:data:`LEAD_SOURCE` reads ``lead`` itself (the differentially private mode, and the tests'
+oracle of the precomputed table).
 """
 
 from __future__ import annotations
@@ -65,16 +70,47 @@ class Names:
 
 
 @dataclass(frozen=True)
+class Source:
+    """Where a table's lead values come from: ``month`` is the South African month of the
+    lead's creation as ``YYYY-MM`` text; homeowner values always come from ``homeowner``."""
+
+    province: ColumnElement[str]
+    city: ColumnElement[str]
+    trade_id: ColumnElement[int]
+    service_type_id: ColumnElement[int]
+    channel: ColumnElement[str]
+    month: ColumnElement[str]
+
+
+LEAD_SOURCE = Source(
+    province=Lead.province,
+    city=Lead.city,
+    trade_id=Lead.trade_id,
+    service_type_id=Lead.service_type_id,
+    channel=Lead.channel,
+    month=func.substr(month_start(Lead.created_at), 1, 7),
+)
+
+Build = Callable[[Period, Names, Source], ColumnElement[str]]
+
+
+@dataclass(frozen=True)
 class Dimension:
     """One breakdown: its key (URL, CLI, CSV header), label, the group it excludes others of
     (province and region are two levels of one hierarchy, so are month, quarter and year),
-    its SQL expression and its fixed values."""
+    how its SQL expression is built and its fixed values."""
 
     key: str
     label: str
     group: str
-    expression: Callable[[Period, Names], ColumnElement[str]]
+    build: Build
     values: Callable[[Period, Names], tuple[str, ...]]
+
+    def expression(
+        self, period: Period, names: Names, source: Source = LEAD_SOURCE
+    ) -> ColumnElement[str]:
+        """The category of each row, in SQL, read from ``source``."""
+        return self.build(period, names, source)
 
 
 def _listed(
@@ -97,7 +133,7 @@ def _by_id(column: ColumnElement, names: dict[int, str]) -> ColumnElement[str]:
     )
 
 
-def _age_band(period: Period, _names: Names) -> ColumnElement[str]:
+def _age_band(period: Period, _names: Names, _source: Source) -> ColumnElement[str]:
     """Age at the end of the period's last year, in ten-year bands top-coded at 70+."""
     age = literal(period.last.year) - Homeowner.birth_year
     return case(
@@ -112,23 +148,23 @@ def _age_band(period: Period, _names: Names) -> ColumnElement[str]:
     )
 
 
-def _month(_period: Period, _names: Names) -> ColumnElement[str]:
-    return func.substr(month_start(Lead.created_at), 1, 7)
+def _month(_period: Period, _names: Names, source: Source) -> ColumnElement[str]:
+    return source.month
 
 
-def _quarter(period: Period, names: Names) -> ColumnElement[str]:
-    month = func.substr(month_start(Lead.created_at), 6, 2)
+def _quarter(_period: Period, _names: Names, source: Source) -> ColumnElement[str]:
+    month = func.substr(source.month, 6, 2)
     quarter = case(
         (month.in_(["01", "02", "03"]), literal("Q1")),
         (month.in_(["04", "05", "06"]), literal("Q2")),
         (month.in_(["07", "08", "09"]), literal("Q3")),
         else_=literal("Q4"),
     )
-    return cast(func.substr(month_start(Lead.created_at), 1, 4), String) + literal("-") + quarter
+    return cast(func.substr(source.month, 1, 4), String) + literal("-") + quarter
 
 
-def _year(_period: Period, _names: Names) -> ColumnElement[str]:
-    return cast(func.substr(month_start(Lead.created_at), 1, 4), String)
+def _year(_period: Period, _names: Names, source: Source) -> ColumnElement[str]:
+    return cast(func.substr(source.month, 1, 4), String)
 
 
 def _quarters(period: Period, _names: Names) -> tuple[str, ...]:
@@ -138,9 +174,9 @@ def _quarters(period: Period, _names: Names) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def _region(_period: Period, _names: Names) -> ColumnElement[str]:
+def _region(_period: Period, _names: Names, source: Source) -> ColumnElement[str]:
     whens = [
-        (Lead.province.in_([p for p in PROVINCE_NAMES if PROVINCE_REGION[p] == r]), literal(r))
+        (source.province.in_([p for p in PROVINCE_NAMES if PROVINCE_REGION[p] == r]), literal(r))
         for r in REGIONS
     ]
     return case(*whens, else_=literal(OTHER))
@@ -159,7 +195,7 @@ DIMENSIONS: dict[str, Dimension] = {
             "province",
             "Province",
             "geography",
-            lambda _p, _n: _listed(Lead.province, PROVINCE_NAMES),
+            lambda _p, _n, s: _listed(s.province, PROVINCE_NAMES),
             _fixed((*PROVINCE_NAMES, OTHER)),
         ),
         Dimension("region", "Region", "geography", _region, _fixed((*REGIONS, OTHER))),
@@ -167,7 +203,7 @@ DIMENSIONS: dict[str, Dimension] = {
             "city",
             "City",
             "city",
-            lambda _p, _n: _listed(Lead.city, CITY_NAMES),
+            lambda _p, _n, s: _listed(s.city, CITY_NAMES),
             _fixed((*CITY_NAMES, OTHER, NOT_STATED)),
         ),
         Dimension("age_band", "Age band", "age", _age_band, _fixed((*AGE_BANDS, NOT_STATED))),
@@ -175,35 +211,35 @@ DIMENSIONS: dict[str, Dimension] = {
             "gender",
             "Gender",
             "gender",
-            lambda _p, _n: _listed(Homeowner.gender, GENDERS, NOT_STATED),
+            lambda _p, _n, _s: _listed(Homeowner.gender, GENDERS, NOT_STATED),
             _fixed((*GENDERS, NOT_STATED)),
         ),
         Dimension(
             "property_type",
             "Property type",
             "property",
-            lambda _p, _n: _listed(Homeowner.property_type, PROPERTY_TYPES, NOT_STATED),
+            lambda _p, _n, _s: _listed(Homeowner.property_type, PROPERTY_TYPES, NOT_STATED),
             _fixed((*PROPERTY_TYPES, NOT_STATED)),
         ),
         Dimension(
             "trade",
             "Trade",
             "trade",
-            lambda _p, n: _by_id(Lead.trade_id, n.trades),
+            lambda _p, n, s: _by_id(s.trade_id, n.trades),
             lambda _p, n: (*sorted(n.trades.values()), OTHER),
         ),
         Dimension(
             "service_type",
             "Service type",
             "service",
-            lambda _p, n: _by_id(Lead.service_type_id, n.service_types),
+            lambda _p, n, s: _by_id(s.service_type_id, n.service_types),
             lambda _p, n: (*sorted(n.service_types.values()), OTHER),
         ),
         Dimension(
             "channel",
             "Channel",
             "channel",
-            lambda _p, _n: _listed(Lead.channel, LEAD_CHANNELS),
+            lambda _p, _n, s: _listed(s.channel, LEAD_CHANNELS),
             _fixed((*LEAD_CHANNELS, OTHER)),
         ),
         Dimension("month", "Month", "time", _month, lambda p, _n: tuple(p.months())),

@@ -7,6 +7,9 @@ same table as a cross-tab, the long table, and the report (the ``Filters`` sheet
 
 :func:`export_aggregates` is what the page's download and ``flask export-aggregates`` both call:
 build the table, refuse differencing, write the ledger row and the audit entry, return the file.
+With ``epsilon`` the table is the differentially private one (``data.aggregates.private``):
+the year's budget is checked instead of differencing, and the ``#`` lines carry the mechanism,
+ε, the sensitivity and the budget left.
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ from sqlalchemy.orm import Session
 
 from data.aggregates.dimensions import DIMENSIONS, TOTAL
 from data.aggregates.ledger import (
+    PrivateSpend,
     check_differencing,
     population_of,
     record_export,
     record_refusal,
 )
+from data.aggregates.private import MECHANISM, PrivateTable, build_private_table
 from data.aggregates.table import AggregateTable, Refused, Spec, build_table
 from data.export import AGGREGATES, ExportFile, ExportNotAllowed, Format, export_table
 from data.roles import can
@@ -32,7 +37,7 @@ from data.timeutil import utcnow
 HIDDEN_MARK = "x"
 
 
-def crosstab(table: AggregateTable) -> pd.DataFrame:
+def crosstab(table: AggregateTable | PrivateTable) -> pd.DataFrame:
     """The long table as a readable cross-tab: the last dimension across, the others down;
     hidden cells show ``x``. Rows and columns keep the fixed order of the categories."""
     dims = list(table.spec.dims)
@@ -52,11 +57,16 @@ def crosstab(table: AggregateTable) -> pd.DataFrame:
     return pd.DataFrame(records, columns=[*down, *columns])
 
 
-def header_lines(table: AggregateTable) -> dict[str, str]:
+def header_lines(table: AggregateTable | PrivateTable) -> dict[str, str]:
+    report = table.lines() if isinstance(table, PrivateTable) else table.report.lines(table.spec)
     return {
-        **table.report.lines(table.spec),
+        **report,
         "margins": f"rows holding {TOTAL!r} sum over that dimension",
-        "status": "released or suppressed (value empty)",
+        "status": (
+            "released (every value noisy)"
+            if isinstance(table, PrivateTable)
+            else "released or suppressed (value empty)"
+        ),
     }
 
 
@@ -68,17 +78,29 @@ def export_aggregates(
     actor: str,
     role: str | None,
     now: datetime | None = None,
+    epsilon: float | None = None,
 ) -> ExportFile:
     """Build, check and record one export (in the caller's transaction); raises
-    :class:`Refused` (after auditing the refusal) or ``data.export.ExportNotAllowed``."""
+    :class:`Refused` (after rolling that transaction back and auditing the refusal), ``BadSpec`` or
+    ``data.export.ExportNotAllowed``. ``epsilon``: the differentially private mode."""
     if not can(role, AGGREGATES.capability):  # before any work, and before any refusal reason
         raise ExportNotAllowed(f"role {role!r} may not export aggregates")
     at = now or utcnow()
-    table = build_table(session, spec, now=at)
-    population = population_of(session, spec.period)
+    table: AggregateTable | PrivateTable
+    private = None
     try:
-        check_differencing(session, spec, population)
+        if epsilon is None:
+            table = build_table(session, spec, now=at)
+            population = population_of(session, spec.period)
+            check_differencing(session, spec, population)
+        else:
+            table = build_private_table(session, spec, epsilon, now=at)
+            population = population_of(session, spec.period)
+            private = PrivateSpend(MECHANISM, table.noise.epsilon, table.budget.year)
     except Refused as refused:
+        # end this transaction first: it may hold the budget lock (on SQLite the database's
+        # write lock), which the refusal's own audit transaction would wait for
+        session.rollback()
         record_refusal(actor, spec, str(refused))
         raise
     file = export_table(
@@ -89,9 +111,13 @@ def export_aggregates(
         header=header_lines(table),
         actor=actor,
         role=role,
-        spec={**spec.as_dict(), "result_digest": table.digest},
+        spec={
+            **spec.as_dict(),
+            **({"dp_epsilon": private.epsilon} if private else {}),
+            "result_digest": table.digest,
+        },
         now=at,
         extra_sheets={"Cross-tab": crosstab(table)} if fmt == "xlsx" else None,
     )
-    record_export(session, table, population, actor=actor, fmt=fmt, at=at)
+    record_export(session, table, population, actor=actor, fmt=fmt, at=at, private=private)
     return file

@@ -6,13 +6,17 @@ marketing partner received and (b) a new export whose population differs from an
 by fewer than k people can be refused (differencing, ``data.aggregates.ledger``). The digest of
 the population is a SHA-256 over the sorted homeowner ids: it tells whether two populations are
 the same without keeping a list of who was in them.
+
+Differentially private exports (``data.aggregates.private``, migration 0019) also record the
+mechanism, the ε they spent and the Johannesburg year whose budget they spent it from; the
+three are empty for exact (k-suppressed) exports.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, DateTime, Index, Integer, String
+from sqlalchemy import JSON, Date, DateTime, Float, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from data.models import Base, Homeowner
@@ -39,3 +43,6 @@ class AggregateExport(Base):
     population: Mapped[int] = mapped_column(Integer)
     population_digest: Mapped[str] = mapped_column(String(64))
     result_digest: Mapped[str] = mapped_column(String(64))
+    mechanism: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    epsilon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    budget_year: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -1,16 +1,27 @@
-"""The one SQL query behind a de-identified table: every cell and every margin at once.
+"""The one SQL statement behind a de-identified table: every cell and every margin at once.
 
 A cell's count of *distinct* homeowners is what the k rule judges, and distinct counts do not
-add up (a homeowner with leads in two trades is one person in the trade total), so the margins
-cannot be summed in Python: each subset of the chosen dimensions is grouped on its own, over one
-materialised base of the period's leads. PostgreSQL does it in one pass with ``GROUPING SETS``;
-SQLite, which lacks them, gets the portable spelling (a ``UNION ALL`` of 2^d ``GROUP BY`` queries).
+add up in general (a homeowner with leads in two trades is one person in the trade total). It
+is read from ``aggregate_cell`` (:mod:`data.aggregates.cells`: one narrow precomputed row per
+lead, with the months of the homeowner's previous and next lead), in one statement over one
+materialised base of the period's eligible rows:
+
+* the *inner* cells are grouped once, summing leads, hires, completed jobs, ratings and the
+  homeowners who have only this one lead in the period (their previous lead is before it and
+  the next after it). All of these add up, so every margin is the sum of the inner cells below
+  it, done in Python over at most a few thousand rows;
+* the homeowners with several leads in the period (about one in five at 1M leads) are counted
+  distinct per cell of every subset of the dimensions: PostgreSQL with ``GROUPING SETS``,
+  SQLite (which lacks them) with a ``UNION ALL`` of 2^d ``GROUP BY``s, over their distinct
+  (cell, homeowner) pairs only. A cell's homeowners are the two parts added.
+
 Dimensions a row sums over carry ``Total``.
 
 Who is counted (:func:`excluded_ids`): homeowners not erased and with no objection to
-processing on record (an objection request that was not denied, a duplicate or unverified).
-The homeowner row is joined only when a homeowner dimension (age band, gender, property type)
-is chosen.
+processing on record (an objection request that was not denied, a duplicate or unverified),
+decided at read time. The homeowner row is joined only when a homeowner dimension (age band,
+gender, property type) is chosen. :func:`eligible` and :func:`in_period` are the same rules
+over ``lead`` (the differentially private mode and the ledger read leads directly).
 """
 
 from __future__ import annotations
@@ -23,9 +34,9 @@ from sqlalchemy import (
     Integer,
     Select,
     and_,
-    case,
     func,
     literal,
+    or_,
     select,
     tuple_,
     union,
@@ -34,16 +45,16 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from data.aggregates.cells import aggregate_cell, flag
 from data.aggregates.dimensions import (
-    COMPLETED_STATUSES,
     DIMENSIONS,
-    HIRED_STATUSES,
     HOMEOWNER_DIMENSIONS,
     TOTAL,
     Names,
     Period,
+    Source,
 )
-from data.models import Homeowner, Lead, PrivacyRequest, Review, ServiceType, Trade
+from data.models import Homeowner, Lead, PrivacyRequest, ServiceType, Trade
 from data.sqlfuncs import tuples_of
 from data.timeutil import start_of
 
@@ -96,8 +107,106 @@ def in_period(period: Period) -> ColumnElement[bool]:
     return and_(Lead.created_at >= start_of(period.first), Lead.created_at < start_of(period.end()))
 
 
-def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return case((condition, 1), else_=0)
+#: ``aggregate_cell``'s columns as the dimensions read them.
+CELL_SOURCE = Source(
+    province=aggregate_cell.c.province,
+    city=aggregate_cell.c.city,
+    trade_id=aggregate_cell.c.trade_id,
+    service_type_id=aggregate_cell.c.service_type_id,
+    channel=aggregate_cell.c.channel,
+    month=aggregate_cell.c.month,
+)
+_INNER, _MULTI = 0, 1  # the two kinds of result row of :func:`cell_counts`' statement
+
+
+def _alone_in(period: Period) -> ColumnElement[bool]:
+    """Whether the homeowner has no other lead in ``period`` (the previous lead is older, the
+    next one later): such a person counts once in exactly the cells their one lead is in."""
+    months = period.months()
+    cell = aggregate_cell.c
+    return and_(
+        or_(cell.prev_month.is_(None), cell.prev_month < months[0]),
+        or_(cell.next_month.is_(None), cell.next_month > months[-1]),
+    )
+
+
+def _counting_query(dialect: str, dims: Sequence[str], period: Period, vocab: Names) -> Select:
+    """One statement over one materialised base (the period's eligible rows): the inner cells'
+    additive sums (``_INNER`` rows), and the distinct homeowners with more than one lead in the
+    period per cell of every subset of the dimensions (``_MULTI`` rows)."""
+    cell = aggregate_cell.c
+    columns = [
+        DIMENSIONS[k].expression(period, vocab, CELL_SOURCE).label(f"d{i}")
+        for i, k in enumerate(dims)
+    ]
+    base_query = select(
+        *columns,
+        cell.homeowner_id.label("h"),
+        flag(_alone_in(period)).label("alone"),
+        cell.hired.label("hired"),
+        cell.completed.label("done"),
+        cell.rating_sum.label("rs"),
+        cell.reviews.label("rn"),
+    ).select_from(aggregate_cell)
+    if any(d in HOMEOWNER_DIMENSIONS for d in dims):  # only then is each homeowner read
+        base_query = base_query.join(Homeowner, Homeowner.id == cell.homeowner_id)
+    months = period.months()
+    base = (
+        base_query.where(
+            cell.month >= months[0],
+            cell.month <= months[-1],
+            cell.homeowner_id.not_in(excluded_ids()),
+        )
+        .cte("agg_base")
+        .prefix_with("MATERIALIZED")
+    )
+    n = len(dims)
+    dim_cols = [base.c[f"d{i}"] for i in range(n)]
+    inner = select(
+        literal(_INNER).label("kind"),
+        *dim_cols,
+        func.sum(base.c.alone),
+        func.count(),
+        func.sum(base.c.hired),
+        func.sum(base.c.done),
+        func.sum(base.c.rs),
+        func.sum(base.c.rn),
+    ).group_by(*dim_cols)
+    zeros = [literal(0, Integer)] * 5
+    # the people with several leads in the period, once per inner cell they are in
+    several = (
+        select(*dim_cols, base.c.h)
+        .where(base.c.alone == 0)
+        .distinct()
+        .cte("agg_several")
+        .prefix_with("MATERIALIZED")
+    )
+    several_cols = [several.c[f"d{i}"] for i in range(n)]
+    distinct = func.count(func.distinct(several.c.h))
+    subsets = [kept for size in range(n, -1, -1) for kept in combinations(range(n), size)]
+    if dialect == "postgresql":
+        # one pass: GROUPING SETS (a dimension summed over comes back NULL; no dimension
+        # expression is ever NULL, they map missing values to "Not stated")
+        sets = func.grouping_sets(*(tuple_(*(several_cols[i] for i in kept)) for kept in subsets))
+        multi = [
+            select(
+                literal(_MULTI),
+                *(func.coalesce(c, TOTAL) for c in several_cols),
+                distinct,
+                *zeros,
+            ).group_by(sets)
+        ]
+    else:  # SQLite lacks GROUPING SETS: one GROUP BY per subset
+        multi = [
+            select(
+                literal(_MULTI),
+                *(c if i in kept else literal(TOTAL) for i, c in enumerate(several_cols)),
+                distinct,
+                *zeros,
+            ).group_by(*(several_cols[i] for i in kept))
+            for kept in subsets
+        ]
+    return union_all(inner, *multi)
 
 
 def cell_counts(
@@ -109,73 +218,31 @@ def cell_counts(
     with_ratings: bool = False,
 ) -> dict[Cell, Counts]:
     """Counts of every cell and margin that has any lead, keyed by the cell's values
-    (``Total`` where the row sums over a dimension). Cells absent from the result are empty."""
-    columns = [DIMENSIONS[k].expression(period, vocab).label(f"d{i}") for i, k in enumerate(dims)]
-    extra: list[ColumnElement] = []
-    if with_ratings:
-        published = and_(
-            Review.lead_id == Lead.id,
-            Review.author_side == "homeowner_about_partner",
-            Review.moderation_status == "published",
-        )
-        extra = [
-            select(func.coalesce(func.sum(Review.rating), 0))
-            .where(published)
-            .scalar_subquery()
-            .label("rs"),
-            select(func.count(Review.id)).where(published).scalar_subquery().label("rn"),
-        ]
-    else:
-        extra = [literal(0, Integer).label("rs"), literal(0, Integer).label("rn")]
-    base_query = select(
-        *columns,
-        Lead.homeowner_id.label("h"),
-        _flag(Lead.status.in_(HIRED_STATUSES)).label("hired"),
-        _flag(Lead.status.in_(COMPLETED_STATUSES)).label("done"),
-        *extra,
-    ).select_from(Lead)
-    if any(d in HOMEOWNER_DIMENSIONS for d in dims):  # only then is each homeowner read
-        base_query = base_query.join(Homeowner, Homeowner.id == Lead.homeowner_id)
-    base = (
-        base_query.where(in_period(period), eligible()).cte("agg_base").prefix_with("MATERIALIZED")
-    )
+    (``Total`` where the row sums over a dimension). Cells absent from the result are empty.
+
+    Read from ``aggregate_cell`` (:mod:`data.aggregates.cells`). Leads, hires, completed jobs
+    and ratings add up, so only the inner cells are grouped and the margins are their sums.
+    Distinct homeowners add up too for the people with one lead in the period (most of them):
+    they are summed the same way; only the others are counted distinct per cell and margin.
+    ``with_ratings`` is kept for callers; the ratings are precomputed per lead."""
+    del with_ratings
     n = len(dims)
+    dialect = session.get_bind().dialect.name
+    rows = tuples_of(session.execute(_counting_query(dialect, dims, period, vocab)))
+    sums: dict[Cell, list[int]] = {}
     subsets = [kept for size in range(n, -1, -1) for kept in combinations(range(n), size)]
-    sums = (
-        func.count(func.distinct(base.c.h)),
-        func.count(),
-        func.sum(base.c.hired),
-        func.sum(base.c.done),
-        func.sum(base.c.rs),
-        func.sum(base.c.rn),
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        # one pass: PostgreSQL's GROUPING SETS (a dimension summed over comes back NULL; no
-        # dimension expression is ever NULL, they map missing values to "Not stated")
-        sets = func.grouping_sets(*(tuple_(*(base.c[f"d{i}"] for i in kept)) for kept in subsets))
-        query = select(
-            *(func.coalesce(base.c[f"d{i}"], TOTAL).label(f"d{i}") for i in range(n)), *sums
-        ).group_by(sets)
-    else:
-        query = union_all(
-            *(
-                select(
-                    *(
-                        base.c[f"d{i}"] if i in kept else literal(TOTAL).label(f"d{i}")
-                        for i in range(n)
-                    ),
-                    *sums,
-                ).group_by(*(base.c[f"d{i}"] for i in kept))
-                for kept in subsets
-            )
-        )
-    rows = tuples_of(session.execute(query))
-    out: dict[Cell, Counts] = {}
     for row in rows:
-        h, leads, hires, done, rs, rn = (int(v or 0) for v in row[n:])
-        if leads:  # an empty grand total comes back as one row of zeros
-            out[tuple(str(v) for v in row[:n])] = Counts(h, leads, hires, done, rs, rn)
-    return out
+        key = tuple(str(v) for v in row[1 : n + 1])
+        values = [int(v or 0) for v in row[n + 1 :]]
+        if row[0] == _MULTI:
+            sums.setdefault(key, [0] * 6)[0] += values[0]
+            continue
+        for kept in subsets:  # an inner cell adds to itself and to each margin above it
+            target = tuple(v if i in kept else TOTAL for i, v in enumerate(key))
+            acc = sums.setdefault(target, [0] * 6)
+            for j, value in enumerate(values):
+                acc[j] += value
+    return {cell: Counts(*acc) for cell, acc in sums.items() if acc[1]}
 
 
 def population_ids(session: Session, period: Period) -> list[int]:
@@ -194,8 +261,8 @@ def population_difference(session: Session, a: Period, b: Period) -> int:
     """How many eligible homeowners are in exactly one of the two periods' populations."""
     start = min(a.first, b.first)
     end = max(a.end(), b.end())
-    in_a = func.max(_flag(in_period(a)))
-    in_b = func.max(_flag(in_period(b)))
+    in_a = func.max(flag(in_period(a)))
+    in_b = func.max(flag(in_period(b)))
     per_person = (
         select(in_a.label("a"), in_b.label("b"))
         .where(Lead.created_at >= start_of(start), Lead.created_at < start_of(end), eligible())
