@@ -19,7 +19,9 @@ does not count.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, Select, and_, case, exists, func, literal, or_, select, union
 from sqlalchemy.orm import Session
@@ -36,6 +38,28 @@ CHANNEL_PURPOSE = {
 SHARE_PURPOSES = ("share_with_partners", "service_contact")
 IGNORED_REQUEST_STATUSES = ("denied", "duplicate")
 CHUNK = 5000  # homeowners per look-up of their shares (bound parameters per statement)
+
+
+def _violations(
+    probes: Any, violated: Callable[[Any], Any], detail: Callable[[Any], Any]
+) -> Select:
+    """The shared tail of the interaction rules: each probe (an interaction: ``probe_id``,
+    subject, ``purpose``, ``at``) with the state of its purpose at its instant, kept where
+    ``violated(state)`` holds, as the violation columns with ``detail(state)``. An outer join,
+    so that "never asked" (no state row) can be a violation."""
+    state = state_at(probes)
+    return (
+        select(
+            probes.c.at,
+            probes.c.subject_type,
+            probes.c.subject_id,
+            text("interaction").label("object_type"),
+            probes.c.probe_id.label("object_id"),
+            detail(state).label("detail"),
+        )
+        .outerjoin(state, state.c.probe_id == probes.c.probe_id)
+        .where(violated(state))
+    )
 
 
 def marketing_after_withdrawal(w: Window) -> Select:
@@ -63,19 +87,7 @@ def marketing_after_withdrawal(w: Window) -> Select:
         )
         .subquery("marketing_probes")
     )
-    state = state_at(probes)
-    return (
-        select(
-            probes.c.at,
-            probes.c.subject_type,
-            probes.c.subject_id,
-            text("interaction").label("object_type"),
-            probes.c.probe_id.label("object_id"),
-            probes.c.purpose.label("detail"),
-        )
-        .join(state, and_(state.c.probe_id == probes.c.probe_id))
-        .where(state.c.granted.is_(False))
-    )
+    return _violations(probes, lambda state: state.c.granted.is_(False), lambda _: probes.c.purpose)
 
 
 def recordings_without_consent(w: Window) -> Select:
@@ -95,18 +107,10 @@ def recordings_without_consent(w: Window) -> Select:
         )
         .subquery("recording_probes")
     )
-    state = state_at(probes)
-    return (
-        select(
-            probes.c.at,
-            probes.c.subject_type,
-            probes.c.subject_id,
-            text("interaction").label("object_type"),
-            probes.c.probe_id.label("object_id"),
-            case((state.c.granted.is_(False), "withdrawn"), else_="never_asked").label("detail"),
-        )
-        .outerjoin(state, state.c.probe_id == probes.c.probe_id)
-        .where(or_(state.c.granted.is_(None), state.c.granted.is_(False)))
+    return _violations(
+        probes,
+        lambda state: or_(state.c.granted.is_(None), state.c.granted.is_(False)),
+        lambda state: case((state.c.granted.is_(False), "withdrawn"), else_="never_asked"),
     )
 
 

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from data.compliance import consent_rules, records
 from data.compliance.common import VIOLATION_COLUMNS, Window
-from data.do_not_contact import suppression_key
 from data.erasure.retention import periods
 from data.sqlfuncs import month_start
 
@@ -30,11 +29,7 @@ class RuleSpec:
     code: str
     label: str
     in_window: bool  # True: events in the date range; False: the state of the records now
-    build: Callable[[Session, Window, bytes | None], Select]
-
-
-def _key(key: bytes | None) -> bytes:
-    return key if key is not None else suppression_key()
+    build: Callable[[Session, Window], Select]
 
 
 RULES: tuple[RuleSpec, ...] = (
@@ -42,62 +37,60 @@ RULES: tuple[RuleSpec, ...] = (
         "marketing_after_withdrawal",
         "Marketing after the purpose was withdrawn",
         True,
-        lambda s, w, k: consent_rules.marketing_after_withdrawal(w),
+        lambda s, w: consent_rules.marketing_after_withdrawal(w),
     ),
     RuleSpec(
         "recordings_without_consent",
         "Calls recorded without call-recording consent",
         True,
-        lambda s, w, k: consent_rules.recordings_without_consent(w),
+        lambda s, w: consent_rules.recordings_without_consent(w),
     ),
     RuleSpec(
         "shares_after_withdrawal",
         "Leads shared after a withdrawal or service opt-out",
         True,
-        lambda s, w, k: consent_rules.shares_after_withdrawal(s, w),
+        lambda s, w: consent_rules.shares_after_withdrawal(s, w),
     ),
     RuleSpec(
         "past_retention",
         "Personal data kept past its retention period",
         False,
-        lambda s, w, k: records.past_retention(w, periods(s)),
+        lambda s, w: records.past_retention(w, periods(s)),
     ),
     RuleSpec(
         "suppressed_reappearing",
         "Suppressed contacts back as new homeowners",
         True,
-        lambda s, w, k: records.suppressed_reappearing(s, w, _key(k)),
+        lambda s, w: records.suppressed_reappearing(w),
     ),
     RuleSpec(
         "access_past_due",
         "Access requests past their due date (deemed refusals)",
         False,
-        lambda s, w, k: records.access_past_due(w),
+        lambda s, w: records.access_past_due(w),
     ),
 )
 RULE_BY_CODE = {r.code: r for r in RULES}
 
 
-def rule_query(session: Session, code: str, w: Window, key: bytes | None = None) -> Select:
+def rule_query(session: Session, code: str, w: Window) -> Select:
     """The violations of rule ``code`` (KeyError for an unknown code)."""
-    return RULE_BY_CODE[code].build(session, w, key)
+    return RULE_BY_CODE[code].build(session, w)
 
 
-def violation_counts(session: Session, w: Window, key: bytes | None = None) -> pd.DataFrame:
+def violation_counts(session: Session, w: Window) -> pd.DataFrame:
     """Violations per rule and South African month (only months that have some)."""
     rows = []
     for rule in RULES:
-        found = rule.build(session, w, key).subquery("violations")
+        found = rule.build(session, w).subquery("violations")
         period = month_start(found.c.at)
         query = select(period, func.count()).group_by(period).order_by(period)
         rows += [(rule.code, str(p), int(n)) for p, n in session.execute(query)]
     return pd.DataFrame(rows, columns=COUNT_COLUMNS)
 
 
-def violation_list(
-    session: Session, code: str, w: Window, key: bytes | None = None, limit: int = LIST_LIMIT
-) -> pd.DataFrame:
+def violation_list(session: Session, code: str, w: Window, limit: int = LIST_LIMIT) -> pd.DataFrame:
     """Rule ``code``'s violations, newest first (then by record id), at most ``limit``."""
-    found = rule_query(session, code, w, key).subquery("violations")
+    found = rule_query(session, code, w).subquery("violations")
     query = select(*found.c).order_by(found.c.at.desc(), found.c.object_id.desc()).limit(limit)
     return pd.DataFrame([tuple(r) for r in session.execute(query)], columns=VIOLATION_COLUMNS)

@@ -7,7 +7,8 @@
   row's clock runs from (last activity, the call, the request's receipt or closing).
 * :func:`suppressed_reappearing` — homeowners created in the window whose email or phone
   matches a do-not-contact entry made before they were created (the keyed digest of
-  :mod:`data.do_not_contact`, so people erased earlier are found too).
+  :mod:`data.do_not_contact`, stored on each homeowner by :mod:`data.consent.digests`, so
+  people erased earlier are found too).
 * :func:`access_past_due` — open access requests whose due day has passed: deemed refusals
   (:func:`data.privacy.clock.is_deemed_refusal`, in SQL: due before today's South African
   midnight). ``at`` is the due instant.
@@ -15,17 +16,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import Connection, Select, case, literal, select, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, case, func, select, union_all
 
 from data.compliance.common import Window, text
-from data.do_not_contact import stored_form_digest
 from data.erasure import retention
 from data.models import Homeowner, Interaction, PrivacyRequest, Suppression
 from data.privacy.clock import OPEN_STATUSES
-from data.sqlfuncs import tuples_of
 from data.timeutil import sa_date, start_of
 
 _RETENTION_OBJECTS = {
@@ -63,52 +59,50 @@ def past_retention(w: Window, periods: dict[str, int]) -> Select:
     return select(*merged.c)
 
 
-def suppressed_reappearing(conn: Connection | Session, w: Window, key: bytes) -> Select:
-    """Matching runs in Python (an HMAC has no SQL form) over the homeowners created in the
-    window and the do-not-contact entries; the result is a ``Select`` of the matches."""
-    entries = {
-        digest: (reason, created)
-        for digest, reason, created in conn.execute(
-            select(Suppression.digest, Suppression.reason, Suppression.created_at)
-        )
-    }
-    newcomers = tuples_of(
-        conn.execute(
-            select(Homeowner.id, Homeowner.email, Homeowner.phone).where(
-                Homeowner.created_at >= w.start_at,
-                Homeowner.created_at < w.end_before,
-                Homeowner.erased_at.is_(None),
+def suppressed_reappearing(w: Window) -> Select:
+    """Every homeowner carrying a digest on the list (``homeowner.email_digest`` /
+    ``phone_digest``, kept by :mod:`data.consent.digests`; a few thousand), found by walking
+    the list through the digest indexes, then those created in the window after the entry.
+    The look-up is a ``MATERIALIZED`` CTE so that neither database starts from the homeowners
+    created in the window instead (SQLite took 3 s through its index of those not erased,
+    PostgreSQL 0.4–0.5 s through the 139 000 created in 90 days, at 1M leads)."""
+    candidates = (
+        union_all(
+            *(
+                select(
+                    Homeowner.id.label("homeowner_id"),
+                    Homeowner.created_at.label("created_at"),
+                    Homeowner.erased_at.label("erased_at"),
+                    stored.label("digest"),
+                ).where(stored.in_(select(Suppression.digest).where(Suppression.kind == kind)))
+                for kind, stored in (
+                    ("email", Homeowner.email_digest),
+                    ("phone", Homeowner.phone_digest),
+                )
             )
         )
+        .cte("suppressed_candidates")
+        .prefix_with("MATERIALIZED")
     )
-    hits: dict[int, list[tuple[str, datetime]]] = {}
-    for homeowner_id, email, phone in newcomers:
-        for kind, value in (("email", email), ("phone", phone)):
-            if value:
-                hit = entries.get(stored_form_digest(kind, value, key))
-                if hit is not None:
-                    hits.setdefault(int(homeowner_id), []).append(hit)
-    matched: dict[int, str] = {}
-    if hits:  # only entries made before the homeowner was created count (few rows to check)
-        created = dict(
-            conn.execute(
-                select(Homeowner.id, Homeowner.created_at).where(Homeowner.id.in_(sorted(hits)))
-            ).all()
+    erased = func.max(case((Suppression.reason == "erasure", 1), else_=0))
+    return (
+        select(
+            func.min(candidates.c.created_at).label("at"),
+            text("homeowner").label("subject_type"),
+            candidates.c.homeowner_id.label("subject_id"),
+            text("homeowner").label("object_type"),
+            candidates.c.homeowner_id.label("object_id"),
+            case((erased == 1, "erased_earlier"), else_="opted_out").label("detail"),
         )
-        for homeowner_id, found in hits.items():
-            before = [reason for reason, at in found if at < created[homeowner_id]]
-            if before:
-                matched[homeowner_id] = "erased_earlier" if "erasure" in before else "opted_out"
-    erased = [h for h, reason in matched.items() if reason == "erased_earlier"]
-    detail = case((Homeowner.id.in_(erased), "erased_earlier"), else_="opted_out")
-    return select(
-        Homeowner.created_at.label("at"),
-        text("homeowner").label("subject_type"),
-        Homeowner.id.label("subject_id"),
-        text("homeowner").label("object_type"),
-        Homeowner.id.label("object_id"),
-        detail.label("detail") if erased else text("opted_out").label("detail"),
-    ).where(Homeowner.id.in_(sorted(matched)) if matched else literal(False))
+        .join(Suppression, Suppression.digest == candidates.c.digest)
+        .where(
+            candidates.c.created_at >= w.start_at,
+            candidates.c.created_at < w.end_before,
+            candidates.c.erased_at.is_(None),
+            Suppression.created_at < candidates.c.created_at,  # listed before they came
+        )
+        .group_by(candidates.c.homeowner_id)
+    )
 
 
 def access_past_due(w: Window) -> Select:

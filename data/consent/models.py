@@ -11,7 +11,7 @@ tables by :mod:`data.consent.rollup`; see there for why they exist and how they 
 
 Also the indexes the compliance rules need on the core tables (``data.compliance``): the
 withdrawals of a purpose, marketing interactions and recorded calls in a period, homeowners
-created in a period.
+created in a period, homeowners by their do-not-contact digests.
 """
 
 from __future__ import annotations
@@ -26,6 +26,13 @@ from data.models import Base, ConsentEvent, Homeowner, Interaction
 
 class ConsentDay(Base):
     __tablename__ = "consent_day"
+    # Coverage and consent by source site sum every day up to the period's end: with this
+    # covering index that is an index-only range per subject type (about 40 → 8 ms of CPU
+    # on SQLite at 1M leads; migration 0017).
+    __table_args__ = (
+        Index("ix_consent_day_totals", "subject_type", "purpose", "site", "day",
+              "granted_delta", "withdrawn_delta"),
+    )  # fmt: skip
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     subject_type: Mapped[str] = mapped_column(String(20), primary_key=True)
@@ -61,4 +68,7 @@ COMPLIANCE_INDEXES = (
     Index("ix_interaction_purpose_at", Interaction.purpose, Interaction.at),
     Index("ix_interaction_recorded_at", Interaction.recorded, Interaction.at),
     Index("ix_homeowner_created_at", Homeowner.created_at),
+    # the do-not-contact digests of each homeowner (data.consent.digests, migration 0017)
+    Index("ix_homeowner_email_digest", Homeowner.email_digest),
+    Index("ix_homeowner_phone_digest", Homeowner.phone_digest),
 )  # fmt: skip

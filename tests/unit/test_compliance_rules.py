@@ -16,7 +16,7 @@ from data.compliance import consent_rules, records
 from data.compliance.common import Window
 from data.compliance.monitor import violation_counts, violation_list
 from data.db import session_scope
-from data.do_not_contact import suppression_digest
+from data.do_not_contact import suppression_digest, suppression_key
 from data.erasure import retention
 from data.models import Suppression
 from tests.consent_support import consent, interaction
@@ -29,7 +29,6 @@ from tests.factories import (
     base_rows,
 )
 
-KEY = b"compliance-test-key"
 NOW = datetime(2026, 3, 31, 12)
 W = Window(datetime(2026, 2, 28, 22), datetime(2026, 3, 31, 22), NOW)
 JAN = datetime(2026, 1, 1)
@@ -199,14 +198,14 @@ def test_suppressed_reappearing(db):
             ("phone", "082 555 0101", "service_opt_out", datetime(2026, 2, 1)),
             ("email", "late@example.co.za", "objection", datetime(2026, 3, 20)),
         ):
-            s.add(Suppression(kind=kind, digest=suppression_digest(kind, value, KEY),
+            s.add(Suppression(kind=kind, digest=suppression_digest(kind, value, suppression_key()),
                               reason=reason, created_at=at))  # fmt: skip
         erased = add_homeowner(s, email="gone@example.co.za", created_at=datetime(2026, 3, 5)).id
         opted = add_homeowner(s, phone="+27825550101", created_at=datetime(2026, 3, 6)).id
         add_homeowner(s, email="late@example.co.za", created_at=datetime(2026, 3, 10))  # not
         add_homeowner(s, created_at=datetime(2026, 3, 10))  # not: no match
         add_homeowner(s, email="gone@example.co.za", created_at=datetime(2026, 2, 20))  # window
-        got = _ids(s, records.suppressed_reappearing(s, W, KEY))
+        got = _ids(s, records.suppressed_reappearing(W))
         assert s.scalar(select(Suppression.id).limit(1)) is not None
     assert got == {("homeowner", erased, "erased_earlier"), ("homeowner", opted, "opted_out")}
 
@@ -231,8 +230,8 @@ def test_access_past_due_is_the_deemed_refusal(db):
 
 def test_monitor_counts_and_lists(db, marketing_world):
     with session_scope(db) as s:
-        counts = violation_counts(s, W, KEY)
-        listed = violation_list(s, "marketing_after_withdrawal", W, KEY)
+        counts = violation_counts(s, W)
+        listed = violation_list(s, "marketing_after_withdrawal", W)
     march = counts[counts.rule == "marketing_after_withdrawal"]
     assert march[["period", "violations"]].values.tolist() == [["2026-03-01", 3]]
     assert set(counts.rule) == {"marketing_after_withdrawal"}

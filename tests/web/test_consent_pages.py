@@ -72,6 +72,58 @@ def _post(client, dash_app, output: str, inputs=(), state=()):
     return client.post("/_dash-update-component", json=payload)
 
 
+def _props(node, component_id: str) -> dict | None:
+    """The props of the component ``component_id`` in a Dash JSON tree."""
+    if isinstance(node, dict):
+        props = node.get("props")
+        if isinstance(props, dict) and props.get("id") == component_id:
+            return props
+        children = [*node.values(), *(props.values() if isinstance(props, dict) else ())]
+        return next((p for c in children if (p := _props(c, component_id)) is not None), None)
+    if isinstance(node, list):
+        return next((p for c in node if (p := _props(c, component_id)) is not None), None)
+    return None
+
+
+def _window_of(body: str) -> list[str]:
+    """The monitor's period as the layout stored it (``consent-monitor-window``)."""
+    props = _props(json.loads(body), "consent-monitor-window")
+    assert props is not None, "no monitor window in the layout"
+    return props["data"]
+
+
+def _monitor(client, dash_app, data):
+    return _post(client, dash_app, "consent-monitor-body.children",
+                 [("consent-monitor-window", "data", data)])  # fmt: skip
+
+
+def test_monitor_counts_and_refuses_a_bad_window(client_for, dash_app, world):
+    client = client_for("manager")
+    start = (utcnow() - timedelta(days=30)).replace(microsecond=0)
+    good = _monitor(client, dash_app, [start.isoformat(), utcnow().isoformat()])
+    cells = _cells(good.get_json())
+    assert cells["consent-monitor-marketing_after_withdrawal"] == "1"
+    assert cells["consent-monitor-access_past_due"] == "0"
+    for bad in (None, ["yesterday", "today"], [utcnow().isoformat(), start.isoformat()], [1, 2]):
+        text = _monitor(client, dash_app, bad).get_data(as_text=True)
+        assert "could not be read" in text and "consent-monitor-table" not in text
+
+
+def _cells(node) -> dict[str, str]:
+    """Component id → text of every ``Td`` with an id in a Dash JSON tree."""
+    found: dict[str, str] = {}
+    if isinstance(node, dict):
+        props = node.get("props", {})
+        if node.get("type") == "Td" and "id" in props:
+            found[props["id"]] = props.get("children")
+        for value in list(props.values()) + [v for k, v in node.items() if k != "props"]:
+            found |= _cells(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= _cells(item)
+    return found
+
+
 def _lookup(client, dash_app, text):
     return _post(
         client,
@@ -86,7 +138,13 @@ def test_manager_sees_counts_and_never_a_person(client_for, dash_app, world):
     client = client_for("manager")
     body = route(client, dash_app, "/consent")
     assert "consent-coverage-homeowner" in body and "consent-changes" in body
-    assert "consent-monitor-table" in body and "consent-analytics-rate" in body
+    assert "consent-monitor-window" in body and "consent-analytics-rate" in body
+    window = _monitor(client, dash_app, _window_of(body))
+    assert window.status_code == 200
+    monitor = window.get_data(as_text=True)
+    assert "consent-monitor-table" in monitor
+    # the marketing email 5 days ago, after the withdrawal 10 days ago
+    assert _cells(window.get_json())["consent-monitor-marketing_after_withdrawal"] == "1"
     assert "consent-people-link" not in body  # the link to people is not offered
     search = _post(client, dash_app, "consent-url.search",
                    [("consent-period", "value", "30d"), ("consent-from", "value", None),
@@ -97,7 +155,7 @@ def test_manager_sees_counts_and_never_a_person(client_for, dash_app, world):
     answer = search.get_data(as_text=True)
     assert "?period=30d&subject=homeowner&purpose=marketing_email" in answer
     filtered = route(client, dash_app, "/consent", "?period=30d&subject=homeowner")
-    for text in (body, answer, filtered):
+    for text in (body, answer, filtered, monitor):
         for secret in SECRETS:
             assert secret not in text, secret
     # The withdrawal counts: 1 of 1 homeowner withdrew marketing email.
