@@ -19,6 +19,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 import data.free_text  # noqa: F401  (registers the redacted-twin rule on every session)
+from data.aggregates.cells import install_cell_hooks
 from data.partner_directory import install_directory_hooks
 from data.rollups import install_session_hooks
 
@@ -156,6 +157,7 @@ def reset_engine_cache() -> None:
 SESSIONS: sessionmaker[Session] = sessionmaker(expire_on_commit=False)
 install_session_hooks(SESSIONS)  # partner rollups follow every share and review write
 install_directory_hooks(SESSIONS)  # cached partner directories follow every partner edit
+install_cell_hooks(SESSIONS)  # the aggregates' per-lead rows follow every lead and review write
 
 
 @contextmanager
@@ -179,11 +181,20 @@ def upgrade_database(engine: Engine, revision: str = "heads") -> None:
     from alembic import command
 
     command.upgrade(alembic_config(engine), revision)
+    if revision == "heads":  # the residue scan's indexes follow the models (issue 13)
+        from data.erasure.coverage import ensure
+
+        with engine.begin() as conn:
+            ensure(conn)
 
 
 def downgrade_database(engine: Engine, revision: str = "base") -> None:
     from alembic import command
 
+    from data.erasure.coverage import drop
+
+    with engine.begin() as conn:  # derived from the models; rebuilt by the next upgrade
+        drop(conn)
     command.downgrade(alembic_config(engine), revision)
 
 

@@ -134,6 +134,10 @@ class Homeowner(Base):
     last_activity_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     erased_at: Mapped[datetime | None] = mapped_column(DateTime)
     legal_hold: Mapped[str | None] = mapped_column(String(200))
+    # Keyed HMACs of email and phone (the do-not-contact digests), kept by data.consent.digests
+    # so matching new homeowners against the do-not-contact list is a join (issue 15).
+    email_digest: Mapped[str | None] = mapped_column(String(64))
+    phone_digest: Mapped[str | None] = mapped_column(String(64))
 
 
 class Partner(Base):

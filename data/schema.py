@@ -27,12 +27,25 @@ TABLE_MODULES: tuple[str, ...] = (
     "data.rollups",
     "data.erasure.sweep_runs",
     "data.aggregates.models",
+    "data.aggregates.cells",
     "data.consent.models",
 )
 
+
+def _declared(_obj: Any, name: str | None, _type: str, _reflected: bool, _to: Any) -> bool:
+    """Leave out the residue scan's derived indexes and tables (``search_index.is_derived``)."""
+    from data.erasure.search_index import is_derived
+
+    return name is None or not is_derived(name)
+
+
 #: Options for Alembic's ``MigrationContext`` when comparing models with a database: compare
 #: column types and server defaults too (Alembic compares types by default, not defaults).
-COMPARE_OPTIONS: dict[str, Any] = {"compare_type": True, "compare_server_default": True}
+COMPARE_OPTIONS: dict[str, Any] = {
+    "compare_type": True,
+    "compare_server_default": True,
+    "include_object": _declared,
+}
 
 
 def load_all_models() -> MetaData:

@@ -58,6 +58,7 @@ _NOT_SUBJECT_TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "actor": "staff username",
             "format spec": "the file format and the table's specification (dimensions, months, k)",
             "population_digest result_digest": "SHA-256 digests of the population and the result",
+            "mechanism": "the name of the differential-privacy mechanism (a constant)",
         },
     ),
     "consent_day": (

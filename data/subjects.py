@@ -452,6 +452,9 @@ HOMEOWNER = SubjectRegistry(
             not_personal={
                 "source_site": "which site the request came through (main or a sub-brand)",
                 "created_at last_activity_at erased_at": "bookkeeping and retention dates",
+                "email_digest phone_digest": "keyed HMACs of email and phone, no plain "
+                "identifier (data.consent.digests): recomputed from them on every write, so "
+                "they go when the erasure clears email and phone",
             },
             time_column="created_at",
             why="The profile; the row stays (leads point at it) with its identifiers nulled.",
@@ -472,6 +475,18 @@ HOMEOWNER = SubjectRegistry(
         _lead_event("homeowner"),
         _interaction("homeowner"),
         _review("homeowner"),
+        _entry(
+            "aggregate_cell",
+            (Route("homeowner_id"),),
+            reference="homeowner_id lead_id",
+            statistic="month province city trade_id service_type_id channel hired completed "
+            "rating_sum reviews prev_month next_month",
+            time_column=None,
+            keeps_statistics=True,
+            why="De-identified tables' narrow copy of each lead (data.aggregates.cells): only "
+            "the lead's statistics, which survive erasure as the lead's do; erased and "
+            "objecting homeowners are left out when a table is read.",
+        ),
         *_PRIVACY_TABLES,
     ),
 )

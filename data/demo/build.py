@@ -18,6 +18,8 @@ from datetime import date
 import numpy as np
 from sqlalchemy import Engine, MetaData
 
+from data.aggregates.cells import rebuild as rebuild_aggregate_cells
+from data.consent.digests import digest_columns
 from data.consent.rollup import rebuild as rebuild_consent_rollup
 from data.db import downgrade_database, upgrade_database
 from data.demo.activity import (
@@ -40,6 +42,7 @@ from data.demo.people import (
     SUBURB_NAMES,
     Homeowners,
     Partners,
+    add_dormant,
     make_homeowners,
     make_partners,
 )
@@ -55,6 +58,9 @@ HOMEOWNERS_PER_LEAD = 0.8
 LEADS_PER_PARTNER = 200
 MIN_PARTNERS = 10
 MIN_LEADS = 500
+#: Homeowners past the retention period (the sweep's work on a fresh demo): this share of
+#: the homeowners, at least the minimum.
+DORMANT_SHARE, MIN_DORMANT = 0.002, 6
 STREAMS = ("time", "people", "partners", "leads", "shares", "privacy", "consent", "extra")
 
 
@@ -150,6 +156,9 @@ def build_demo(
         with engine.begin() as conn:
             rebuild_consent_rollup(conn)  # likewise the consent rollup's
         phase("rollups")
+        with engine.begin() as conn:
+            rebuild_aggregate_cells(conn)  # and the aggregates' per-lead rows
+        phase("aggregate cells")
     except BaseException:
         progress("the load failed: leaving an empty schema behind")
         with contextlib.suppress(Exception):
@@ -228,6 +237,18 @@ def _apply_erasures(
     interactions.columns["recorded"] = np.asarray(interactions.columns["recorded"]) & ~hit
 
 
+def _add_dormant(
+    rng: np.random.Generator, window: Window, homeowners: Homeowners, partners: Partners
+) -> None:
+    """A few homeowners past retention (``people.add_dormant``), with phone tails nobody has;
+    added last, from a stream of their own, so every other generated row stays as it was."""
+    count = max(MIN_DORMANT, round(homeowners.n * DORMANT_SHARE))
+    used = {p[-7:] for p in [*homeowners.phone, *partners.phone] if p}
+    candidates = rng.choice(10_000_000, size=count * 4, replace=False)
+    tails = np.array([t for t in candidates.tolist() if f"{t:07d}" not in used][:count])
+    add_dormant(rng, window, homeowners, tails)
+
+
 def _privacy_consent_and_erasures(
     loader: ParallelLoader,
     rng: dict[str, np.random.Generator],
@@ -277,7 +298,10 @@ def _privacy_consent_and_erasures(
         interactions,
     )
     _apply_erasures(homeowners, lead_rows, act, interactions, outcome.erased)
-    loader.submit(homeowners.table())
+    _add_dormant(rng["extra"].spawn(1)[0], window, homeowners, partners)
+    homeowner_table = homeowners.table()  # with the do-not-contact digests (data.consent.digests)
+    homeowner_table.columns |= digest_columns(homeowners.email, homeowners.phone, suppression_key())
+    loader.submit(homeowner_table)
     lead_table = lead_rows.table()
     add_twins(lead_table, "description", "description_redacted", homeowners, lead_rows.homeowner)
     loader.submit(lead_table)

@@ -80,7 +80,7 @@ def test_no_filter_is_an_empty_model():
         + "}}",
         '{"provinces": {"filterType": "text", "operator": "AND", "conditions": '
         '[{"filterType": "number", "type": "equals", "filter": 1}]}}',
-        "{\"provinces\": \"' OR 1=1 --\"}",
+        '{"provinces": "\' OR 1=1 --"}',
     ],
 )
 def test_anything_else_is_refused_with_one_sentence(raw):

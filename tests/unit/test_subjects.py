@@ -122,6 +122,7 @@ ROUTES = {
         "lead_event": {"lead_event.lead_id → lead.homeowner_id"},
         "interaction": {"interaction.homeowner_id", "interaction.lead_id → lead.homeowner_id"},
         "review": {"review.homeowner_id"},
+        "aggregate_cell": {"aggregate_cell.homeowner_id"},
         "consent_event": {"(consent_event.subject_type, consent_event.subject_id)"},
         "privacy_request": {"(privacy_request.subject_type, privacy_request.subject_id)"},
         "privacy_request_note": {
@@ -190,7 +191,7 @@ def test_what_the_erasure_will_scrub():
     assert partner.kind_of("review", "homeowner_id") == subjects.COUNTERPARTY
     assert partner.kind_of("lead", "description") is None  # a homeowner's, never a partner's
     statistic_tables = {e.table for e in home.tables if e.keeps_statistics}
-    assert statistic_tables == {"lead", "lead_share", "lead_event", "review"}
+    assert statistic_tables == {"lead", "lead_share", "lead_event", "review", "aggregate_cell"}
 
 
 # --- (2) the routes reach the subject and nobody else ---------------------------------------------
@@ -355,6 +356,7 @@ def expected_rows(ids: dict[str, int]) -> dict[str, dict[str, list]]:
             "lead_event": [ids["event_a"]],
             "interaction": [ids["call_p_staff_about_a"], ids["call_a_staff"], ids["call_a_p"]],
             "review": [ids["review_a"]],
+            "aggregate_cell": [ids["lead_a"]],  # one row per lead, keyed by the lead's id
             "consent_event": [ids["consent_a_early"], ids["consent_a_late"]],
             "privacy_request": [ids["request_a"]],
             "privacy_request_note": [ids["note_a"]],
@@ -382,6 +384,8 @@ def _keys(conn, subject_type: str, table: str, subject_id: int) -> list:
     rows = conn.execute(subject_rows.subject_rows(subject_type, table, subject_id)).mappings().all()
     if table == "partner_trade":
         return [(r["partner_id"], r["trade_id"]) for r in rows]
+    if table == "aggregate_cell":
+        return [r["lead_id"] for r in rows]
     return [r["id"] for r in rows]
 
 

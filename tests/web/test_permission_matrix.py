@@ -213,6 +213,7 @@ CALLBACKS: dict[tuple[str, ...], CallbackRow] = {
     ("privacy-request-erase-preview-result.children",): CallbackRow(PRIVACY_REQUEST_PAGE),
     # /consent: the filters into the address (counts only, no person)
     ("consent-url.search",): CallbackRow(CONSENT_PAGE),
+    ("consent-monitor-body.children",): CallbackRow(CONSENT_PAGE),  # the monitor's counts
     # /consent/people: lookup, violation lists, suppression list download (people-level)
     ("consent-people-found.children",): CallbackRow(CONSENT_PEOPLE),
     ("consent-people-violations.children",): CallbackRow(CONSENT_PEOPLE),
