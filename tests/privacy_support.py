@@ -245,6 +245,7 @@ def add_other_people(session: Session, world: World) -> OtherPeople:
     mine("lead_share", ids["other_share"], "homeowner")
     mine("review", ids["other_review"], "homeowner")
     mine("consent_event", ids["other_consent"], "homeowner")
+    mine("aggregate_cell", ids["other_lead"], "homeowner")  # its lead's de-identified copy
 
     lead = session.get(Lead, ids["other_lead"])
     assert lead is not None

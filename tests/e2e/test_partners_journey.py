@@ -323,6 +323,8 @@ def test_a_column_filter_and_a_second_sort_survive_a_reload(page_as):
     box.fill("prospective")
     page.keyboard.press("Enter")
     wait_for_address(page, r"filter=")
+    # the rows of the narrowed list have arrived when the line under the grid names the filter
+    expect(page.locator("#partners-count")).to_contain_text("column filter", timeout=WAIT)
     page.wait_for_load_state("networkidle")
     before = (counts(page), column_texts(page, "business_name"), column_texts(page, "shares"))
     assert before[0][0] < before[0][1], before[0]  # the filter narrowed the list
@@ -335,6 +337,7 @@ def test_a_column_filter_and_a_second_sort_survive_a_reload(page_as):
     page.reload()
     wait_for_rows(page)
     wait_for_address(page, r"sort=-shares%2Cbusiness_name.*filter=|filter=.*sort=-shares")
+    expect(page.locator("#partners-count")).to_contain_text("column filter", timeout=WAIT)
     after = (counts(page), column_texts(page, "business_name"), column_texts(page, "shares"))
     assert after == before
     expect(header(page, "business_name")).to_have_attribute("aria-sort", "ascending", timeout=WAIT)
