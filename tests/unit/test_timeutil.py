@@ -41,7 +41,15 @@ def test_the_fixed_offset_is_the_time_zone_database_s_every_day_for_decades():
     ],
 )
 def test_the_day_of_an_instant_is_johannesburg_s_in_python_and_in_sql(db, stored, day):
-    instants = Table("tmp_instants", MetaData(), Column("id", Integer), Column("at", DateTime))
+    # a temporary table, as the rollups' scratch tables are: DDL on the main schema in one
+    # pooled connection made SQLite's next DELETE on an FTS5 content table fail in another
+    instants = Table(
+        "tmp_instants",
+        MetaData(),
+        Column("id", Integer),
+        Column("at", DateTime),
+        prefixes=["TEMPORARY"],
+    )
     with db.begin() as conn:
         instants.drop(conn, checkfirst=True)
         instants.create(conn)
