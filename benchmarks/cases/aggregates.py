@@ -6,13 +6,14 @@ attributes with months, the widest table (city, 50 values), a share and an avera
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from benchmarks.cases import BenchContext, Case
-from data.aggregates.table import build_table, make_spec
+from data.aggregates.table import Spec, build_table, make_spec
 
 TABLES: tuple[tuple[tuple[str, ...], str], ...] = (
     (("province", "age_band", "gender"), "homeowners"),
@@ -23,14 +24,21 @@ TABLES: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 
 
-def _table(ctx: BenchContext, dims: tuple[str, ...], measure: str):
+def last_year_table(
+    ctx: BenchContext,
+    dims: tuple[str, ...],
+    measure: str,
+    build: Callable[[Session, Spec], Any] = build_table,
+) -> Callable[[], Any]:
+    """One case: ``build`` the table of ``dims`` × ``measure`` over the last whole year (k 10),
+    in a session rolled back afterwards (an export's ledger row is not kept)."""
     year = ctx.as_of.year - 1
     spec = make_spec(dims, measure, date(year, 1, 1), date(year, 12, 1), 10)
 
     def run() -> Any:
         with Session(ctx.engine) as session:
             try:
-                return build_table(session, spec)
+                return build(session, spec)
             finally:
                 session.rollback()
 
@@ -39,6 +47,10 @@ def _table(ctx: BenchContext, dims: tuple[str, ...], measure: str):
 
 def cases(ctx: BenchContext) -> list[Case]:
     return [
-        Case(f"aggregates.{measure}", " × ".join(dims) + ", last year", _table(ctx, dims, measure))
+        Case(
+            f"aggregates.{measure}",
+            " × ".join(dims) + ", last year",
+            last_year_table(ctx, dims, measure),
+        )
         for dims, measure in TABLES
     ]
