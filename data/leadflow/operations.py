@@ -12,11 +12,13 @@ so that the page can link to it. No homeowner data: the list is for managers, wh
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, and_, func, join, select, true
+from sqlalchemy import Connection, and_, func, join, select, text, true
 
 from data.leadflow.filters import LeadFlowFilters
 from data.models import Homeowner, Lead, LeadShare, Partner, ServiceType, Trade
@@ -139,12 +141,44 @@ def uncontacted(
     return _frame(UNCONTACTED, rows, now, names)
 
 
+@contextmanager
+def _newest_first_by_index(conn: Connection) -> Iterator[None]:
+    """On PostgreSQL, walk ``ix_lead_share_prospective_shared`` backwards for the newest shares.
+
+    The planner multiplies the share window's selectivity by the lead-creation window's as if
+    they were independent (they are nearly the same rows), expects fewer rows than the limit,
+    and reads every prospective share of the month into a bitmap and a sort: 50 ms at 1M leads,
+    against 1.2 ms for the backward index walk that stops at the limit (EXPLAIN ANALYZE,
+    2026-12-01). Bitmap scans are switched off for this one statement only.
+    """
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    conn.execute(text("SET LOCAL enable_bitmapscan = off"))
+    yield  # on an error the transaction's rollback undoes the SET LOCAL
+    conn.execute(text("RESET enable_bitmapscan"))
+
+
 def prospective(
     conn: Connection, filters: LeadFlowFilters, now: datetime, limit: int = LIMIT
 ) -> pd.DataFrame:
     """Shares to partners still being vetted, newest first."""
     low, high = _bounds(filters, now, now)
-    rows = _lead_rows(
+    with _newest_first_by_index(conn):
+        rows = _prospective_rows(conn, filters, now, low, high, limit)
+    names = {r[8]: r[9] or "" for r in rows}
+    return _frame(PROSPECTIVE, [r[:9] for r in rows], now, names)
+
+
+def _prospective_rows(
+    conn: Connection,
+    filters: LeadFlowFilters,
+    now: datetime,
+    low: datetime,
+    high: datetime,
+    limit: int,
+) -> list[tuple]:
+    return _lead_rows(
         conn,
         filters,
         (LeadShare.shared_at, LeadShare.partner_id, Partner.business_name),
@@ -160,8 +194,6 @@ def prospective(
         (LeadShare.shared_at.desc(),),  # index order (no tiebreak: it would sort)
         limit,
     )
-    names = {r[8]: r[9] or "" for r in rows}
-    return _frame(PROSPECTIVE, [r[:9] for r in rows], now, names)
 
 
 def operations_list(conn: Connection, filters: LeadFlowFilters, now: datetime) -> pd.DataFrame:
