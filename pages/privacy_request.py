@@ -128,6 +128,11 @@ def run_action(
             done_text = apply(session, rid, version, actor_of(current_user))
     except (ValidationError, workflow.WorkflowError) as exc:
         return no_update, no_update, _failure(exc, rid, fields)
+    return _done(rid, done_text)
+
+
+def _done(rid: int, done_text: str) -> tuple[Any, Any, Any]:
+    """(view, state, result) after a transition: the request drawn afresh, what was done on top."""
     rendered = _render(rid, done=done(done_text, f"{P}-done"))
     if rendered is None:  # pragma: no cover - the request cannot vanish (no deletes)
         return no_update, None, _failure(workflow.NotFound("The request no longer exists."), rid)
@@ -348,11 +353,7 @@ def erase(n_clicks, typed, state):
         erasure.carry_out(rid, version, actor_of(current_user))
     except (ValidationError, workflow.WorkflowError) as exc:
         return no_update, no_update, _failure(exc, rid, fields)
-    rendered = _render(rid, done=done("Erased. The receipt is below.", f"{P}-done"))
-    if rendered is None:  # pragma: no cover - the request cannot vanish (no deletes)
-        return no_update, None, _failure(workflow.NotFound("The request no longer exists."), rid)
-    content, new_state = rendered
-    return content, new_state, None
+    return _done(rid, "Erased. The receipt is below.")
 
 
 # --- the access package -----------------------------------------------------------------------
