@@ -37,6 +37,7 @@ __all__ = [
     "new_token",
     "plain",
     "refused",
+    "result_slot",
     "token_store",
 ]
 
@@ -54,12 +55,22 @@ def token_store(store_id: str) -> dcc.Store:
     return dcc.Store(id=store_id, data=new_token())
 
 
+def result_slot(result_id: str, class_name: str = "") -> html.Div:
+    """Where an action's callback puts its :func:`done` or :func:`refused` (read out by screen
+    readers when it changes); ``class_name`` places it (margins, inline beside the buttons)."""
+    return html.Div(
+        id=result_id,
+        className=f"action-result-slot {class_name}".strip(),
+        **{"aria-live": "polite"},
+    )
+
+
 def button_with_result(button: Any, result_id: str, *extra: Any) -> html.Div:
     """A button (and any buttons beside it) with its result slot directly under it."""
     return html.Div(
         [
             html.Div([button, *extra], className="d-flex flex-wrap gap-2 align-items-center"),
-            html.Div(id=result_id, className="action-result-slot", **{"aria-live": "polite"}),
+            result_slot(result_id),
         ],
         className="mt-2",
     )

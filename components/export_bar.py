@@ -22,6 +22,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, dcc, html
 
+from components.actions import result_slot
 from data.export import ExportFile, Format
 
 LABELS: dict[str, str] = {"csv": "Export CSV", "xlsx": "Export Excel"}
@@ -54,7 +55,7 @@ BELOW = "mt-2 small"  # the result under them (room for a refusal's alert)
 
 def export_result(prefix: str, class_name: str = INLINE) -> html.Div:
     """Where the export callback says what it exported, or why it did not."""
-    return html.Div(id=f"{prefix}-export-result", className=class_name, **{"aria-live": "polite"})
+    return result_slot(f"{prefix}-export-result", class_name)
 
 
 def export_bar(

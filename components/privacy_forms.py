@@ -7,7 +7,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from components.actions import button_with_result, token_store
+from components.actions import button_with_result, result_slot, token_store
 from components.grid import data_grid, to_records
 from components.privacy_common import form_row, options
 from data.privacy.intake import CHANNEL_LABELS, NAME_MAX_BYTES, TYPE_LABELS
@@ -104,7 +104,7 @@ def intake_form(now_local: str) -> html.Div:
                 id="privacy-intake-confirm",
                 style={"display": "none"},
             ),
-            html.Div(id="privacy-intake-result", className="action-result-slot"),
+            result_slot("privacy-intake-result"),
         ],
         id="privacy-intake",
         style={"maxWidth": "900px"},

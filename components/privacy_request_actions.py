@@ -18,7 +18,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from components.actions import button_with_result
+from components.actions import button_with_result, result_slot
 from components.privacy_common import options
 from data.models import DENIAL_REASONS
 from data.privacy.clock import OPEN_STATUSES
@@ -250,7 +250,7 @@ def access_form(view: Any) -> list[Any]:
             ],
             className="mb-2",
         ),
-        html.Div(id=f"{P}-package-result", className="action-result-slot"),
+        result_slot(f"{P}-package-result"),
         html.P("The preview opens below the request, at full width.", className="small text-muted"),
     ]
 

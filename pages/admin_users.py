@@ -21,7 +21,15 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html, no_update
 from flask_login import current_user
 
-from components.actions import busy, button_with_result, confirm_panel, done, refused, token_store
+from components.actions import (
+    busy,
+    button_with_result,
+    confirm_panel,
+    done,
+    refused,
+    result_slot,
+    token_store,
+)
 from components.grid import data_grid, to_records
 from components.shell import ROLE_LABELS
 from data.db import session_scope
@@ -176,10 +184,7 @@ def layout(**_query: str) -> html.Div:
                                                 ),
                                             ],
                                         ),
-                                        html.Div(
-                                            id="users-role-result",
-                                            className="action-result-slot mb-3",
-                                        ),
+                                        result_slot("users-role-result", "mb-3"),
                                         dbc.InputGroup(
                                             [
                                                 dbc.Input(
@@ -196,10 +201,7 @@ def layout(**_query: str) -> html.Div:
                                                 ),
                                             ]
                                         ),
-                                        html.Div(
-                                            id="users-password-result",
-                                            className="action-result-slot",
-                                        ),
+                                        result_slot("users-password-result"),
                                     ]
                                 ),
                             ],

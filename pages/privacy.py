@@ -20,7 +20,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 from flask_login import current_user
 
 from components import messages
-from components.actions import busy, confirm_panel, done, new_token, refused
+from components.actions import busy, confirm_panel, done, new_token, refused, result_slot
 from components.privacy_common import actor_of, candidate_options, humanise, message
 from components.privacy_forms import (
     DISCLOSURE_FIELDS,
@@ -152,7 +152,7 @@ def layout(**query: str) -> html.Div:
                 ],
                 className="mb-2 d-flex align-items-center",
             ),
-            html.Div(id="privacy-close-stale-result", className="action-result-slot mb-2"),
+            result_slot("privacy-close-stale-result", "mb-2"),
             queue_grid(queue),
         ],
         className="pt-3",
