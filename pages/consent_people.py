@@ -20,6 +20,7 @@ from flask_login import current_user
 
 from components.actions import busy, button_with_result, done, refused
 from components.consent_figures import CHANNEL_LABELS
+from components.violation_list import violations_table
 from data import audit
 from data.compliance.common import Window
 from data.compliance.monitor import RULE_BY_CODE, RULES, violation_list
@@ -182,29 +183,6 @@ def find(_clicks: Any, _submits: Any, text: Any) -> Any:
     return [_person_block(p, h) for p, h in zip(found, histories, strict=True)]
 
 
-def violations_table(df: pd.DataFrame) -> Any:
-    if df.empty:
-        return html.P("No violations of this rule.", className="text-muted small",
-                      id=f"{P}-no-violations")  # fmt: skip
-    head = html.Thead(html.Tr([html.Th(h) for h in (
-        "when", "subject", "record", "detail")]))  # fmt: skip
-    body = html.Tbody(
-        [
-            html.Tr(
-                [
-                    html.Td(sa_text(pd.Timestamp(r.at).to_pydatetime())),
-                    html.Td(f"{r.subject_type} #{int(r.subject_id)}"
-                            if r.subject_type and pd.notna(r.subject_id) else "–"),
-                    html.Td(f"{r.object_type} #{int(r.object_id)}"),
-                    html.Td(str(r.detail)),
-                ]
-            )
-            for r in df.itertuples()
-        ]
-    )  # fmt: skip
-    return dbc.Table([head, body], size="sm", className="small", id=f"{P}-violation-table")
-
-
 @callback(
     Output(f"{P}-violations", "children"),
     Input(f"{P}-rule", "value"),
@@ -226,7 +204,7 @@ def violations(code: Any, days: Any) -> Any:
     note = "" if RULE_BY_CODE[code].in_window else " (counted now, whatever the period)"
     return [
         html.P(f"{len(found):,} shown{note}.", className="small text-muted"),
-        violations_table(found),
+        violations_table(found, P),
     ]
 
 

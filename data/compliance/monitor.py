@@ -2,8 +2,9 @@
 
 Counts are ``GROUP BY`` month (South African months, ``data.sqlfuncs.month_start``) over each
 rule's ``Select``; lists are the rule's rows, newest first, capped at :data:`LIST_LIMIT`. Who may
-see a list (it names people) is the page's business (``data.roles`` ``see_people``); this module
-refuses nothing and returns record ids only.
+see a list with its people is the page's business (``data.roles`` ``see_people``); this module
+refuses nothing and returns record ids only. :func:`violation_records` is the list without
+them, for managers.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from data.sqlfuncs import month_start
 
 LIST_LIMIT = 500
 COUNT_COLUMNS = ["rule", "period", "violations"]
+RECORD_COLUMNS = ["at", "object_type", "object_id", "detail"]
+#: Records that are a person, or a person's own request: their numbers are for the people page.
+PERSONAL_RECORDS = ("homeowner", "privacy_request")
 
 
 @dataclass(frozen=True)
@@ -94,3 +98,24 @@ def violation_list(session: Session, code: str, w: Window, limit: int = LIST_LIM
     found = rule_query(session, code, w).subquery("violations")
     query = select(*found.c).order_by(found.c.at.desc(), found.c.object_id.desc()).limit(limit)
     return pd.DataFrame([tuple(r) for r in session.execute(query)], columns=VIOLATION_COLUMNS)
+
+
+def violation_records(
+    session: Session, code: str, w: Window, limit: int = LIST_LIMIT
+) -> pd.DataFrame:
+    """:func:`violation_list` without the people, for roles that see no person (managers):
+    when, the kind of record and the detail code; the record's number only where the record
+    is not a person or a person's request (:data:`PERSONAL_RECORDS`), and no subject at all.
+    A manager can follow a share or an interaction up with the partner or the team involved;
+    who the homeowner was stays on the people page."""
+    found = violation_list(session, code, w, limit)
+    personal = found["object_type"].isin(PERSONAL_RECORDS)
+    return pd.DataFrame(
+        {
+            "at": found["at"],
+            "object_type": found["object_type"],
+            "object_id": found["object_id"].astype("Int64").mask(personal),
+            "detail": found["detail"],
+        },
+        columns=RECORD_COLUMNS,
+    )

@@ -109,6 +109,49 @@ def test_monitor_counts_and_refuses_a_bad_window(client_for, dash_app, world):
         assert "could not be read" in text and "consent-monitor-table" not in text
 
 
+def _records(client, dash_app, code, data):
+    return _post(client, dash_app, "consent-monitor-list.children",
+                 [("consent-monitor-rule", "value", code)],
+                 [("consent-monitor-window", "data", data)])  # fmt: skip
+
+
+def test_a_manager_lists_violations_as_records_without_people(client_for, dash_app, db, world):
+    with session_scope(db) as s:  # a suppressed email comes back as a new homeowner
+        later = utcnow() + timedelta(minutes=1)
+        back = add_homeowner(s, first_name="Sipho", last_name="Dlamini",
+                             email="gone@example.co.za", created_at=later)  # fmt: skip
+        back_id = back.id
+    client = client_for("manager")
+    window = [
+        (utcnow() - timedelta(days=30)).isoformat(),
+        (utcnow() + timedelta(hours=1)).isoformat(),
+    ]
+
+    shares = _records(client, dash_app, "marketing_after_withdrawal", window)
+    assert shares.status_code == 200
+    text = shares.get_data(as_text=True)
+    assert "1 shown, newest first." in text
+    assert f"interaction #{world['marketing']}" in text and "marketing_email" in text
+    assert "homeowner #" not in text and '"subject"' not in text  # no subject column
+    assert all(secret not in text for secret in SECRETS)
+
+    returning = _records(client, dash_app, "suppressed_reappearing", window).get_data(as_text=True)
+    assert "1 shown, newest first." in returning
+    assert "a homeowner" in returning and "erased_earlier" in returning
+    assert f"#{back_id}" not in returning and "Sipho" not in returning and "gone@" not in returning
+
+    none = _records(client, dash_app, "access_past_due", window).get_data(as_text=True)
+    assert "consent-monitor-no-violations" in none
+    assert "(counted now, whatever the period)" in none
+    for code, data, message in (
+        ("nope", window, "Choose a rule from the list."),
+        (None, window, "Choose a rule from the list."),
+        ("access_past_due", ["yesterday", "today"], "could not be read"),
+    ):
+        text = _records(client, dash_app, code, data).get_data(as_text=True)
+        assert message in text and "violation-table" not in text
+
+
 def _cells(node) -> dict[str, str]:
     """Component id → text of every ``Td`` with an id in a Dash JSON tree."""
     found: dict[str, str] = {}

@@ -214,6 +214,7 @@ CALLBACKS: dict[tuple[str, ...], CallbackRow] = {
     # /consent: the filters into the address (counts only, no person)
     ("consent-url.search",): CallbackRow(CONSENT_PAGE),
     ("consent-monitor-body.children",): CallbackRow(CONSENT_PAGE),  # the monitor's counts
+    ("consent-monitor-list.children",): CallbackRow(CONSENT_PAGE),  # one rule, records only
     # /consent/people: lookup, violation lists, suppression list download (people-level)
     ("consent-people-found.children",): CallbackRow(CONSENT_PEOPLE),
     ("consent-people-violations.children",): CallbackRow(CONSENT_PEOPLE),
