@@ -1,7 +1,7 @@
 """Consent in Chromium (issue 15's "done when"):
 
-* a manager sees coverage and trends on ``/consent``, narrows them by purpose through the
-  address, and is refused the people page;
+* a manager sees coverage and trends on ``/consent``, lists one rule's violations as records
+  (no person), narrows the page by purpose through the address, and is refused the people page;
 * a privacy officer looks a person up by a phone number typed as ``082 555 0101``, sees their
   consent history with its evidence, downloads the suppression list, and finds the download in
   the audit log.
@@ -70,6 +70,11 @@ def test_manager_sees_coverage_and_trends(page_as, person, console):
         "Access requests past", timeout=WAIT
     )
     assert page.locator("#consent-people-link").count() == 0
+    # one rule's violations as records: no person, no homeowner number
+    page.select_option("#consent-monitor-rule", "suppressed_reappearing")
+    listed = page.locator("#consent-monitor-list")
+    expect(listed).to_contain_text("shown, newest first", timeout=WAIT)
+    assert "homeowner #" not in listed.inner_text()
     body = page.content()
     _pid, name = person
     assert name not in body and "082 555 0101" not in body
