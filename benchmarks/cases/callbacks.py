@@ -58,7 +58,7 @@ def view_params(ctx: BenchContext) -> dict[str, dict[str, str]]:
 
 
 @cache
-def _dash_app(url: str) -> Any:
+def dash_app_on(url: str) -> Any:
     """The application on the benchmark's database (pages register once per process)."""
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("SECRET_KEY", "benchmark-secret-key")
@@ -112,7 +112,7 @@ def page_renderer(dash_app: Any, module: str) -> Callable[..., str]:
 def cases(ctx: BenchContext) -> list[Case]:
     from dash._utils import to_json
 
-    dash_app = _dash_app(ctx.engine.url.render_as_string(hide_password=False))
+    dash_app = dash_app_on(ctx.engine.url.render_as_string(hide_password=False))
     from pages import partners as partners_page
 
     partners_layout = page_renderer(dash_app, "pages.partners")

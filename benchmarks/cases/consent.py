@@ -3,7 +3,9 @@
 Page queries (coverage, source sites, opt-ins/outs, analytics rate, one person's history) are
 held to the page target; the compliance rules to 500 ms each (issue 15). The filters are the
 page's default (the last 90 days), a whole year (monthly buckets) and one purpose of one
-subject type.
+subject type. ``consent.monitor_callback`` is the page's monitor callback
+(``pages.consent.monitor``: the six rules counted by month, a chart and a table, as Dash
+encodes them) for a logged-in manager, the way ``callbacks.py`` calls the partner pages.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from benchmarks.cases import BenchContext, Case
+from benchmarks.cases.callbacks import dash_app_on, logged_in, login_user_for
 from data.compliance.common import Window
 from data.compliance.monitor import RULES, rule_query
 from data.consent.coverage import by_source_site, coverage
@@ -74,4 +77,25 @@ def cases(ctx: BenchContext) -> list[Case]:
     window = Window(start_of(f.start), f.end_before, utcnow())
     out += [Case(f"compliance.{rule.code}", "last 90 days", _rule(ctx, rule.code, window))
             for rule in RULES]  # fmt: skip
+    out.append(Case("consent.monitor_callback", "last 90 days", _monitor_callback(ctx, window)))
     return out
+
+
+def _monitor_callback(ctx: BenchContext, window: Window):
+    """The monitor callback as the server runs it (its answer encoded by Dash's encoder)."""
+    from dash._utils import to_json
+
+    dash_app = dash_app_on(ctx.engine.url.render_as_string(hide_password=False))
+    from pages.consent import monitor
+
+    user = login_user_for()
+    data = [window.start_at.isoformat(), window.end_before.isoformat()]
+
+    def run() -> str:
+        with logged_in(dash_app, user):
+            body = to_json(monitor(data))
+        if "consent-monitor-table" not in body:  # a failure renders a message: not timed
+            raise RuntimeError("the monitor callback did not render")
+        return body
+
+    return run

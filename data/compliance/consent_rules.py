@@ -20,10 +20,21 @@ does not count.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, case, exists, func, literal, or_, select, union
+from sqlalchemy import (
+    Connection,
+    Select,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from data.compliance.common import Window, text
@@ -37,7 +48,6 @@ CHANNEL_PURPOSE = {
 }
 SHARE_PURPOSES = ("share_with_partners", "service_contact")
 IGNORED_REQUEST_STATUSES = ("denied", "duplicate")
-CHUNK = 5000  # homeowners per look-up of their shares (bound parameters per statement)
 
 
 def _violations(
@@ -124,55 +134,47 @@ def _service_opt_out_before(homeowner_id, at) -> object:
     )
 
 
-def _earliest(conn: Connection | Session, query: Select) -> dict[int, datetime]:
-    out: dict[int, datetime] = {}
-    for homeowner_id, at in conn.execute(query):
-        if homeowner_id is not None:
-            out[int(homeowner_id)] = at
-    return out
-
-
 def _share_candidates(conn: Connection | Session, w: Window) -> list[int]:
     """Shares in the window made at or after some withdrawal or service opt-out request of
-    their homeowner (few): found from the withdrawals and requests (few) outwards, in steps,
-    so that neither database is tempted to scan every share or every lead."""
-    withdrew = _earliest(
-        conn,
-        select(ConsentEvent.subject_id, func.min(ConsentEvent.at))
-        .where(
+    their homeowner (few). One statement that starts from the withdrawals and requests (a few
+    thousand homeowners, each with the instant of their first) and walks outwards through the
+    lead and share indexes: the ``MATERIALIZED`` CTE keeps either database from starting at the
+    shares or leads instead (as one plain join, PostgreSQL scanned every lead: 10–15 s at 1M
+    leads). Before, the homeowners came back to Python and their shares were looked up by a
+    list of ids: four statements and 2 400 bound ids, 0.5 s at 1M leads on a busy machine."""
+    starts = union_all(
+        select(ConsentEvent.subject_id.label("homeowner_id"), ConsentEvent.at.label("since")).where(
             ConsentEvent.purpose.in_(SHARE_PURPOSES),
             ConsentEvent.granted.is_(False),
             ConsentEvent.subject_type == "homeowner",
             ConsentEvent.at < w.end_before,
-        )
-        .group_by(ConsentEvent.subject_id),
-    )
-    asked = _earliest(
-        conn,
-        select(PrivacyRequest.subject_id, func.min(PrivacyRequest.received_at))
-        .where(
+        ),
+        select(PrivacyRequest.subject_id, PrivacyRequest.received_at).where(
             PrivacyRequest.type == "service_opt_out",
             PrivacyRequest.subject_type == "homeowner",
             PrivacyRequest.received_at < w.end_before,
-        )
-        .group_by(PrivacyRequest.subject_id),
+        ),
+    ).subquery("share_starts")
+    since = (
+        select(starts.c.homeowner_id, func.min(starts.c.since).label("since"))
+        .where(starts.c.homeowner_id.isnot(None))
+        .group_by(starts.c.homeowner_id)
+        .cte("share_since")
+        .prefix_with("MATERIALIZED")
     )
-    since = {h: min(t for t in (withdrew.get(h), asked.get(h)) if t is not None)
-             for h in withdrew.keys() | asked.keys()}  # fmt: skip
-    people = sorted(since)
-    found: list[int] = []
-    for i in range(0, len(people), CHUNK):
-        rows = conn.execute(
-            select(LeadShare.id, Lead.homeowner_id, LeadShare.shared_at)
-            .join(Lead, Lead.id == LeadShare.lead_id)
-            .where(
-                Lead.homeowner_id.in_(people[i : i + CHUNK]),
-                LeadShare.shared_at >= w.start_at,
-                LeadShare.shared_at < w.end_before,
-            )
+    query = (
+        select(LeadShare.id)
+        .select_from(since)
+        .join(Lead, Lead.homeowner_id == since.c.homeowner_id)
+        .join(LeadShare, LeadShare.lead_id == Lead.id)
+        .where(
+            LeadShare.shared_at >= since.c.since,
+            LeadShare.shared_at >= w.start_at,
+            LeadShare.shared_at < w.end_before,
         )
-        found += [share for share, owner, at in rows if at >= since[int(owner)]]
-    return sorted(found)
+        .order_by(LeadShare.id)
+    )
+    return list(conn.scalars(query))
 
 
 def shares_after_withdrawal(conn: Connection | Session, w: Window) -> Select:

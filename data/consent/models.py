@@ -11,7 +11,8 @@ tables by :mod:`data.consent.rollup`; see there for why they exist and how they 
 
 Also the indexes the compliance rules need on the core tables (``data.compliance``): the
 withdrawals of a purpose, marketing interactions and recorded calls in a period, homeowners
-created in a period, homeowners by their do-not-contact digests.
+created in a period, homeowners by their do-not-contact digests, call recordings still kept
+(a partial index: the retention rule's recordings, few among the calls).
 """
 
 from __future__ import annotations
@@ -67,6 +68,12 @@ COMPLIANCE_INDEXES = (
           ConsentEvent.at),
     Index("ix_interaction_purpose_at", Interaction.purpose, Interaction.at),
     Index("ix_interaction_recorded_at", Interaction.recorded, Interaction.at),
+    # recordings not cleared yet (retention's "recordings" rule, data/erasure/retention.py;
+    # migration 0021): without it both databases read every call before the cut-off, 80 ms
+    # (PostgreSQL) to 300 ms (SQLite) at 1M leads, for a few hundred references
+    Index("ix_interaction_recording_kept", Interaction.at,
+          sqlite_where=Interaction.recording_ref.isnot(None),
+          postgresql_where=Interaction.recording_ref.isnot(None)),
     Index("ix_homeowner_created_at", Homeowner.created_at),
     # the do-not-contact digests of each homeowner (data.consent.digests, migration 0017)
     Index("ix_homeowner_email_digest", Homeowner.email_digest),

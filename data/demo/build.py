@@ -18,9 +18,7 @@ from datetime import date
 import numpy as np
 from sqlalchemy import Engine, MetaData
 
-from data.aggregates.cells import rebuild as rebuild_aggregate_cells
 from data.consent.digests import digest_columns
-from data.consent.rollup import rebuild as rebuild_consent_rollup
 from data.db import downgrade_database, upgrade_database
 from data.demo.activity import (
     Activity,
@@ -35,8 +33,10 @@ from data.demo.compliance import (
     add_marketing_emails,
     honour_recording_consent,
     reappear_after_erasure,
+    share_after_withdrawal,
 )
 from data.demo.consent import add_retention_and_opt_outs, make_consent, make_suppression
+from data.demo.derived import rebuild_derived
 from data.demo.free_text import add_twins, plant_contacts
 from data.demo.people import (
     SUBURB_NAMES,
@@ -51,7 +51,6 @@ from data.demo.timeline import Window
 from data.demo.vocab import SERVICE_NAMES, TRADES
 from data.do_not_contact import suppression_key
 from data.models import LEAD_CHANNELS, SERVICE_TYPES, Base
-from data.rollups import rebuild_all as rebuild_rollups
 from data.users import hash_password
 
 HOMEOWNERS_PER_LEAD = 0.8
@@ -152,13 +151,8 @@ def build_demo(
             phase("privacy, consent and interactions")
             loader.submit(_meta(seed, leads, as_of))
         phase("loaded")
-        rebuild_rollups(engine, progress)  # bulk loads bypass the rollups' session hooks
-        with engine.begin() as conn:
-            rebuild_consent_rollup(conn)  # likewise the consent rollup's
-        phase("rollups")
-        with engine.begin() as conn:
-            rebuild_aggregate_cells(conn)  # and the aggregates' per-lead rows
-        phase("aggregate cells")
+        rebuilt = rebuild_derived(engine, progress, workers)  # loads bypass the session hooks
+        phase("derived tables")
     except BaseException:
         progress("the load failed: leaving an empty schema behind")
         with contextlib.suppress(Exception):
@@ -171,7 +165,9 @@ def build_demo(
             if t.name in loader.stats.rows
         },
         seconds=time.perf_counter() - started,
-        phases=phases | {f"load {k}": v for k, v in loader.stats.seconds.items()},
+        phases=phases
+        | {f"load {k}": v for k, v in loader.stats.seconds.items()}
+        | {f"rebuild {k}": v for k, v in rebuilt.items()},
     )
     progress(f"demo data built: {sum(summary.rows.values()):,} rows in {summary.seconds:.1f} s")
     return summary
@@ -285,6 +281,8 @@ def _privacy_consent_and_erasures(
     erased = set(outcome.erased)
     honour_recording_consent(planted, window, consent, interactions, erased)
     add_marketing_emails(planted, window, consent, interactions, lead_rows.homeowner, erased)
+    share_after_withdrawal(planted, window, consent, act.shares, lead_rows.homeowner,
+                           erased | set(outcome.subjects))  # fmt: skip
     loader.submit(consent)
     opt_outs = {**outcome.service_opt_out, **extra_opt_outs}
     left_alone = set(outcome.subjects) | set(opt_outs) | {outcome.legal_hold}

@@ -10,11 +10,15 @@ Applied to the generated tables before they are loaded (``data.demo.build``):
 * a few marketing emails: to people who had opted in (most), and a few to people who had
   withdrawn ``marketing_email`` (at least two);
 * a couple of erased people come back as new homeowners with their old email address (the
-  suppression list recognises them).
+  suppression list recognises them), lately (within :data:`REAPPEARING_WITHIN_DAYS` of the
+  newest homeowner), so that the page's default period, the last 90 days, shows them;
+* a couple of homeowners withdraw ``share_with_partners`` (by email) shortly before one of their
+  leads is shared anyway, lately (the generated withdrawals mostly come after the shares:
+  none at 2 000 leads, one at 20 000 or 1M in 90 days).
 
-Leads shared after a service opt-out and access requests past their due date occur in the
-generated data already. Consent states are read the way :mod:`data.consent.current` defines
-them: the latest event at or before the instant, ties to the later-recorded event.
+Access requests past their due date occur in the generated data already. Consent states are
+read the way :mod:`data.consent.current` defines them: the latest event at or before the
+instant, ties to the later-recorded event.
 """
 
 from __future__ import annotations
@@ -23,17 +27,26 @@ from datetime import datetime
 
 import numpy as np
 
+from data.demo.activity import Shares
 from data.demo.bulk import Cat, TableData
 from data.demo.people import Homeowners
 from data.demo.timeline import DAY, Window
+from data.demo.vocab import CONSENT_EVIDENCE
 from data.erasure.retention import RULE_BY_CODE, cutoff
-from data.models import CONSENT_PURPOSES, INTERACTION_CHANNELS, INTERACTION_PURPOSES
+from data.models import (
+    CONSENT_PURPOSES,
+    CONSENT_SOURCES,
+    INTERACTION_CHANNELS,
+    INTERACTION_PURPOSES,
+)
 
 UNCONSENTED_KEPT_EVERY = 400
 SWEEP_DAYS_AGO = 10
 MARKETING_SHARE = 0.02
 BREACH_SHARE = 0.01
 REAPPEARING = 2
+REAPPEARING_WITHIN_DAYS = 60
+SHARED_AFTER_WITHDRAWAL = 2
 
 
 class ConsentStates:
@@ -174,13 +187,17 @@ def reappear_after_erasure(
     erased: dict[int, np.datetime64],
     taken: set[int],
 ) -> None:
-    """Give a few homeowners created a day or more after an erasure the erased person's email
-    address (before the erasure clears it). ``taken``: people left alone (requests, holds)."""
+    """Give a few homeowners created lately and a day or more after an erasure the erased
+    person's email address (before the erasure clears it). ``taken``: people left alone
+    (requests, holds)."""
     by_creation = np.argsort(homeowners.created_at, kind="stable")
     created = homeowners.created_at[by_creation]
+    lately = created.max() - np.timedelta64(REAPPEARING_WITHIN_DAYS * DAY, "s")
+    recent = int(np.searchsorted(created, lately, side="left"))
     done = 0
     for h in rng.permutation(sorted(h for h in erased if homeowners.email[h])).tolist():
-        first = int(np.searchsorted(created, erased[h] + np.timedelta64(DAY, "s"), side="right"))
+        after = int(np.searchsorted(created, erased[h] + np.timedelta64(DAY, "s"), side="right"))
+        first = max(after, recent)
         if first >= len(created):
             continue
         for _try in range(5):
@@ -194,3 +211,47 @@ def reappear_after_erasure(
         done += 1
         if done == REAPPEARING:
             return
+
+
+def share_after_withdrawal(
+    rng: np.random.Generator,
+    window: Window,
+    consent: TableData,
+    shares: Shares,
+    lead_homeowner: np.ndarray,
+    left_alone: set[int],
+) -> None:
+    """Append a ``share_with_partners`` withdrawal (an emailed "stop"), an hour to two days
+    before one of their recent shares, for :data:`SHARED_AFTER_WITHDRAWAL` homeowners whose
+    consent stood granted then and at the share (so the withdrawal is the state at the share).
+    ``left_alone``: 0-based homeowners not to use (erased, with requests)."""
+    states = ConsentStates(consent, "share_with_partners")
+    lately = window.end - np.timedelta64(REAPPEARING_WITHIN_DAYS * DAY, "s")
+    recent = rng.permutation(np.flatnonzero(shares.shared_at >= lately))
+    owner = lead_homeowner[shares.lead[recent]] + 1
+    shared = shares.shared_at[recent].astype("datetime64[s]")
+    before = shared - rng.integers(3600, 2 * DAY, len(recent)).astype("timedelta64[s]")
+    ok = (states.granted_at(owner, before) == 1) & (states.granted_at(owner, shared) == 1)
+    picked: dict[int, np.datetime64] = {}
+    for i in np.flatnonzero(ok).tolist():
+        h = int(owner[i])
+        if h - 1 not in left_alone and h not in picked:
+            picked[h] = before[i]
+        if len(picked) == SHARED_AFTER_WITHDRAWAL:
+            break
+    k = len(picked)
+    cols = consent.columns
+    n = len(consent)
+
+    def cat(name: str, code: int) -> Cat:
+        return Cat(np.concatenate([cols[name].codes, np.full(k, code)]), cols[name].labels)
+
+    cols["id"] = np.concatenate([np.asarray(cols["id"]), np.arange(n + 1, n + k + 1)])
+    cols["subject_type"] = cat("subject_type", 0)  # homeowner
+    cols["subject_id"] = np.concatenate([np.asarray(cols["subject_id"]), list(picked)])
+    cols["purpose"] = cat("purpose", CONSENT_PURPOSES.index("share_with_partners"))
+    cols["granted"] = np.concatenate([np.asarray(cols["granted"]), np.zeros(k, dtype=bool)])
+    cols["at"] = np.concatenate([np.asarray(cols["at"]), np.array(list(picked.values()))])
+    cols["source"] = cat("source", CONSENT_SOURCES.index("email"))
+    stop = cols["evidence"].labels.index(CONSENT_EVIDENCE["email"][-1])
+    cols["evidence"] = cat("evidence", stop)

@@ -54,6 +54,7 @@ from data.rollups.maintain import (
     install_session_hooks,
     rebuild,
     rebuild_all,
+    rebuild_partner_rollups,
     refresh_partner,
     refresh_partners,
 )
@@ -131,6 +132,7 @@ __all__ = [
     "ranking_ranges",
     "rebuild",
     "rebuild_all",
+    "rebuild_partner_rollups",
     "recompute_all_presets",
     "recompute_presets",
     "recount_days",

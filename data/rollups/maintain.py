@@ -2,7 +2,8 @@
 incremental refresh of the touched partners inside the writer's own transaction.
 
 * :func:`rebuild` recomputes everything with ``GROUP BY`` and window sums (after bulk loads:
-  the demo builder calls :func:`rebuild_all`).
+  the demo builder runs its two halves, :func:`rebuild_partner_rollups` and the lead flow's,
+  side by side: ``data.demo.derived``).
 * :func:`refresh_partner` recomputes one partner's series from a given day on and applies the
   difference to the trade (and trade × province) totals. Session hooks call it, just before the
   commit and inside the writer's transaction, for every partner whose shares or reviews were
@@ -74,13 +75,20 @@ from data.timeutil import as_date, sa_date
 def _window_insert(
     conn: Connection, target: Table, source: Any, keys: Sequence[str], counts: Sequence[str]
 ) -> None:
-    """INSERT running totals (window sums over ``day``) of ``source`` grouped by ``keys``."""
+    """INSERT running totals (window sums over ``day``) of ``source`` grouped by ``keys``.
+
+    ``source`` holds one row per :data:`DIM_KEY` and day, so at that level there is nothing
+    to group: the window reads it directly (a sort and 27 sums per row fewer: about a third of
+    the statement)."""
     part = [source.c[k] for k in keys]
-    grouped = (
-        select(*part, source.c.day, *(func.sum(source.c[c]).label(c) for c in counts))
-        .group_by(*part, source.c.day)
-        .subquery()
-    )
+    if tuple(keys) == DIM_KEY:
+        grouped = select(*part, source.c.day, *(source.c[c] for c in counts)).subquery()
+    else:
+        grouped = (
+            select(*part, source.c.day, *(func.sum(source.c[c]).label(c) for c in counts))
+            .group_by(*part, source.c.day)
+            .subquery()
+        )
     g = grouped.c
     columns = [
         *(g[k] for k in keys),
@@ -111,6 +119,13 @@ def _latest_insert(
 
 def rebuild(conn: Connection) -> None:
     """Recompute every rollup from the base tables (run after bulk loads; idempotent)."""
+    rebuild_partner_rollups(conn)
+    rebuild_lead_flow(conn)
+
+
+def rebuild_partner_rollups(conn: Connection) -> None:
+    """Every rollup but the lead flow's (:data:`ALL_TABLES`), whose rebuild reads and writes
+    other tables: the demo build runs the two side by side (``data.demo.derived``)."""
     for table in ALL_TABLES:
         conn.execute(delete(table))
     for family in FAMILIES:
@@ -171,7 +186,6 @@ def rebuild(conn: Connection) -> None:
         )
         scratch.drop(conn)
     rebuild_lead_days(conn)
-    rebuild_lead_flow(conn)
     recompute_all_presets(conn)
     for name in COUNTERS:  # bulk loads bypass the hooks: every cache starts over
         bump_version(conn, name)

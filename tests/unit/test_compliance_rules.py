@@ -25,6 +25,7 @@ from tests.factories import (
     add_lead,
     add_partner,
     add_privacy_request,
+    add_review,
     add_share,
     base_rows,
 )
@@ -189,6 +190,56 @@ def test_past_retention_uses_the_sweep_rules(db):
         periods = retention.periods(s)
         got = _ids(s, records.past_retention(W, periods))
     assert got == {("homeowner", due, "homeowners"), ("interaction", old, "recordings")}
+
+
+def test_past_retention_around_the_cutoffs_equals_the_sweep(db):
+    """Erased and kept homeowners on both sides of the cut-off, the homeowners the sweep must
+    leave (legal hold, dispute, open request, the placeholder), and recordings kept or already
+    cleared: the monitor lists exactly the due ones, and the sweep's own ids are the same."""
+    cut = datetime(2024, 3, 31, 12)  # 24 months before NOW
+    recording_cut = datetime(2025, 9, 30, 12)  # 6 months before NOW
+    with session_scope(db) as s:
+        rows = base_rows(s)
+
+        def homeowner(at, **kw):
+            return add_homeowner(s, last_activity_at=at, **kw).id
+
+        due = {
+            homeowner(cut - SEC),
+            homeowner(cut - timedelta(days=400)),
+            homeowner(cut - SEC, legal_hold="  "),  # a blank hold is no hold
+            homeowner(cut - SEC, email=None, phone=None),
+        }
+        homeowner(cut)  # at the cut-off: not yet
+        homeowner(cut + SEC)
+        homeowner(cut - SEC, erased_at=NOW - timedelta(days=3))  # erased already
+        homeowner(cut - timedelta(days=400), erased_at=cut)
+        homeowner(cut + SEC, erased_at=NOW)
+        homeowner(cut - SEC, legal_hold="Court order")
+        homeowner(cut - SEC, source_site="erased-placeholder")
+        disputed = homeowner(cut - SEC)
+        add_review(s, rows, add_lead(s, rows, homeowner_id=disputed), dispute=True)
+        undisputed = homeowner(cut - SEC)
+        add_review(s, rows, add_lead(s, rows, homeowner_id=undisputed))
+        due.add(undisputed)
+        asking = homeowner(cut - SEC)
+        add_privacy_request(s, subject_type="homeowner", subject_id=asking,
+                            received_at=NOW - timedelta(days=2), status="in_progress")  # fmt: skip
+        answered = homeowner(cut - SEC)
+        add_privacy_request(s, subject_type="homeowner", subject_id=answered, status="completed",
+                            received_at=NOW - timedelta(days=40), closed_at=NOW)  # fmt: skip
+        due.add(answered)
+        kept = interaction(s, recording_cut - SEC, recorded=True, recording_ref="c.ogg").id
+        interaction(s, recording_cut - timedelta(days=30), recorded=False)  # cleared
+        interaction(s, recording_cut, recorded=True, recording_ref="d.ogg")  # not yet
+        periods = retention.periods(s)
+        got = _ids(s, records.past_retention(W, periods))
+        rule = retention.RULE_BY_CODE["homeowners"]
+        swept = retention.due_ids(s, rule, retention.cutoff(rule, 24, NOW), 100)
+    assert got == {("homeowner", h, "homeowners") for h in due} | {
+        ("interaction", kept, "recordings")
+    }
+    assert sorted(swept) == sorted(due)
 
 
 def test_suppressed_reappearing(db):

@@ -19,6 +19,8 @@ from sqlalchemy import DateTime, Engine, func, select, text
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
 
+from data.compliance.common import Window
+from data.compliance.monitor import violation_counts
 from data.db import make_engine
 from data.demo import DemoSummary, build_demo
 from data.erasure.retention import RULE_BY_CODE, cutoff, due_ids
@@ -41,6 +43,7 @@ from data.models import (
     Suppression,
     User,
 )
+from data.timeutil import start_of
 
 AS_OF = date(2025, 10, 31)
 LEADS = 2_000
@@ -285,6 +288,34 @@ def test_data_meta_records_the_build(demo: Demo) -> None:
     assert meta == {"demo_seed": str(SEED), "demo_leads": str(LEADS), "demo_as_of": "2025-10-31"}
 
 
+def test_derived_tables_built_side_by_side_equal_a_rebuild_in_place(demo: Demo) -> None:
+    """The build rebuilds the rollups, the lead flow, the consent rollup and the aggregate
+    cells in two halves at once (SQLite: half of them in a worker's file, copied in); the
+    plain rebuilds, run in place one after the other, must give the same rows."""
+    from data.aggregates.cells import rebuild as rebuild_cells
+    from data.consent.rollup import rebuild as rebuild_consent
+    from data.demo.derived import ASIDE
+    from data.erasure import vocabulary
+    from data.rollups import rebuild_all
+
+    derived = [t.name for part in ASIDE for t in part.tables] + ["rollup_share_partner"]
+    empty = hashlib.sha256().hexdigest()
+    assert [name for name in derived if demo.digest[name] == empty] == []
+    recorded = text("SELECT table_name, column_name, value FROM search_vocabulary")
+    with demo.engine.connect() as conn:
+        triggers = vocabulary.covered(conn)
+        values = set(conn.execute(recorded).all())
+    assert {"aggregate_cell", "rollup_flow_full", "rollup_share_partner_province"} <= set(triggers)
+    rebuild_all(demo.engine)  # with the vocabulary's triggers recording what it writes
+    with demo.engine.begin() as conn:
+        rebuild_consent(conn)
+        rebuild_cells(conn)
+    assert table_digests(demo.engine) == demo.digest
+    with demo.engine.connect() as conn:
+        assert vocabulary.covered(conn) == triggers
+        assert set(conn.execute(recorded).all()) == values
+
+
 def test_same_seed_same_rows_other_seed_other_rows(demo: Demo) -> None:
     """Runs last: it rebuilds the database (other seed, then the first seed in-process)."""
     build(demo.engine, seed=SEED + 1, workers=0)
@@ -355,3 +386,22 @@ def test_some_homeowners_are_past_retention_and_the_sweep_would_erase_them(demo:
     rule = RULE_BY_CODE["homeowners"]
     with Session(demo.engine) as s:
         assert sorted(due_ids(s, rule, cutoff(rule, 24, now), 100)) == old
+
+
+def test_the_monitor_finds_a_few_of_each_violation_in_the_default_period(demo: Demo) -> None:
+    """Issue 15: over the page's default period (the last 90 days) of a fresh demo, every rule
+    of the compliance monitor finds a few violations, not none and not hundreds
+    (``data/demo/compliance.py`` plants them)."""
+    window = Window(start_of(AS_OF - timedelta(days=89)), start_of(AS_OF + timedelta(days=1)),
+                    datetime.combine(AS_OF, time(12)))  # fmt: skip
+    with Session(demo.engine) as s:
+        counts = violation_counts(s, window).groupby("rule").violations.sum().to_dict()
+    few = {rule for rule, n in counts.items() if 1 <= n <= 10}
+    assert few == {
+        "marketing_after_withdrawal",
+        "recordings_without_consent",
+        "shares_after_withdrawal",
+        "past_retention",
+        "suppressed_reappearing",
+        "access_past_due",
+    }, counts
