@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import ColumnElement, Select, Table, or_, select, union
+from sqlalchemy import ColumnElement, CompoundSelect, Select, Table, or_, select, union
+from sqlalchemy.sql import FromClause
 
 from data.models import Base
 from data.subjects import REGISTRIES, Route
@@ -63,6 +64,59 @@ def subject_condition(
     if len(routes) == 1 or "id" not in core.c:
         return or_(*routes)
     return core.c.id.in_(union(*(select(core.c.id).where(route) for route in routes)))
+
+
+def _route_owners(
+    table: str,
+    route: Route,
+    subject_type: str,
+    subject_ids: list[int] | None,
+    row_ids: list[int] | None,
+) -> Select:
+    """(primary key…, ``owner``) of the rows this route ties to a subject of the type (to one
+    of ``subject_ids``; among the rows ``row_ids``): the hops as joins, so each row comes with
+    the subject it belongs to."""
+    source = _table(table)
+    joined: FromClause = source
+    current: FromClause = source
+    for hop in route.hops:
+        target = _table(hop.target).alias()
+        joined = joined.join(target, current.c[hop.column] == target.c.id)
+        current = target
+    owner = current.c[route.key]
+    conditions = [owner.is_not(None)]
+    if subject_ids is not None:
+        conditions.append(owner.in_(subject_ids))
+    if row_ids is not None:
+        conditions.append(source.c.id.in_(row_ids))
+    if route.type_column is not None:
+        conditions.append(current.c[route.type_column] == subject_type)
+    return (
+        select(*source.primary_key.columns, owner.label("owner"))
+        .select_from(joined)
+        .where(*conditions)
+    )
+
+
+def subject_owners(
+    subject_type: str,
+    table: str,
+    subject_ids: Collection[int] | None = None,
+    *,
+    row_ids: Collection[int] | None = None,
+) -> Select | CompoundSelect:
+    """(primary key…, ``owner``) of the rows of ``table`` that belong to any of these subjects
+    (to any subject of the type, with ``row_ids``: among those rows; ``row_ids`` needs an
+    ``id`` key), one per (row, subject). A batch erasure counts each subject's rows with one
+    query (a row reached by two routes of the same subject is one pair; a row two subjects
+    share, e.g. a call on one homeowner's record about another's lead, counts for both, as
+    erasing them one after the other would); the residue scan asks whom the rows it found
+    belong to."""
+    subjects = None if subject_ids is None else sorted(subject_ids)
+    rows = None if row_ids is None else sorted(row_ids)
+    entry = REGISTRIES[subject_type].table(table)
+    routes = [_route_owners(table, r, subject_type, subjects, rows) for r in entry.routes]
+    return routes[0] if len(routes) == 1 else union(*routes)
 
 
 def time_order(subject_type: str, table: str) -> tuple[ColumnElement, ...]:

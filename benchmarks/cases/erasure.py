@@ -6,9 +6,9 @@ Each repetition erases the next of a handful of such homeowners inside a transac
 then rolled back, so the database is unchanged and no repetition profits from another's cache.
 
 The retention sweep's rate (issue 13: ≥ 1 000 subjects a minute) is timed as one batch of the
-sweep (``DEFAULT_BATCH`` homeowners erased, then one residue scan over all their identifiers,
-exactly the sweep's ``homeowners`` rule), also rolled back: the subjects a minute are
-``60 × DEFAULT_BATCH / seconds``, and the batch's time is how long its transaction holds the
+sweep (:data:`BATCH_SIZES` homeowners erased set-wise, then one residue scan over all their
+identifiers, exactly the sweep's ``homeowners`` rule), also rolled back: the subjects a minute
+are ``60 × batch size / seconds``, and the batch's time is how long its transaction holds the
 write lock (readers are not blocked at all: WAL on SQLite, MVCC on PostgreSQL).
 """
 
@@ -22,14 +22,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from benchmarks.cases import BenchContext, Case
-from data.erasure.execute import blockers, erase_subject
+from data.erasure.execute import blockers_of, erase_subject
 from data.erasure.retention import DEFAULT_BATCH, _erase_homeowners
 from data.models import Homeowner, Lead
 from data.timeutil import utcnow
 
 SUBJECTS = 12
-#: Batches the sweep case cycles through (each rolled back).
+#: Batches the sweep cases cycle through (each rolled back).
 BATCHES = 3
+#: The sweep's default batch, and a larger one (``flask retention-sweep --batch-size``).
+BATCH_SIZES = (DEFAULT_BATCH, 500)
 
 
 def typical_homeowners(ctx: BenchContext, wanted: int = SUBJECTS) -> list[int]:
@@ -44,7 +46,8 @@ def typical_homeowners(ctx: BenchContext, wanted: int = SUBJECTS) -> list[int]:
             .order_by(Lead.homeowner_id.desc())
             .limit(wanted * 2)
         ).all()
-        return [h for h in candidates if not blockers(session, "homeowner", h)][:wanted]
+        blocked = blockers_of(session, "homeowner", candidates)
+        return [h for h in candidates if not blocked[h]][:wanted]
 
 
 def _erasing(ctx: BenchContext, subjects: list[int], verify: bool) -> Callable[[], Any]:
@@ -60,10 +63,8 @@ def _erasing(ctx: BenchContext, subjects: list[int], verify: bool) -> Callable[[
     return run
 
 
-def _sweeping(ctx: BenchContext, subjects: list[int]) -> Callable[[], Any]:
-    batches = cycle(
-        [subjects[i : i + DEFAULT_BATCH] for i in range(0, len(subjects), DEFAULT_BATCH)]
-    )
+def _sweeping(ctx: BenchContext, subjects: list[int], size: int) -> Callable[[], Any]:
+    batches = cycle([subjects[i : i + size] for i in range(0, len(subjects), size)])
 
     def run() -> Any:
         with Session(ctx.engine) as session:
@@ -79,13 +80,16 @@ def cases(ctx: BenchContext) -> list[Case]:
     subjects = typical_homeowners(ctx)
     if not subjects:
         return []
-    batch = typical_homeowners(ctx, DEFAULT_BATCH * BATCHES)
+    found = typical_homeowners(ctx, max(BATCH_SIZES) * BATCHES)
     return [
         Case("erasure.homeowner, statements", "typical history", _erasing(ctx, subjects, False)),
         Case("erasure.homeowner, with scan", "typical history", _erasing(ctx, subjects, True)),
-        Case(
-            f"retention.sweep batch of {DEFAULT_BATCH}",
-            "typical history",
-            _sweeping(ctx, batch),
+        *(
+            Case(
+                f"retention.sweep batch of {size}",
+                "typical history",
+                _sweeping(ctx, found[: size * BATCHES], size),
+            )
+            for size in BATCH_SIZES
         ),
     ]

@@ -22,8 +22,9 @@ The hooks (installed when ``data.consent`` is imported):
 
 What cannot be followed bumps ``consent_rollup_state.version`` instead, and the next read
 rebuilds: bulk ``INSERT`` statements, statements without a ``WHERE`` or with many parameter
-sets, more than :data:`MAX_SUBJECTS` subjects at once, an event moved to another subject, an
-event whose subject is not set, and any write while the rollup is already stale. On
+sets, more than :data:`MAX_SUBJECTS` subjects (or :data:`MAX_ROWS` rows) at once, an event
+moved to another subject, an event whose subject is not set, and any write while the rollup
+is already stale. On
 PostgreSQL the rollup's advisory lock (:func:`data.consent.rollup.lock`) serialises this with
 rebuilds and with other writers.
 """
@@ -56,6 +57,9 @@ from data.timeutil import as_date
 
 #: More subjects than this in one write: mark the rollup stale rather than count them twice.
 MAX_SUBJECTS = 2_000
+#: More rows than this matched by one statement: not followed either (a batch erasure deletes
+#: a few events per subject, so the limit on rows must be well above the one on subjects).
+MAX_ROWS = 50 * MAX_SUBJECTS
 PENDING = "consent_rollup_pending"  # session.info key: what before_flush counted
 SUBJECT_MODELS: dict[type, str] = {Homeowner: "homeowner", Partner: "partner"}
 
@@ -248,11 +252,11 @@ def _on_statement(state: ORMExecuteState) -> Any:
         else (literal(table.name), table.c.id)  # homeowner and partner: the subject itself
     )
     conn = session.connection()
-    query = select(table.c.id, *key).where(where).limit(MAX_SUBJECTS + 1)
-    rows = conn.execute(query, dict(params or {}))
+    query = select(table.c.id, *key).where(where).limit(MAX_ROWS + 1)
+    rows = conn.execute(query, dict(params or {})).all()
     matched = [(int(i), (str(t), int(s))) for i, t, s in rows if s is not None]
     subjects = {s for _, s in matched}
-    before = _start(session, subjects, len(matched))
+    before = _start(session, subjects, MAX_ROWS if len(rows) > MAX_ROWS else len(subjects))
     result = state.invoke_statement()
     if before is None:
         return result

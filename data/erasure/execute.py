@@ -11,8 +11,12 @@ paused inside the transaction by :data:`PAUSE_ENV`).
 Two officers at once: the erasure claims the request the way every privacy transition does
 (``UPDATE … SET version = version + 1 WHERE version = :seen``, :func:`begin_transition`); the
 second one finds the version moved and is told to reload. The subject's own row is then locked
-(``SELECT … FOR UPDATE`` on PostgreSQL; SQLite serialises writers), so two *different* requests
-or the retention sweep cannot erase one subject concurrently.
+(``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite the database's write lock is taken first), so
+two *different* requests or the retention sweep cannot erase one subject concurrently.
+
+One code path for one subject and for a retention batch: :func:`erase_subject` is
+:func:`erase_subjects` with one id, which erases set-wise (one statement per table for the
+whole batch; ``docs/erasure.md`` "Batches, set-wise").
 
 Twice is harmless: a completed request is refused with a message, and :func:`erase_subject` on
 an erased subject clears nothing new (every statement matches the already-empty rows).
@@ -26,20 +30,21 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, false, insert, select, update
 from sqlalchemy.orm import Session
 
 from data import audit
 from data.db import session_scope
 from data.do_not_contact import suppression_digest, suppression_key
 from data.erasure import plan as plans
-from data.erasure.recipients import Contact, Recipient, contacts, recipients
-from data.erasure.scan import ScanResult, Term, scan, subject_terms
+from data.erasure.recipients import Contact, Recipient, contacts, recipients, recipients_of
+from data.erasure.scan import ScanResult, Term, identity_pairs, scan, terms_of
 from data.identifiers import normalise
 from data.models import Base, Homeowner, PrivacyRequest, Review, Suppression
 from data.privacy.workflow import (
@@ -51,7 +56,7 @@ from data.privacy.workflow import (
     require_privacy_role,
 )
 from data.rollups import DIRECTORY, bump_version
-from data.subject_rows import subject_condition
+from data.subject_rows import subject_owners
 from data.subjects import REGISTRIES
 from data.timeutil import utcnow
 
@@ -135,47 +140,66 @@ class Receipt:
 # --- what to erase ---------------------------------------------------------------------------
 
 
-def blockers(session: Session, subject_type: str, subject_id: int) -> tuple[Blocker, ...]:
-    """A legal hold on the subject, or an open dispute (a review by or about them flagged as
-    disputed; resolving it clears the flag): the erasure waits until they are resolved."""
+def blockers_of(
+    session: Session, subject_type: str, subject_ids: Collection[int]
+) -> dict[int, tuple[Blocker, ...]]:
+    """Per subject: a legal hold, or an open dispute (a review by or about them flagged as
+    disputed; resolving it clears the flag); the erasure waits until they are resolved. Two
+    queries for a whole batch."""
     profile = Base.metadata.tables[subject_type]
-    hold = session.scalar(select(profile.c.legal_hold).where(profile.c.id == subject_id))
-    found = []
-    if hold and hold.strip():
-        found.append(Blocker("legal_hold", "A legal hold is on record: release it first."))
-    disputes = session.scalar(
-        select(Review.id)
-        .where(
-            subject_condition(subject_type, "review", subject_id),
-            Review.dispute.is_(True),
+    ids = sorted(set(subject_ids))
+    found: dict[int, list[Blocker]] = {i: [] for i in ids}
+    holds = session.execute(
+        select(profile.c.id, profile.c.legal_hold).where(
+            profile.c.id.in_(ids), profile.c.legal_hold.is_not(None)
         )
-        .limit(1)
     )
-    if disputes is not None:
-        found.append(Blocker("open_dispute", "A review dispute is still open: resolve it first."))
-    return tuple(found)
+    for subject_id, hold in holds:
+        if hold.strip():
+            found[int(subject_id)].append(
+                Blocker("legal_hold", "A legal hold is on record: release it first.")
+            )
+    owners = subject_owners(subject_type, "review", ids).subquery()
+    disputed = session.scalars(
+        select(owners.c.owner)
+        .select_from(owners.join(Review, Review.id == owners.c.id))
+        .where(Review.dispute.is_(True))
+        .distinct()
+    )
+    for subject_id in disputed:
+        found[int(subject_id)].append(
+            Blocker("open_dispute", "A review dispute is still open: resolve it first.")
+        )
+    return {i: tuple(b) for i, b in found.items()}
+
+
+def blockers(session: Session, subject_type: str, subject_id: int) -> tuple[Blocker, ...]:
+    """What stops this subject's erasure (:func:`blockers_of`)."""
+    return blockers_of(session, subject_type, [subject_id])[subject_id]
+
+
+def identifiers_of(
+    session: Session, subject_type: str, subject_ids: Collection[int]
+) -> dict[int, list[tuple[str, str]]]:
+    """Per subject, in the order given: (kind, stored form) of every email and phone of the
+    subject and of their requests."""
+    pairs = identity_pairs(session, subject_type, subject_ids)
+    out: dict[int, list[tuple[str, str]]] = {}
+    for subject_id in dict.fromkeys(subject_ids):
+        found: list[tuple[str, str]] = []
+        for kind, value in pairs.get(subject_id, []):
+            if kind not in ("email", "phone") or not isinstance(value, str) or not value:
+                continue
+            stored = normalise(kind, value)
+            if stored and (kind, stored) not in found:
+                found.append((kind, stored))
+        out[subject_id] = found
+    return out
 
 
 def identifiers(session: Session, subject_type: str, subject_id: int) -> list[tuple[str, str]]:
     """(kind, stored form) of every email and phone of the subject and of their requests."""
-    profile = Base.metadata.tables[subject_type]
-    row = session.execute(
-        select(profile.c.email, profile.c.phone).where(profile.c.id == subject_id)
-    ).one()
-    pairs: list[tuple[str, str | None]] = [("email", row.email), ("phone", row.phone)]
-    given = session.execute(
-        select(PrivacyRequest.given_email, PrivacyRequest.given_phone).where(
-            subject_condition(subject_type, "privacy_request", subject_id)
-        )
-    ).all()
-    for email, phone in given:
-        pairs += [("email", email), ("phone", phone)]
-    out: list[tuple[str, str]] = []
-    for kind, value in pairs:
-        stored = normalise(kind, value) if value else None
-        if stored and (kind, stored) not in out:
-            out.append((kind, stored))
-    return out
+    return identifiers_of(session, subject_type, [subject_id])[subject_id]
 
 
 def _subject_exists(session: Session, subject_type: str, subject_id: int) -> datetime | None:
@@ -257,25 +281,62 @@ def placeholder_homeowner(session: Session, now: datetime) -> int:
     return row.id
 
 
-def _lock_subject(session: Session, subject_type: str, subject_id: int) -> None:
+def _lock_subjects(
+    session: Session, subject_type: str, subject_ids: list[int]
+) -> dict[int, datetime | None]:
+    """Lock the subjects' rows in id order (``FOR UPDATE`` on PostgreSQL, so two erasures of
+    one subject run one after the other and two sweeps cannot deadlock) and return each one's
+    ``erased_at`` as it is once the lock is held. SQLite locks the whole database for a writer,
+    but only from its first write: an UPDATE of no row takes that lock first, so what is read
+    next is what the erasure writes over (a second sweep waits, then finds the rows erased)."""
     profile = Base.metadata.tables[subject_type]
-    session.execute(select(profile.c.id).where(profile.c.id == subject_id).with_for_update())
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection().execute(update(profile).where(false()).values(id=profile.c.id))
+    rows = session.execute(
+        select(profile.c.id, profile.c.erased_at)
+        .where(profile.c.id.in_(sorted(subject_ids)))
+        .order_by(profile.c.id)
+        .with_for_update()
+    )
+    found = {int(i): erased_at for i, erased_at in rows}
+    for subject_id in subject_ids:
+        if subject_id not in found:
+            raise NotFound(f"There is no {subject_type} #{subject_id}.")
+    return found
 
 
 def _suppress(
-    session: Session, pairs: list[tuple[str, str]], now: datetime, key: bytes | None
-) -> tuple[int, int]:
+    session: Session, pairs: dict[int, list[tuple[str, str]]], now: datetime, key: bytes | None
+) -> dict[int, tuple[int, int]]:
+    """Do-not-contact entries for every subject's identifiers, one query for those already
+    listed and one multi-row insert; per subject (added, already there), counted in the order
+    given, as erasing them one after the other would."""
     secret = key or suppression_key()
-    added = existing = 0
-    for kind, stored in pairs:
-        digest = suppression_digest(kind, stored, secret)
-        if session.scalar(select(Suppression.id).where(Suppression.digest == digest)):
-            existing += 1
-            continue
-        session.add(Suppression(kind=kind, digest=digest, reason="erasure", created_at=now))
-        added += 1
-    session.flush()
-    return added, existing
+    digests = {
+        subject_id: [(kind, suppression_digest(kind, stored, secret)) for kind, stored in found]
+        for subject_id, found in pairs.items()
+    }
+    wanted = sorted({d for found in digests.values() for _, d in found})
+    listed = (
+        set(session.scalars(select(Suppression.digest).where(Suppression.digest.in_(wanted))))
+        if wanted
+        else set()
+    )
+    rows: list[dict[str, Any]] = []
+    out: dict[int, tuple[int, int]] = {}
+    for subject_id, found in digests.items():
+        added = existing = 0
+        for kind, digest in found:
+            if digest in listed:
+                existing += 1
+                continue
+            listed.add(digest)
+            rows.append({"kind": kind, "digest": digest, "reason": "erasure", "created_at": now})
+            added += 1
+        out[subject_id] = (added, existing)
+    if rows:
+        session.execute(insert(Suppression), rows)
+    return out
 
 
 def _pause_for_tests() -> None:
@@ -284,6 +345,93 @@ def _pause_for_tests() -> None:
         return
     Path(target).write_text(str(os.getpid()))
     time.sleep(float(os.environ.get("POD_ERASURE_PAUSE_SECONDS", "120")))
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """A batch erasure: a receipt per subject erased, the subjects left as they were."""
+
+    receipts: dict[int, Receipt]
+    refused: dict[int, tuple[Blocker, ...]]  # blocked: nothing of theirs was touched
+    already: tuple[int, ...]  # erased before (skipped with ``pending_only``)
+    scan: ScanResult
+
+
+def erase_subjects(
+    session: Session,
+    subject_type: str,
+    subject_ids: list[int],
+    *,
+    now: datetime | None = None,
+    key: bytes | None = None,
+    request_id: int | None = None,
+    verify: bool = True,
+    pending_only: bool = False,
+) -> Erasure:
+    """Erase several subjects of one type set-wise in the caller's transaction: one statement
+    per table for all of them (and one grouped count per table for their receipts), their
+    blockers, identifiers, partners to tell and scan terms read with one query each, the
+    do-not-contact entries in one insert, one residue scan over all their identifiers. The
+    upkeep hooks (consent rollup, contact digests, word indexes and vocabularies) see each
+    statement once, with the whole batch.
+
+    A blocked subject is skipped (``refused``), as is, with ``pending_only`` (the retention
+    sweep's), one already erased once its row is locked (another sweep got there first). No
+    audit entry: the caller records the receipts under its own object. ``verify=False`` leaves
+    the residue scan to the caller."""
+    started = time.perf_counter()
+    now = now or utcnow()
+    ids = list(dict.fromkeys(subject_ids))
+    erased_at = _lock_subjects(session, subject_type, ids)
+    already = tuple(i for i in ids if pending_only and erased_at[i] is not None)
+    found = blockers_of(session, subject_type, [i for i in ids if i not in already])
+    refused = {i: b for i, b in found.items() if b}
+    chosen = [i for i in ids if i not in refused and i not in already]
+    terms: dict[int, tuple[Term, ...]] = {}
+    told: dict[int, tuple[Recipient, ...]] = {}
+    suppressed: dict[int, tuple[int, int]] = {}
+    done: list[dict[int, plans.TablePlan]] = []
+    if chosen:
+        terms = terms_of(session, subject_type, chosen)
+        told = recipients_of(session, subject_type, chosen)
+        suppressed = _suppress(session, identifiers_of(session, subject_type, chosen), now, key)
+        registry = REGISTRIES[subject_type]
+        placeholder = placeholder_homeowner(session, now) if subject_type == "homeowner" else None
+        for entry in registry.tables:
+            extra = {"erased_at": now} if entry.table == registry.subject_table else None
+            done.append(
+                plans.apply_table(
+                    session, subject_type, entry, chosen, placeholder_id=placeholder, extra=extra
+                )
+            )
+        if subject_type == "partner":  # cached directories and rankings carry partner names
+            connection = session.connection()
+            bump_version(connection, DIRECTORY)
+            bump_version(connection)
+        session.flush()
+    searched = tuple({t.value: t for i in chosen for t in terms[i]}.values())
+    kinds = tuple(sorted({t.kind for t in searched}))
+    result = (
+        scan(session, subject_type, chosen[0] if len(chosen) == 1 else 0, searched)
+        if verify
+        else ScanResult(0, 0, kinds)
+    )
+    seconds = time.perf_counter() - started
+    receipts = {
+        i: Receipt(
+            request_id,
+            subject_type,
+            i,
+            now,
+            tuple(table[i] for table in done),
+            *suppressed[i],
+            result,
+            seconds,
+            told[i],
+        )
+        for i in chosen
+    }
+    return Erasure(receipts, refused, already, result)
 
 
 def erase_subject(
@@ -296,52 +444,16 @@ def erase_subject(
     request_id: int | None = None,
     verify: bool = True,
 ) -> Receipt:
-    """Erase one subject in the caller's transaction; refuses when blocked. No audit entry:
-    the caller (a request, the retention sweep) records the receipt under its own object.
-    ``verify=False`` leaves the residue scan to the caller (the sweep scans once per batch)."""
-    started = time.perf_counter()
-    now = now or utcnow()
-    _subject_exists(session, subject_type, subject_id)
-    _lock_subject(session, subject_type, subject_id)
-    found = blockers(session, subject_type, subject_id)
-    if found:
-        raise ErasureRefused(" ".join(b.message for b in found))
-    terms: tuple[Term, ...] = subject_terms(session, subject_type, subject_id)
-    told = recipients(session, subject_type, subject_id)
-    added, existing = _suppress(session, identifiers(session, subject_type, subject_id), now, key)
-    registry = REGISTRIES[subject_type]
-    placeholder = placeholder_homeowner(session, now) if subject_type == "homeowner" else None
-    done = []
-    for entry in registry.tables:
-        extra = {"erased_at": now} if entry.table == registry.subject_table else None
-        done.append(
-            plans.apply_table(
-                session, subject_type, entry, subject_id, placeholder_id=placeholder, extra=extra
-            )
-        )
-    if subject_type == "partner":  # cached directories and rankings carry partner names
-        connection = session.connection()
-        bump_version(connection, DIRECTORY)
-        bump_version(connection)
-    session.flush()
-    result = (
-        scan(session, subject_type, subject_id, terms)
-        if verify
-        else ScanResult(0, 0, tuple(sorted({t.kind for t in terms})))
+    """Erase one subject in the caller's transaction (:func:`erase_subjects` with one id);
+    refuses when blocked. Erasing an erased subject again clears nothing new."""
+    if subject_type not in REGISTRIES:
+        raise NotFound(f"Unknown subject type {subject_type!r}.")
+    erasure = erase_subjects(
+        session, subject_type, [subject_id], now=now, key=key, request_id=request_id, verify=verify
     )
-    seconds = time.perf_counter() - started
-    return Receipt(
-        request_id,
-        subject_type,
-        subject_id,
-        now,
-        tuple(done),
-        added,
-        existing,
-        result,
-        seconds,
-        told,
-    )
+    if subject_id in erasure.refused:
+        raise ErasureRefused(" ".join(b.message for b in erasure.refused[subject_id]))
+    return erasure.receipts[subject_id]
 
 
 def erase_request(

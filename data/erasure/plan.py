@@ -21,6 +21,7 @@ stay as they were, which is what keeps lead counts and partner rollups unchanged
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -28,7 +29,7 @@ from sqlalchemy import Boolean, Column, Integer, Table, delete, func, select, up
 from sqlalchemy.orm import Session
 
 from data.models import Base
-from data.subject_rows import subject_condition
+from data.subject_rows import subject_condition, subject_owners
 from data.subjects import FREE_TEXT, IDENTIFIER, REGISTRIES, SubjectRegistry, SubjectTable
 
 TableAction = Literal["delete", "de-identify", "keep"]
@@ -137,29 +138,43 @@ def plan_tables(session: Session, subject_type: str, subject_id: int) -> tuple[T
     return tuple(plans)
 
 
+def rows_by_subject(
+    session: Session, subject_type: str, table_name: str, subject_ids: Collection[int]
+) -> dict[int, int]:
+    """Each subject's number of rows in the table (one grouped query for all of them)."""
+    owners = subject_owners(subject_type, table_name, subject_ids).subquery()
+    counted = session.execute(select(owners.c.owner, func.count()).group_by(owners.c.owner))
+    return {int(owner): int(rows) for owner, rows in counted}
+
+
 def apply_table(
     session: Session,
     subject_type: str,
     entry: SubjectTable,
-    subject_id: int,
+    subject_ids: list[int],
     *,
     placeholder_id: int | None,
     extra: dict[str, Any] | None = None,
-) -> TablePlan:
-    """Erase the subject's rows of one table with one statement; the plan with the rows hit."""
+) -> dict[int, TablePlan]:
+    """Erase the subjects' rows of one table with one statement for all of them; per subject
+    the plan with its rows (counted before, grouped by subject: what erasing them one after
+    the other would report)."""
     action = action_of(subject_type, entry)
     core = table(entry.table)
-    condition = subject_condition(subject_type, entry.table, subject_id)
     moved = moved_columns(subject_type, entry)
-    if action == "keep":
-        rows = count_rows(session, subject_type, entry, subject_id)
-        return TablePlan(entry.table, action, rows, why=entry.why)
+    rows = rows_by_subject(session, subject_type, entry.table, subject_ids)
+    condition = subject_condition(subject_type, entry.table, subject_ids)
+    cleared: tuple[str, ...] = ()
     if action == "delete":
-        result = session.execute(delete(core).where(condition))
-        return TablePlan(entry.table, action, result.rowcount, why=DELETED_TABLES[entry.table])
-    values = {**cleared_values(entry), **dict.fromkeys(moved, placeholder_id), **(extra or {})}
-    if moved and placeholder_id is None:
-        raise ValueError(f"{entry.table}: a placeholder is needed to move {moved}")
-    result = session.execute(update(core).where(condition).values(values))
-    cleared = entry.columns(IDENTIFIER, FREE_TEXT)
-    return TablePlan(entry.table, action, result.rowcount, cleared, moved, entry.why)
+        session.execute(delete(core).where(condition))
+    elif action == "de-identify":
+        if moved and placeholder_id is None:
+            raise ValueError(f"{entry.table}: a placeholder is needed to move {moved}")
+        values = {**cleared_values(entry), **dict.fromkeys(moved, placeholder_id), **(extra or {})}
+        session.execute(update(core).where(condition).values(values))
+        cleared = entry.columns(IDENTIFIER, FREE_TEXT)
+    why = DELETED_TABLES.get(entry.table, entry.why)
+    return {
+        subject_id: TablePlan(entry.table, action, rows.get(subject_id, 0), cleared, moved, why)
+        for subject_id in subject_ids
+    }

@@ -16,6 +16,7 @@ so a partner subject has no recipients.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -58,25 +59,35 @@ class Contact:
     last_shared: str
 
 
-def recipients(session: Session, subject_type: str, subject_id: int) -> tuple[Recipient, ...]:
-    """Every partner a lead of the homeowner was shared with, by partner id."""
-    if subject_type != "homeowner":
-        return ()
+def recipients_of(
+    session: Session, subject_type: str, subject_ids: Collection[int]
+) -> dict[int, tuple[Recipient, ...]]:
+    """Per homeowner, every partner a lead of theirs was shared with, by partner id (one
+    grouped query for a whole batch)."""
+    out: dict[int, list[Recipient]] = {int(i): [] for i in subject_ids}
+    if subject_type != "homeowner" or not out:
+        return {i: () for i in out}
     rows = session.execute(
         select(
+            Lead.homeowner_id,
             LeadShare.partner_id,
             func.count(),
             func.min(LeadShare.shared_at),
             func.max(LeadShare.shared_at),
         )
         .join(Lead, Lead.id == LeadShare.lead_id)
-        .where(Lead.homeowner_id == subject_id)
-        .group_by(LeadShare.partner_id)
-        .order_by(LeadShare.partner_id)
+        .where(Lead.homeowner_id.in_(sorted(out)))
+        .group_by(Lead.homeowner_id, LeadShare.partner_id)
+        .order_by(Lead.homeowner_id, LeadShare.partner_id)
     ).all()
-    return tuple(
-        Recipient(int(pid), int(n), sa_date(first), sa_date(last)) for pid, n, first, last in rows
-    )
+    for owner, pid, n, first, last in rows:
+        out[int(owner)].append(Recipient(int(pid), int(n), sa_date(first), sa_date(last)))
+    return {i: tuple(found) for i, found in out.items()}
+
+
+def recipients(session: Session, subject_type: str, subject_id: int) -> tuple[Recipient, ...]:
+    """Every partner a lead of the homeowner was shared with, by partner id."""
+    return recipients_of(session, subject_type, [subject_id])[subject_id]
 
 
 def contacts(session: Session, entries: list[dict[str, Any]]) -> list[Contact]:

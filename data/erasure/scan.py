@@ -17,8 +17,9 @@ Namesakes
 ---------
 Another person may share a name or a street with the subject ("Thandi Nkosi" is not unique).
 A hit is not residue when the row belongs (through the registry's routes) to another homeowner
-or partner whose own profile holds the same term: :func:`sharers` finds them per term. A hit in
-any other row, e.g. the name in someone else's review or in an audit entry, is residue.
+or partner whose own profile holds the same term (:func:`_namesake_rows`: the owners of the
+rows found, then their profiles). A hit in any other row, e.g. the name in someone else's
+review or in an audit entry, is residue.
 
 Cost: the tables that grow with the leads (:data:`search_index.SEARCHED`) are searched through
 their word index (FTS5 on SQLite, GIN on PostgreSQL), which covers all their text columns: the
@@ -33,7 +34,7 @@ whole database; what the index finds and does not is in :mod:`data.erasure.searc
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,7 +46,7 @@ from data.erasure.search_index import PHRASES_PER_QUERY, Searcher, is_text
 from data.identifiers import normalise
 from data.models import Base
 from data.schema import load_all_models
-from data.subject_rows import subject_condition
+from data.subject_rows import subject_owners
 from data.subjects import IDENTIFIER, REGISTRIES
 
 #: Terms shorter than this are too common to mean the person (a two-letter street number).
@@ -129,34 +130,60 @@ def _terms_from(kind: str, value: object) -> list[Term]:
     return [Term(kind, text.lower())]
 
 
-def subject_terms(session: Session, subject_type: str, subject_id: int) -> tuple[Term, ...]:
-    """Everything the scan looks for, read before the erasure clears it."""
+def identity_pairs(
+    session: Session, subject_type: str, subject_ids: Collection[int]
+) -> dict[int, list[tuple[str, object]]]:
+    """Per subject, (kind, value) of what identifies them: the profile's email, phone, name
+    and street (a partner's business name, contact name and website), then the name, email
+    and phone given on each of their privacy requests. Two queries for a whole batch."""
     profile = Base.metadata.tables[subject_type]
-    row = session.execute(select(profile).where(profile.c.id == subject_id)).mappings().one()
-    pairs: list[tuple[str, object]] = [("email", row["email"]), ("phone", row["phone"])]
-    if subject_type == "homeowner":
-        name = " ".join(p for p in (row["first_name"], row["last_name"]) if p)
-        pairs += [("name", name), ("street", row["street"])]
-    else:
-        pairs += [
-            ("business_name", row["business_name"]),
-            ("name", row["contact_name"]),
-            ("website", row["website"]),
-        ]
+    ids = sorted(set(subject_ids))
+    pairs: dict[int, list[tuple[str, object]]] = {}
+    query = select(profile).where(profile.c.id.in_(ids)).order_by(profile.c.id)
+    for row in session.execute(query).mappings():
+        found: list[tuple[str, object]] = [("email", row["email"]), ("phone", row["phone"])]
+        if subject_type == "homeowner":
+            name = " ".join(p for p in (row["first_name"], row["last_name"]) if p)
+            found += [("name", name), ("street", row["street"])]
+        else:
+            found += [
+                ("business_name", row["business_name"]),
+                ("name", row["contact_name"]),
+                ("website", row["website"]),
+            ]
+        pairs[int(row["id"])] = found
     requests = Base.metadata.tables["privacy_request"]
+    owners = subject_owners(subject_type, "privacy_request", ids).subquery()
     given = session.execute(
-        select(requests.c.given_name, requests.c.given_email, requests.c.given_phone).where(
-            subject_condition(subject_type, "privacy_request", subject_id)
+        select(
+            owners.c.owner, requests.c.given_name, requests.c.given_email, requests.c.given_phone
         )
-    ).all()
-    for given_name, given_email, given_phone in given:
-        pairs += [("name", given_name), ("email", given_email), ("phone", given_phone)]
-    found: dict[str, Term] = {}
-    for kind, value in pairs:
-        for term in _terms_from(kind, value):
-            if len(term.value) >= MIN_TERM and term.value != "[erased]":
-                found.setdefault(term.value, term)
-    return tuple(found.values())
+        .select_from(owners.join(requests, requests.c.id == owners.c.id))
+        .order_by(owners.c.owner, requests.c.id)
+    )
+    for owner, given_name, given_email, given_phone in given:
+        pairs[int(owner)] += [("name", given_name), ("email", given_email), ("phone", given_phone)]
+    return pairs
+
+
+def terms_of(
+    session: Session, subject_type: str, subject_ids: Collection[int]
+) -> dict[int, tuple[Term, ...]]:
+    """Per subject, everything the scan looks for, read before the erasure clears it."""
+    out: dict[int, tuple[Term, ...]] = {}
+    for subject_id, pairs in identity_pairs(session, subject_type, subject_ids).items():
+        found: dict[str, Term] = {}
+        for kind, value in pairs:
+            for term in _terms_from(kind, value):
+                if len(term.value) >= MIN_TERM and term.value != "[erased]":
+                    found.setdefault(term.value, term)
+        out[subject_id] = tuple(found.values())
+    return out
+
+
+def subject_terms(session: Session, subject_type: str, subject_id: int) -> tuple[Term, ...]:
+    """Everything the scan looks for in one subject's erasure."""
+    return terms_of(session, subject_type, [subject_id])[subject_id]
 
 
 def text_columns(tables: Iterable[Table] | None = None) -> list[tuple[Table, list[Column]]]:
@@ -180,46 +207,6 @@ def _matches(expr: Any, value: str, dialect: str) -> Any:
     if dialect == "sqlite":  # SQLite's LIKE ignores ASCII case already, without lower()
         return expr.like(pattern, escape="\\")
     return expr.ilike(pattern, escape="\\")
-
-
-def sharers(
-    session: Session,
-    term: Term,
-    subject_type: str,
-    subject_id: int,
-    searcher: Searcher | None = None,
-) -> dict[str, set]:
-    """Other homeowners and partners whose own identifiers hold ``term`` (namesakes): the
-    identifier columns joined by spaces, so a full name spans ``first_name`` and ``last_name``."""
-    dialect = session.get_bind().dialect.name
-    connection = session.connection()
-    wanted = search_index.phrases(term.kind, term.value)
-    searcher = searcher or Searcher(connection, wanted)
-    wanted = [p for p in wanted if searcher.searchable(p)]
-    found: dict[str, set] = {}
-    for kind, registry in REGISTRIES.items():
-        profile = Base.metadata.tables[registry.subject_table]
-        strings = [
-            profile.c[c]
-            for c in registry.table(registry.subject_table).columns(IDENTIFIER)
-            if isinstance(profile.c[c].type, String)
-        ]
-        query = select(profile.c.id, *strings)
-        covered = _covered(connection, profile)
-        if covered and {c.name for c in strings} <= set(covered) and wanted:
-            query = query.where(searcher.condition(profile, covered, wanted, every_word=True))
-        else:
-            query = query.where(_matches(_joined(strings, " "), term.value, dialect))
-        if kind == subject_type:
-            query = query.where(profile.c.id != subject_id)
-        ids = {
-            row[0]
-            for row in session.execute(query)
-            if term.value in " ".join(v or "" for v in row[1:]).lower()
-        }
-        if ids:
-            found[kind] = ids
-    return found
 
 
 def _covered(connection: Any, core: Table) -> list[str] | None:
@@ -255,7 +242,7 @@ def scan(
     terms: tuple[Term, ...],
     tables: Iterable[Table] | None = None,
 ) -> ScanResult:
-    """Find ``terms`` anywhere; rows of namesakes (:func:`sharers`) do not count.
+    """Find ``terms`` anywhere; rows of namesakes (:func:`_namesake_rows`) do not count.
 
     Namesakes are looked up only for a term that was found, which after an erasure is rare."""
     dialect = session.get_bind().dialect.name
@@ -266,24 +253,28 @@ def scan(
         return ScanResult(sum(len(c) for _, c in fields), len(fields), kinds)
     wanted = [p for t in terms for p in search_index.phrases(t.kind, t.value)]
     searcher = Searcher(connection, wanted)
-    phrased = list(dict.fromkeys(p for p in wanted if searcher.searchable(p)))
+    # one phrase per word list: a phone's spellings with spaces, dashes or dots are one search
+    by_words = {tuple(searcher.words[p]): p for p in wanted if searcher.searchable(p)}
+    phrased = list(by_words.values())
     wordless = [t for t in terms if not searcher.searchable(t.value)]
-    namesakes: dict[str, dict[str, set]] = {}
     findings: dict[tuple[str, str, str], int] = {}
     codes = vocabulary.covered(connection)
     suspects = vocabulary.suspects(connection, [t.value for t in terms]) if codes else set()
+    read: list[tuple[Table, list[Column], list[Column], dict[tuple, list]]] = []
     for core, columns in fields:
         key = list(core.primary_key.columns)
         joined = _joined(columns, _SEPARATOR)
         covered = _covered(connection, core)
         if vocabulary.applies_to(core.name) and core.name in codes:
             # a column whose recorded values hold no term holds none in any row
-            read = [
+            unproven = [
                 c
                 for c in columns
                 if c.name not in codes[core.name] or (core.name, c.name) in suspects
             ]
-            conditions = _like_passes(_joined(read, _SEPARATOR), terms, dialect) if read else []
+            conditions = (
+                _like_passes(_joined(unproven, _SEPARATOR), terms, dialect) if unproven else []
+            )
         elif covered:
             conditions = [
                 searcher.condition(core, covered, phrased[start : start + PHRASES_PER_QUERY])
@@ -295,26 +286,44 @@ def scan(
                 conditions += _like_passes(_joined(rest, _SEPARATOR), terms, dialect)
         else:
             conditions = _like_passes(joined, terms, dialect)
-        hits: dict[tuple, Any] = {}
+        hits: dict[tuple, list] = {}
         for condition in conditions:
             for row in session.execute(select(*key, *columns).where(condition)):
-                hits[tuple(row[: len(key)])] = row
-        for row in hits.values():
-            texts = [None if v is None else _plain(v) for v in row[len(key) :]]
-            for term in terms:
+                texts = [None if v is None else _plain(v) for v in row[len(key) :]]
+                hits[tuple(row[: len(key)])] = texts
+        if hits:
+            read.append((core, key, columns, hits))
+    held = _present(terms, [v for *_, hits in read for texts in hits.values() for v in texts if v])
+    for core, key, columns, hits in read:
+        namesakes = _namesake_rows(session, core, key, hits, held, subject_type, subject_id)
+        for row_key, texts in hits.items():
+            row_text = _SEPARATOR.join(v for v in texts if v is not None)
+            for term in held:
+                if term.value not in row_text or (row_key, term.value) in namesakes:
+                    continue
                 for column, value in zip(columns, texts, strict=True):
-                    if value is None or term.value not in value:
-                        continue
-                    if term.value not in namesakes:
-                        namesakes[term.value] = sharers(
-                            session, term, subject_type, subject_id, searcher
-                        )
-                    if _belongs_to(session, core, key, row[: len(key)], namesakes[term.value]):
-                        continue
-                    where = (core.name, column.name, term.kind)
-                    findings[where] = findings.get(where, 0) + 1
+                    if value is not None and term.value in value:
+                        where = (core.name, column.name, term.kind)
+                        findings[where] = findings.get(where, 0) + 1
     result = tuple(Finding(t, c, k, n) for (t, c, k), n in sorted(findings.items()))
     return ScanResult(sum(len(c) for _, c in fields), len(fields), kinds, result)
+
+
+#: Length of the character n-grams that rule terms out before a substring search.
+_GRAM = 4
+
+
+def _present(terms: Iterable[Term], texts: list[str]) -> list[Term]:
+    """The terms that may occur in the texts (a superset: each row is checked exactly later):
+    a term occurs only if every n-gram of it does. A search of all the texts per term grew with
+    terms × text, both of which grow with a retention batch (40 s for 500 homeowners)."""
+    grams = {t[i : i + _GRAM] for t in texts for i in range(len(t) - _GRAM + 1)}
+    return [
+        term
+        for term in terms
+        if all(term.value[i : i + _GRAM] in grams for i in range(len(term.value) - _GRAM + 1))
+        and (len(term.value) >= _GRAM or any(term.value in t for t in texts))
+    ]
 
 
 def _like_passes(joined: Any, terms: Iterable[Term], dialect: str) -> list[Any]:
@@ -333,18 +342,52 @@ def _plain(value: object) -> str:
     return text.lower()
 
 
-def _belongs_to(
-    session: Session, core: Table, key: list[Column], row_key: tuple, namesakes: dict[str, set]
-) -> bool:
-    """Whether the row is (or belongs to) a namesake, along the registry's routes."""
-    for kind, ids in namesakes.items():
-        registry = REGISTRIES[kind]
+def _namesake_rows(
+    session: Session,
+    core: Table,
+    key: list[Column],
+    hits: dict[tuple, list],
+    held: list[Term],
+    subject_type: str,
+    subject_id: int,
+) -> set[tuple[tuple, str]]:
+    """(row key, term) of the rows found that belong, along the registry's routes, to another
+    homeowner or partner whose own identifiers hold the term (a namesake): the rows' owners
+    are read with one query per subject type, then their profiles (identifier columns joined
+    by spaces, so a full name spans ``first_name`` and ``last_name``). From the rows to their
+    owners rather than from each term to everyone who holds it: a retention batch finds
+    hundreds of common names, and a search of the profiles per name was most of its time."""
+    excused: set[tuple[tuple, str]] = set()
+    ids = [k[0] for k in hits] if len(key) == 1 and key[0].name == "id" else None
+    for kind, registry in REGISTRIES.items():
         try:
             registry.table(core.name)
         except KeyError:
             continue
-        match = [k == v for k, v in zip(key, row_key, strict=True)]
-        condition = subject_condition(kind, core.name, ids)
-        if session.scalar(select(literal(1)).select_from(core).where(*match, condition).limit(1)):
-            return True
-    return False
+        pairs = subject_owners(kind, core.name, row_ids=ids).subquery()
+        owners: dict[tuple, set[int]] = {}
+        for row in session.execute(select(*(pairs.c[k.name] for k in key), pairs.c.owner)):
+            if tuple(row[:-1]) in hits and (kind, row[-1]) != (subject_type, subject_id):
+                owners.setdefault(tuple(row[:-1]), set()).add(int(row[-1]))
+        if not owners:
+            continue
+        profile = Base.metadata.tables[registry.subject_table]
+        strings = [
+            profile.c[c]
+            for c in registry.table(registry.subject_table).columns(IDENTIFIER)
+            if isinstance(profile.c[c].type, String)
+        ]
+        wanted = sorted(set().union(*owners.values()))
+        identities = {
+            row[0]: " ".join(v or "" for v in row[1:]).lower()
+            for row in session.execute(
+                select(profile.c.id, *strings).where(profile.c.id.in_(wanted))
+            )
+        }
+        for row_key, found in owners.items():
+            row_text = _SEPARATOR.join(v for v in hits[row_key] if v is not None)
+            mine = _SEPARATOR.join(identities.get(o, "") for o in found)
+            for term in held:
+                if term.value in row_text and term.value in mine:
+                    excused.add((row_key, term.value))
+    return excused

@@ -219,26 +219,32 @@ class Searcher:
         """A value with no letter or digit has no words: the caller reads such tables whole."""
         return bool(self.words[value])
 
-    def condition(
-        self, core: Table, columns: list[str], chunk: list[str], every_word: bool = False
-    ) -> Any:
+    def condition(self, core: Table, columns: list[str], chunk: list[str]) -> Any:
         """A WHERE clause on ``core`` naming the rows whose words hold one of ``chunk`` (all
-        searchable) as a phrase, or, with ``every_word``, all of one's words in any column and
-        order (a name spread over ``first_name`` and ``last_name``). ``columns``: what the
-        table's index is made of (:func:`indexed`). A superset: the caller checks each row it
-        names exactly."""
+        searchable) as a phrase. ``columns``: what the table's index is made of
+        (:func:`indexed`). A superset: the caller checks each row it names exactly."""
         if self.sqlite:
-            if every_word:
-                parts = ["(" + " AND ".join(f'"{w}"' for w in self.words[p]) + ")" for p in chunk]
-            else:
-                parts = ['"' + " ".join(self.words[p]) + '"' for p in chunk]
+            parts = ['"' + " ".join(self.words[p]) + '"' for p in chunk]
             fts = quote(fts_name(core.name))
             clause = f"{quote(core.name)}.rowid IN (SELECT rowid FROM {fts} WHERE {fts} MATCH :q)"  # noqa: S608
             return text(clause).bindparams(bindparam("q", " OR ".join(parts)))
-        glue = " & " if every_word else " <-> "
-        query = " | ".join("(" + glue.join(f"'{w}'" for w in self.words[p]) + ")" for p in chunk)
-        clause = f"{pg_document(core, columns)} @@ to_tsquery('simple'::regconfig, :q)"
-        return text(clause).bindparams(bindparam("q", query))
+        # One index search per phrase (a lateral join over the phrases), not one query of
+        # the phrases joined by ``|``: GIN skips through a common word's long posting list
+        # ("gmail", "street") only when the query requires that word, which no word of an
+        # alternative is (a retention batch's 100 emails on the 1M homeowners: 6.3 s as one
+        # ``|`` query, 0.4 s one by one). The ids found are then asked by primary key: an
+        # ``OR`` of ``@@``, or the searches as a sub-query, were planned as full reads.
+        document = pg_document(core, columns)
+        queries = [" <-> ".join(f"'{w}'" for w in self.words[p]) for p in chunk]
+        found = self.connection.execute(
+            text(
+                f"SELECT DISTINCT t.id FROM unnest(CAST(:queries AS text[])) AS q(v) "  # noqa: S608
+                f"CROSS JOIN LATERAL (SELECT id FROM {quote(core.name)} "
+                f"WHERE {document} @@ to_tsquery('simple'::regconfig, q.v)) AS t"
+            ),
+            {"queries": queries},
+        ).scalars()
+        return core.c.id.in_(sorted(found))
 
 
 def _pg_words(connection: Connection, values: list[str]) -> dict[str, list[str]]:

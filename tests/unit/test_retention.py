@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 
 from data.db import session_scope
 from data.erasure import retention
-from data.erasure.execute import ErasureRefused
 from data.models import AuditLog, Homeowner, Interaction, PrivacyRequest, Setting
 from data.privacy.validation import ValidationError
 from data.privacy.workflow import NotAllowed
@@ -156,24 +155,37 @@ def test_settings_are_validated_stored_and_used(db, world):
         retention.save_periods(s, staff.manager, good)
 
 
-def test_a_homeowner_refused_mid_sweep_is_skipped_and_is_not_residue(db, world, monkeypatch):
-    """Blocked between the due query and its erasure (a hold placed meanwhile): skipped, left
-    as it was, nothing reported as residue, and still due for the next sweep."""
+def test_a_homeowner_blocked_mid_sweep_is_skipped_and_is_not_residue(db, world, monkeypatch):
+    """A hold placed between the due query and the erasure: that homeowner alone is skipped and
+    left as it was (the set-wise batch erases the other one), nothing is reported as residue,
+    and once the hold is released it is due for the next sweep."""
     _, ids = world
-    real = retention.erase_subject
+    with session_scope(db) as s:
+        other = add_homeowner(
+            s, first_name="Bongani", last_activity_at=datetime(2024, 4, 1), email="b@example.co.za"
+        )
+        ids["other_due"] = other.id
+    real = retention.due_ids
 
-    def refuse(session, subject_type, subject_id, **kwargs):
-        if subject_id == ids["due"]:
-            raise ErasureRefused("A legal hold is on record: release it first.")
-        return real(session, subject_type, subject_id, **kwargs)
+    def hold_placed_meanwhile(session, rule, limit_cutoff, limit):
+        found = real(session, rule, limit_cutoff, limit)
+        if rule.code == "homeowners":
+            session.get(Homeowner, ids["due"]).legal_hold = "Court order"
+            session.flush()
+        return found
 
-    monkeypatch.setattr(retention, "erase_subject", refuse)
+    monkeypatch.setattr(retention, "due_ids", hold_placed_meanwhile)
     result = retention.sweep(db, rules=("homeowners",), now=NOW, key=KEY)
     assert (result.done, result.skipped, result.residue) == (
-        {"homeowners": 0},
+        {"homeowners": 1},
         {"homeowners": 1},
         0,
     )
     with session_scope(db) as s:
-        assert s.get(Homeowner, ids["due"]).email == "ayanda@example.co.za"
+        kept = s.get(Homeowner, ids["due"])
+        assert (kept.email, kept.erased_at) == ("ayanda@example.co.za", None)
+        erased = s.get(Homeowner, ids["other_due"])
+        assert (erased.first_name, erased.email, erased.erased_at) == (None, None, NOW)
+        kept.legal_hold = None
+    with session_scope(db) as s:
         assert retention.preview(s, NOW)[0].due == 1
