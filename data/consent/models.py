@@ -69,7 +69,7 @@ COMPLIANCE_INDEXES = (
     Index("ix_interaction_purpose_at", Interaction.purpose, Interaction.at),
     Index("ix_interaction_recorded_at", Interaction.recorded, Interaction.at),
     # recordings not cleared yet (retention's "recordings" rule, data/erasure/retention.py;
-    # migration 0021): without it both databases read every call before the cut-off, 80 ms
+    # migration 0020): without it both databases read every call before the cut-off, 80 ms
     # (PostgreSQL) to 300 ms (SQLite) at 1M leads, for a few hundred references
     Index("ix_interaction_recording_kept", Interaction.at,
           sqlite_where=Interaction.recording_ref.isnot(None),

@@ -7,7 +7,7 @@ calls, yet without this index both databases read every call before the cut-off 
 PostgreSQL, 300 ms on SQLite at 1M leads). Only the kept recordings are in it, so it stays
 small and costs a write only when a call with a recording is stored or cleared.
 
-Revision ID: 0021
+Revision ID: 0020
 Revises: 0019
 """
 
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0021"
+revision: str = "0020"
 down_revision: str | Sequence[str] | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
