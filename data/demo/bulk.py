@@ -350,6 +350,30 @@ class Backend:
     def close(self) -> None: ...
 
 
+#: A private scratch file (a loading job's, the derived tables' worker's): thrown away if
+#: anything fails, so no journal and no flushes to disk.
+SCRATCH_PRAGMAS = (
+    "PRAGMA journal_mode=OFF",
+    "PRAGMA synchronous=OFF",
+    "PRAGMA cache_size=-200000",
+    "PRAGMA temp_store=MEMORY",
+)
+
+
+def sqlite_table_ddl(con: sqlite3.Connection, name: str) -> list[str]:
+    """The table's ``CREATE TABLE`` then its ``CREATE INDEX`` statements, as the database has
+    them: a scratch file made with the same DDL lets SQLite copy raw records between the two
+    (its transfer optimisation). Not its triggers."""
+    rows = con.execute(
+        "SELECT type, sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL "
+        "AND type IN ('table', 'index') ORDER BY type = 'index', name",
+        (name,),
+    ).fetchall()
+    if not rows or rows[0][0] != "table":
+        raise ValueError(f"table {name!r} is not in the schema")
+    return [sql for _type, sql in rows]
+
+
 def search_tables(con: sqlite3.Connection) -> list[Table]:
     """The tables that have a word index in this SQLite database (a migrated one: all of
     :data:`search_index.SEARCHED`)."""
@@ -397,24 +421,12 @@ class SQLiteBackend(Backend):
         con = self._raw.driver_connection
         ddl = {}
         for table in job.tables:
-            rows = con.execute(
-                "SELECT type, sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL "
-                "ORDER BY type = 'index', name",
-                (table.name,),
-            ).fetchall()
-            if not rows or rows[0][0] != "table":
-                raise ValueError(f"table {table.name!r} is not in the schema")
-            ddl[table.name] = [sql for _type, sql in rows]
+            ddl[table.name] = sqlite_table_ddl(con, table.name)
         job.spec = {"path": str(self.workdir / f"job-{job.number}.db"), "ddl": ddl}
 
     def run_job(self, job: Job) -> None:
         con = sqlite3.connect(job.spec["path"], isolation_level=None)
-        for pragma in (
-            "PRAGMA journal_mode=OFF",
-            "PRAGMA synchronous=OFF",
-            "PRAGMA cache_size=-200000",
-            "PRAGMA temp_store=MEMORY",
-        ):
+        for pragma in SCRATCH_PRAGMAS:
             con.execute(pragma)
         con.execute("BEGIN")
         for table in job.tables:

@@ -51,7 +51,7 @@ from data.aggregates.cells import aggregate_cell
 from data.aggregates.cells import rebuild as rebuild_aggregate_cells
 from data.consent.models import ConsentDay, ConsentPopulationDay, ConsentRollupState
 from data.consent.rollup import rebuild as rebuild_consent_rollup
-from data.demo.bulk import _quote
+from data.demo.bulk import SCRATCH_PRAGMAS, _quote, sqlite_table_ddl
 from data.erasure import vocabulary
 from data.rollups import ALL_TABLES, rebuild_partner_rollups
 from data.rollups.lead_flow import FLOW_TABLES, TRANSITION_TABLES, rebuild_lead_flow
@@ -204,16 +204,7 @@ def _ddl(engine: Engine, names: Sequence[str]) -> list[str]:
     worker's file has none of the tables they write to)."""
     with engine.connect() as conn:
         raw = conn.connection.driver_connection
-        statements: list[str] = []
-        for name in names:
-            rows = raw.execute(
-                "SELECT type, sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL "
-                "AND type IN ('table', 'index') ORDER BY type = 'index', name",
-                (name,),
-            ).fetchall()
-            if not rows or rows[0][0] != "table":
-                raise ValueError(f"table {name!r} is not in the schema")
-            statements += [sql for _type, sql in rows]
+        statements = [sql for name in names for sql in sqlite_table_ddl(raw, name)]
     return statements
 
 
@@ -227,12 +218,7 @@ def _fill_private(
 
     def connect() -> sqlite3.Connection:
         con = sqlite3.connect(f"file:{quote(str(path))}", uri=True)
-        for pragma in (
-            "PRAGMA journal_mode=OFF",
-            "PRAGMA synchronous=OFF",
-            "PRAGMA cache_size=-200000",
-            "PRAGMA temp_store=MEMORY",
-        ):
+        for pragma in SCRATCH_PRAGMAS:
             con.execute(pragma)
         con.execute(f"ATTACH DATABASE ? AS {_SOURCE}", (source,))
         # a pragma without a schema sets ``main`` only: the base tables need the cache and
