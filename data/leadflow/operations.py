@@ -165,35 +165,24 @@ def prospective(
     """Shares to partners still being vetted, newest first."""
     low, high = _bounds(filters, now, now)
     with _newest_first_by_index(conn):
-        rows = _prospective_rows(conn, filters, now, low, high, limit)
+        rows = _lead_rows(
+            conn,
+            filters,
+            (LeadShare.shared_at, LeadShare.partner_id, Partner.business_name),
+            join(LeadShare, Lead, Lead.id == LeadShare.lead_id).join(
+                Partner, Partner.id == LeadShare.partner_id
+            ),
+            [
+                LeadShare.shared_at >= low,
+                LeadShare.shared_at < now,
+                LeadShare.partner_was_prospective == true(),
+                and_(Lead.created_at >= low, Lead.created_at < high),
+            ],
+            (LeadShare.shared_at.desc(),),  # index order (no tiebreak: it would sort)
+            limit,
+        )
     names = {r[8]: r[9] or "" for r in rows}
     return _frame(PROSPECTIVE, [r[:9] for r in rows], now, names)
-
-
-def _prospective_rows(
-    conn: Connection,
-    filters: LeadFlowFilters,
-    now: datetime,
-    low: datetime,
-    high: datetime,
-    limit: int,
-) -> list[tuple]:
-    return _lead_rows(
-        conn,
-        filters,
-        (LeadShare.shared_at, LeadShare.partner_id, Partner.business_name),
-        join(LeadShare, Lead, Lead.id == LeadShare.lead_id).join(
-            Partner, Partner.id == LeadShare.partner_id
-        ),
-        [
-            LeadShare.shared_at >= low,
-            LeadShare.shared_at < now,
-            LeadShare.partner_was_prospective == true(),
-            and_(Lead.created_at >= low, Lead.created_at < high),
-        ],
-        (LeadShare.shared_at.desc(),),  # index order (no tiebreak: it would sort)
-        limit,
-    )
 
 
 def operations_list(conn: Connection, filters: LeadFlowFilters, now: datetime) -> pd.DataFrame:
