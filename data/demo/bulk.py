@@ -374,6 +374,29 @@ def sqlite_table_ddl(con: sqlite3.Connection, name: str) -> list[str]:
     return [sql for _type, sql in rows]
 
 
+def copy_in(
+    con: sqlite3.Connection, path: str, alias: str, names: Sequence[str], replace: bool = False
+) -> None:
+    """Copy these tables' rows from the scratch file ``path`` into the database, in one
+    transaction (``replace``: their rows are deleted first). ``con`` is in autocommit mode.
+    Same DDL on both sides lets SQLite copy raw records (:func:`sqlite_table_ddl`)."""
+    con.execute(f"ATTACH DATABASE ? AS {alias}", (path,))
+    try:
+        con.execute("BEGIN")
+        for name in names:
+            quoted = _quote(name)
+            if replace:
+                con.execute(f"DELETE FROM main.{quoted}")  # noqa: S608
+            con.execute(f"INSERT INTO main.{quoted} SELECT * FROM {alias}.{quoted}")  # noqa: S608
+        con.execute("COMMIT")
+    except BaseException:
+        if con.in_transaction:
+            con.execute("ROLLBACK")
+        raise
+    finally:
+        con.execute(f"DETACH DATABASE {alias}")
+
+
 def search_tables(con: sqlite3.Connection) -> list[Table]:
     """The tables that have a word index in this SQLite database (a migrated one: all of
     :data:`search_index.SEARCHED`)."""
@@ -446,20 +469,12 @@ class SQLiteBackend(Backend):
         con.close()
 
     def merge(self, job: Job) -> None:
-        con = self._raw.driver_connection
-        con.execute("ATTACH DATABASE ? AS demo_load", (job.spec["path"],))
-        try:
-            con.execute("BEGIN")
-            for table in job.tables:
-                name = _quote(table.name)
-                con.execute(f"INSERT INTO main.{name} SELECT * FROM demo_load.{name}")  # noqa: S608
-            con.execute("COMMIT")
-        except BaseException:
-            if con.in_transaction:
-                con.execute("ROLLBACK")
-            raise
-        finally:
-            con.execute("DETACH DATABASE demo_load")
+        copy_in(
+            self._raw.driver_connection,
+            job.spec["path"],
+            "demo_load",
+            [t.name for t in job.tables],
+        )
         Path(job.spec["path"]).unlink()
 
     def finish(self, stats: LoadStats) -> None:

@@ -51,7 +51,7 @@ from data.aggregates.cells import aggregate_cell
 from data.aggregates.cells import rebuild as rebuild_aggregate_cells
 from data.consent.models import ConsentDay, ConsentPopulationDay, ConsentRollupState
 from data.consent.rollup import rebuild as rebuild_consent_rollup
-from data.demo.bulk import SCRATCH_PRAGMAS, _quote, sqlite_table_ddl
+from data.demo.bulk import SCRATCH_PRAGMAS, _quote, copy_in, sqlite_table_ddl
 from data.erasure import vocabulary
 from data.rollups import ALL_TABLES, rebuild_partner_rollups
 from data.rollups.lead_flow import FLOW_TABLES, TRANSITION_TABLES, rebuild_lead_flow
@@ -247,20 +247,9 @@ def _copy_in(engine: Engine, path: Path, names: Sequence[str]) -> None:
         con = raw.driver_connection
         isolation = con.isolation_level
         con.isolation_level = None
-        con.execute(f"ATTACH DATABASE ? AS {_WORKER}", (str(path),))
         try:
-            con.execute("BEGIN")
-            for name in names:
-                quoted = _quote(name)
-                con.execute(f"DELETE FROM main.{quoted}")  # noqa: S608
-                con.execute(f"INSERT INTO main.{quoted} SELECT * FROM {_WORKER}.{quoted}")  # noqa: S608
-            con.execute("COMMIT")
-        except BaseException:
-            if con.in_transaction:
-                con.execute("ROLLBACK")
-            raise
+            copy_in(con, str(path), _WORKER, names, replace=True)
         finally:
-            con.execute(f"DETACH DATABASE {_WORKER}")
             con.isolation_level = isolation
     finally:
         raw.close()
