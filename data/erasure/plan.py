@@ -114,28 +114,31 @@ def cleared_values(entry: SubjectTable) -> dict[str, Any]:
     return values
 
 
-def count_rows(session: Session, subject_type: str, entry: SubjectTable, subject_id: int) -> int:
-    condition = subject_condition(subject_type, entry.table, subject_id)
-    return session.scalar(select(func.count()).select_from(table(entry.table)).where(condition))
+def table_plan(subject_type: str, entry: SubjectTable, rows: int) -> TablePlan:
+    """What erasing a subject does to one table of its registry, with its rows there: the
+    preview shows it, the receipt records it."""
+    action = action_of(subject_type, entry)
+    return TablePlan(
+        entry.table,
+        action,
+        rows,
+        entry.columns(IDENTIFIER, FREE_TEXT) if action == "de-identify" else (),
+        moved_columns(subject_type, entry),
+        DELETED_TABLES.get(entry.table, entry.why),
+    )
 
 
 def plan_tables(session: Session, subject_type: str, subject_id: int) -> tuple[TablePlan, ...]:
     """The preview: every table of the subject's registry, with its action and row count."""
     registry: SubjectRegistry = REGISTRIES[subject_type]
-    plans = []
-    for entry in registry.tables:
-        action = action_of(subject_type, entry)
-        plans.append(
-            TablePlan(
-                entry.table,
-                action,
-                count_rows(session, subject_type, entry, subject_id),
-                entry.columns(IDENTIFIER, FREE_TEXT) if action == "de-identify" else (),
-                moved_columns(subject_type, entry),
-                DELETED_TABLES.get(entry.table, entry.why),
-            )
+    return tuple(
+        table_plan(
+            subject_type,
+            entry,
+            rows_by_subject(session, subject_type, entry.table, [subject_id]).get(subject_id, 0),
         )
-    return tuple(plans)
+        for entry in registry.tables
+    )
 
 
 def rows_by_subject(
@@ -164,7 +167,6 @@ def apply_table(
     moved = moved_columns(subject_type, entry)
     rows = rows_by_subject(session, subject_type, entry.table, subject_ids)
     condition = subject_condition(subject_type, entry.table, subject_ids)
-    cleared: tuple[str, ...] = ()
     if action == "delete":
         session.execute(delete(core).where(condition))
     elif action == "de-identify":
@@ -172,9 +174,4 @@ def apply_table(
             raise ValueError(f"{entry.table}: a placeholder is needed to move {moved}")
         values = {**cleared_values(entry), **dict.fromkeys(moved, placeholder_id), **(extra or {})}
         session.execute(update(core).where(condition).values(values))
-        cleared = entry.columns(IDENTIFIER, FREE_TEXT)
-    why = DELETED_TABLES.get(entry.table, entry.why)
-    return {
-        subject_id: TablePlan(entry.table, action, rows.get(subject_id, 0), cleared, moved, why)
-        for subject_id in subject_ids
-    }
+    return {i: table_plan(subject_type, entry, rows.get(i, 0)) for i in subject_ids}
