@@ -36,7 +36,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, false, insert, select, update
+from sqlalchemy import Engine, false, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from data import audit
@@ -268,9 +268,12 @@ def preview_request(session: Session, request_id: int) -> Preview:
 
 
 def placeholder_homeowner(session: Session, now: datetime) -> int:
-    """The one shared anonymous homeowner erased reviews point at (made on first use)."""
+    """The one shared anonymous homeowner erased reviews point at (made on first use). The
+    site is written into the query, not bound, so SQLite's planner can prove the partial index
+    ``ix_homeowner_placeholder`` applies."""
+    site = literal(PLACEHOLDER_SITE, literal_execute=True)
     found = session.scalar(
-        select(Homeowner.id).where(Homeowner.source_site == PLACEHOLDER_SITE).order_by(Homeowner.id)
+        select(Homeowner.id).where(Homeowner.source_site == site).order_by(Homeowner.id)
     )
     if found is not None:
         return found

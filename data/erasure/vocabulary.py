@@ -159,5 +159,14 @@ def suspects(connection: Connection, values: list[str]) -> set[tuple[str, str]]:
     """(table, column) whose recorded values contain one of ``values`` (lower case)."""
     if not values:
         return set()
-    rows = connection.execute(text(f"SELECT table_name, column_name, value FROM {VOCABULARY}"))  # noqa: S608
-    return {(t, c) for t, c, v in rows if any(x in v.lower() for x in values)}
+    rows = [
+        (t, c, v.lower())
+        for t, c, v in connection.execute(
+            text(f"SELECT table_name, column_name, value FROM {VOCABULARY}")  # noqa: S608
+        )
+    ]
+    # the values found anywhere first (usually none): a batch's 1 300 values against each of
+    # the vocabulary's rows one by one was 0.7 million substring tests
+    everything = "\x1f".join(v for *_, v in rows)  # a term never holds \x1f (it is whitespace)
+    held = [x for x in values if x in everything]
+    return {(t, c) for t, c, v in rows if any(x in v for x in held)}
