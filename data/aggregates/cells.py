@@ -18,21 +18,34 @@ and such people can be summed like leads (``query.py``). Four in five homeowners
 like that at 1M leads; only the rest are counted distinct per cell and margin.
 
 Who is counted is decided at read time (``query.excluded_ids``: erased, or a standing
-objection), so an erasure or an objection needs no maintenance here and takes effect at once.
+objection), so an erasure or an objection needs no maintenance here and takes effect at once
+(tables read from the cube subtract what those people's rows contributed to it).
+
+``aggregate_cube`` (migration 0022) pre-aggregates these rows for the tables of lead
+dimensions only: per combination of up to three lead dimensions (:data:`COMBOS`), category
+codes, month and ``prev`` (the month of the same homeowner's previous lead *in the same cell*),
+the number of leads, hires, completed jobs and ratings. A homeowner with leads in a cell during
+a period is counted by the one lead whose ``prev`` is before the period (or before its month,
+quarter or year), so each distinct count is a sum over a few thousand cube rows
+(``query.py``). Integer columns only, no homeowner id.
 
 Kept current in the writer's transaction, like ``data.rollups``: the session hooks
 (:func:`install_cell_hooks`, installed on the application's session factory in ``data.db``)
 note the homeowner of every lead inserted, changed or deleted and of every review written, and
 before the commit :func:`refresh_homeowners` recomputes all those homeowners' rows from the
 base tables (delete, then ``INSERT … SELECT``; a homeowner has a handful of leads), so the rows
-and their neighbours' months are right whatever the change was. Bulk loads bypass the hooks
-and call :func:`rebuild` afterwards (the demo build; migration 0016 fills existing databases).
+and their neighbours' months are right whatever the change was. The cube gets the difference
+between those homeowners' contributions before and after (:func:`contributions`, atomic
+upserts). Bulk loads bypass the hooks and call :func:`data.aggregates.cube_rebuild.rebuild`
+afterwards (the demo build; migrations 0016 and 0022 fill existing databases).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from itertools import chain
+from collections.abc import Iterable, Sequence
+from datetime import date
+from functools import cache
+from itertools import chain, combinations
 from typing import Any
 
 from sqlalchemy import (
@@ -45,21 +58,39 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    bindparam,
     case,
+    cast,
     delete,
     event,
     func,
     insert,
     inspect,
+    literal,
     select,
     text,
+    tuple_,
+    union_all,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import FromClause
 
-from data.aggregates.dimensions import COMPLETED_STATUSES, HIRED_STATUSES
+from data.aggregates.dimensions import (
+    COMPLETED_STATUSES,
+    DIMENSIONS,
+    HIRED_STATUSES,
+    NOT_STATED,
+    OTHER,
+    Names,
+    Period,
+    Source,
+)
 from data.models import Base, Lead, Review
 from data.rollups.maintain import SKIP_ROLLUPS
-from data.sqlfuncs import month_start
+from data.sqlfuncs import month_start, tuples_of
 
 aggregate_cell = Table(
     "aggregate_cell",
@@ -89,6 +120,188 @@ COLUMNS = tuple(c.name for c in aggregate_cell.columns)
 CHUNK = 500
 _PENDING = "aggregate_cell_pending"  # session.info: ids of the homeowners to recompute
 _LOCK_NS = 14_016  # advisory-lock namespace of this table (issue 14, migration 0016)
+
+#: ``aggregate_cell``'s columns as the dimensions read them.
+CELL_SOURCE = Source(
+    province=aggregate_cell.c.province,
+    city=aggregate_cell.c.city,
+    trade_id=aggregate_cell.c.trade_id,
+    service_type_id=aggregate_cell.c.service_type_id,
+    channel=aggregate_cell.c.channel,
+    month=aggregate_cell.c.month,
+)
+
+# --- the cube: every lead dimension combination, pre-aggregated per month -------------------
+
+#: The lead's own dimensions the cube is kept for (homeowner dimensions and the time levels
+#: are not combinations of their own: months are the cube's rows, quarters and years their sums).
+LEAD_KEYS = ("province", "region", "city", "trade", "service_type", "channel")
+#: Every combination of up to three of them (province and region are two levels of one
+#: hierarchy, never together): 37. A table over lead dimensions reads the combination of each
+#: of its margins. The cube stores a combination by its position here, and categories by
+#: their position in the dimension's fixed list: changing either needs a rebuild (migration).
+COMBOS: tuple[tuple[str, ...], ...] = tuple(
+    kept
+    for size in range(4)
+    for kept in combinations(LEAD_KEYS, size)
+    if not {"province", "region"} <= set(kept)
+)
+COMBO_ID = {combo: i for i, combo in enumerate(COMBOS)}
+NO_PREVIOUS = -1  # ``prev`` of a lead that is its homeowner's first in its cell
+CUBE_KEY = ("combo", "c1", "c2", "c3", "month", "prev")
+CUBE_SUMS = ("leads", "hires", "completed", "rating_sum", "reviews")
+SOURCE_SUMS = ("hired", "completed", "rating_sum", "reviews")  # per lead, summed into them
+
+aggregate_cube = Table(
+    "aggregate_cube",
+    Base.metadata,
+    Column("combo", SmallInteger, primary_key=True, autoincrement=False),  # COMBOS index
+    # the category codes of the combination's dimensions (cube_code), 0 where unused
+    Column("c1", Integer, primary_key=True, autoincrement=False),
+    Column("c2", Integer, primary_key=True, autoincrement=False),
+    Column("c3", Integer, primary_key=True, autoincrement=False),
+    Column("month", SmallInteger, primary_key=True, autoincrement=False),  # month_index
+    # month_index of the same homeowner's previous lead in the same cell (NO_PREVIOUS: none)
+    Column("prev", SmallInteger, primary_key=True, autoincrement=False),
+    *(Column(name, Integer, nullable=False) for name in CUBE_SUMS),
+    sqlite_with_rowid=False,
+)
+
+#: Any period and no names: the expressions of the lead dimensions coded here use neither.
+_ANY_PERIOD = Period(date(2000, 1, 1), date(2000, 1, 1))
+_NO_NAMES = Names(trades={}, service_types={})
+
+
+def month_index(month: date) -> int:
+    """A month as one integer (``year × 12 + month − 1``; in SQL from ``aggregate_cell.month``
+    by :func:`_month_index_sql`): consecutive months differ by one, and a quarter or year
+    starts where the index is a multiple of 3 or 12."""
+    return month.year * 12 + month.month - 1
+
+
+def code_labels(key: str) -> tuple[str, ...]:
+    """The categories of a coded dimension, by code (trade and service type are coded by id)."""
+    dim = DIMENSIONS[key]
+    return tuple(dict.fromkeys((*dim.values(_ANY_PERIOD, _NO_NAMES), OTHER, NOT_STATED)))
+
+
+def cube_code(key: str) -> ColumnElement[int]:
+    """The category of an ``aggregate_cell`` row in dimension ``key`` as a small integer: the
+    trade or service type id, else the position of the row's category (the dimension's own
+    expression, so ``Other`` and ``Not stated`` are decided as for every table)."""
+    if key == "trade":
+        return aggregate_cell.c.trade_id
+    if key == "service_type":
+        return aggregate_cell.c.service_type_id
+    category = DIMENSIONS[key].expression(_ANY_PERIOD, _NO_NAMES, CELL_SOURCE)
+    codes = {label: code for code, label in enumerate(code_labels(key))}
+    return case(codes, value=category, else_=codes[OTHER])
+
+
+def _month_index_sql() -> ColumnElement[int]:
+    month = aggregate_cell.c.month
+    year = cast(func.substr(month, 1, 4), Integer)
+    return year * 12 + cast(func.substr(month, 6, 2), Integer) - 1
+
+
+def cube_source(where: ColumnElement[bool] | None) -> Select:
+    """The ``aggregate_cell`` rows matching ``where`` (all: ``None``) as the cube reads them:
+    homeowner, lead, month index, the category codes, the sums, and whether the homeowner has
+    this one lead only (then every combination's ``prev`` is :data:`NO_PREVIOUS`). ``where``
+    must keep all of a homeowner's rows or none."""
+    cell = aggregate_cell.c
+    query = select(
+        cell.homeowner_id.label("h"),
+        cell.lead_id.label("lead"),
+        _month_index_sql().label("m"),
+        *(cube_code(k).label(k) for k in LEAD_KEYS),
+        cell.hired,
+        cell.completed,
+        cell.rating_sum,
+        cell.reviews,
+        flag(and_(cell.prev_month.is_(None), cell.next_month.is_(None))).label("single"),
+    )
+    return query if where is None else query.where(where)
+
+
+def contributions(source: FromClause, combos: Sequence[tuple[str, ...]] = COMBOS) -> Select:
+    """What the rows of ``source`` (:func:`cube_source`'s columns, a few homeowners' rows)
+    add to the cube, per combination, in the cube's columns. ``prev`` is the month of the
+    previous lead of the same homeowner with the same categories in the combination's
+    dimensions (in month, lead id order). :mod:`data.aggregates.cube_rebuild` computes the
+    same for every row at once."""
+    parts = []
+    for combo in combos:
+        keys = [source.c[k] for k in combo]
+        codes = [*keys, *[literal(0, Integer)] * (3 - len(combo))]
+        previous = func.lag(source.c.m).over(
+            partition_by=[source.c.h, *keys], order_by=(source.c.m, source.c.lead)
+        )
+        per_lead = select(
+            *(code.label(f"c{i + 1}") for i, code in enumerate(codes)),
+            source.c.m.label("month"),
+            func.coalesce(previous, NO_PREVIOUS).label("prev"),
+            *(source.c[name] for name in SOURCE_SUMS),
+        ).subquery(f"cube_{COMBO_ID[combo]}")
+        group = [per_lead.c[name] for name in CUBE_KEY[1:]]
+        parts.append(
+            select(
+                literal(COMBO_ID[combo], SmallInteger).label("combo"),
+                *group,
+                func.count().label("leads"),
+                *(
+                    func.sum(per_lead.c[read]).label(name)
+                    for read, name in zip(SOURCE_SUMS, CUBE_SUMS[1:], strict=True)
+                ),
+            ).group_by(*group)
+        )
+    return parts[0] if len(parts) == 1 else union_all(*parts)
+
+
+CubeRows = dict[tuple[int, ...], tuple[int, ...]]
+
+
+@cache
+def _homeowners_contributions() -> Select:
+    """:func:`contributions` of the homeowners bound as ``homeowners``: built once, as its 37
+    parts took ~70 ms of Python per writer's commit to assemble."""
+    chosen = aggregate_cell.c.homeowner_id.in_(bindparam("homeowners", expanding=True))
+    return contributions(cube_source(chosen).cte("cube_source"))
+
+
+def _cube_rows(conn: Connection, homeowner_ids: Sequence[int]) -> CubeRows:
+    rows = conn.execute(_homeowners_contributions(), {"homeowners": list(homeowner_ids)})
+    return {
+        tuple(int(v) for v in row[:6]): tuple(int(v or 0) for v in row[6:])
+        for row in tuples_of(rows)
+    }
+
+
+def _apply_changes(conn: Connection, old: CubeRows, new: CubeRows) -> None:
+    """Add ``new − old`` to the cube with atomic upserts (in key order, so that concurrent
+    writers lock rows in one order) and drop the rows that fall to zero leads."""
+    changes = []
+    for key in sorted(old.keys() | new.keys()):
+        before, after = old.get(key, (0,) * 5), new.get(key, (0,) * 5)
+        delta = tuple(a - b for a, b in zip(after, before, strict=True))
+        if any(delta):
+            changes.append(dict(zip(CUBE_KEY + CUBE_SUMS, key + delta, strict=True)))
+    if not changes:
+        return
+    upsert = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(aggregate_cube)
+    conn.execute(
+        upsert.on_conflict_do_update(
+            index_elements=list(CUBE_KEY),
+            set_={name: aggregate_cube.c[name] + upsert.excluded[name] for name in CUBE_SUMS},
+        ),
+        changes,
+    )
+    key_columns = tuple_(*(aggregate_cube.c[name] for name in CUBE_KEY))
+    for start in range(0, len(changes), CHUNK):
+        keys = [tuple(c[name] for name in CUBE_KEY) for c in changes[start : start + CHUNK]]
+        conn.execute(
+            delete(aggregate_cube).where(key_columns.in_(keys), aggregate_cube.c.leads == 0)
+        )
 
 
 def published_reviews() -> Any:
@@ -150,7 +363,8 @@ def source_rows(homeowner_ids: Iterable[int] | None = None) -> Select:
 
 
 def rebuild(conn: Connection) -> None:
-    """Recompute every row from the base tables (after bulk loads; idempotent)."""
+    """Recompute every row from the base tables (after bulk loads; idempotent; the cube is
+    rebuilt from them by :func:`data.aggregates.cube_rebuild.rebuild`)."""
     conn.execute(delete(aggregate_cell))
     conn.execute(insert(aggregate_cell).from_select(list(COLUMNS), source_rows()))
 
@@ -169,8 +383,10 @@ def refresh_homeowners(conn: Connection, homeowner_ids: Iterable[int]) -> None:
                 conn.execute(
                     text("SELECT pg_advisory_xact_lock(:ns, :id)"), {"ns": _LOCK_NS, "id": ident}
                 )
+        old = _cube_rows(conn, chunk)
         conn.execute(delete(aggregate_cell).where(aggregate_cell.c.homeowner_id.in_(chunk)))
         conn.execute(insert(aggregate_cell).from_select(list(COLUMNS), source_rows(chunk)))
+        _apply_changes(conn, old, _cube_rows(conn, chunk))
 
 
 # --- the ORM hooks ----------------------------------------------------------------------------

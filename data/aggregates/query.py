@@ -15,6 +15,10 @@ materialised base of the period's eligible rows:
   SQLite (which lacks them) with a ``UNION ALL`` of 2^d ``GROUP BY``s, over their distinct
   (cell, homeowner) pairs only. A cell's homeowners are the two parts added.
 
+Tables of lead dimensions only are read from ``aggregate_cube`` instead (:func:`_cube_counts`):
+each inner cell and margin is a sum over the rows of its own combination, less what the
+excluded people contributed.
+
 Dimensions a row sums over carry ``Total``.
 
 Who is counted (:func:`excluded_ids`): homeowners not erased and with no objection to
@@ -28,12 +32,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from itertools import combinations
+from typing import Any
 
 from sqlalchemy import (
     Integer,
     Select,
     and_,
+    case,
     func,
     literal,
     or_,
@@ -44,15 +51,27 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import Subquery
 
-from data.aggregates.cells import aggregate_cell, flag
+from data.aggregates.cells import (
+    CELL_SOURCE,
+    COMBO_ID,
+    LEAD_KEYS,
+    aggregate_cell,
+    aggregate_cube,
+    code_labels,
+    contributions,
+    cube_source,
+    flag,
+    month_index,
+)
 from data.aggregates.dimensions import (
     DIMENSIONS,
     HOMEOWNER_DIMENSIONS,
+    OTHER,
     TOTAL,
     Names,
     Period,
-    Source,
 )
 from data.models import Homeowner, Lead, PrivacyRequest, ServiceType, Trade
 from data.sqlfuncs import tuples_of
@@ -107,15 +126,6 @@ def in_period(period: Period) -> ColumnElement[bool]:
     return and_(Lead.created_at >= start_of(period.first), Lead.created_at < start_of(period.end()))
 
 
-#: ``aggregate_cell``'s columns as the dimensions read them.
-CELL_SOURCE = Source(
-    province=aggregate_cell.c.province,
-    city=aggregate_cell.c.city,
-    trade_id=aggregate_cell.c.trade_id,
-    service_type_id=aggregate_cell.c.service_type_id,
-    channel=aggregate_cell.c.channel,
-    month=aggregate_cell.c.month,
-)
 _INNER, _MULTI = 0, 1  # the two kinds of result row of :func:`cell_counts`' statement
 
 
@@ -209,6 +219,99 @@ def _counting_query(dialect: str, dims: Sequence[str], period: Period, vocab: Na
     return union_all(inner, *multi)
 
 
+#: The time levels and the months a bucket of each spans: a bucket starts where the month
+#: index (``cells.month_index``) is a multiple of the span.
+TIME_SPANS = {"month": 1, "quarter": 3, "year": 12}
+
+
+def _time_label(key: str, index: int) -> str:
+    year, month = index // 12, index % 12 + 1
+    if key == "month":
+        return f"{year:04d}-{month:02d}"
+    if key == "quarter":
+        return f"{year:04d}-Q{(month - 1) // 3 + 1}"
+    return f"{year:04d}"
+
+
+def _code_label(key: str, code: int, vocab: Names) -> str:
+    if key == "trade":
+        return vocab.trades.get(code, OTHER)
+    if key == "service_type":
+        return vocab.service_types.get(code, OTHER)
+    return code_labels(key)[code]
+
+
+def _cube_sums(source: Any, combo: int, period: Period, span: int | None) -> Select:
+    """One combination's cells over ``period``, per time bucket (``span`` months; ``None``: the
+    whole period): the homeowners counted in the period (their previous lead in the cell is
+    before it) and in the bucket (previous lead before the period or the bucket), and the
+    additive sums. ``source`` is the cube or the excluded people's contributions to it."""
+    c = source.c
+    first, last = month_index(period.first), month_index(period.last)
+    bucket = [] if span is None else [c.month if span == 1 else c.month - c.month % span]
+    in_bucket = c.prev < bucket[0] if bucket else literal(False)
+    return (
+        select(
+            c.c1,
+            c.c2,
+            c.c3,
+            *(b.label("bucket") for b in bucket),
+            func.sum(case((c.prev < first, c.leads), else_=0)),
+            func.sum(case((or_(c.prev < first, in_bucket), c.leads), else_=0)),
+            *(
+                func.sum(c[name])
+                for name in ("leads", "hires", "completed", "rating_sum", "reviews")
+            ),
+        )
+        .where(c.combo == combo, c.month >= first, c.month <= last)
+        .group_by(c.c1, c.c2, c.c3, *bucket)
+    )
+
+
+@cache
+def _excluded_contributions(combo: tuple[str, ...]) -> Subquery:
+    """What the excluded people's ``aggregate_cell`` rows contribute to one combination of the
+    cube (built once per combination: assembling it took ~5 ms of Python per margin)."""
+    excluded = aggregate_cell.c.homeowner_id.in_(excluded_ids())
+    return contributions(cube_source(excluded).cte("cube_source"), [combo]).subquery()
+
+
+def _cube_counts(
+    session: Session, dims: Sequence[str], period: Period, vocab: Names
+) -> dict[Cell, Counts]:
+    """:func:`cell_counts` for tables of lead dimensions only, from ``aggregate_cube``: each
+    margin (and the inner cells) is one combination's rows, less what the excluded people
+    (erased, objecting) contributed to them, computed from their ``aggregate_cell`` rows the
+    same way the cube was."""
+    n = len(dims)
+    times = [i for i, d in enumerate(dims) if d in TIME_SPANS]
+    span = TIME_SPANS[dims[times[0]]] if times else None
+    leads_at = [i for i in range(n) if i not in times]
+    sums: dict[Cell, list[int]] = {}
+    for size in range(len(leads_at) + 1):
+        for kept in combinations(leads_at, size):
+            combo = tuple(k for k in LEAD_KEYS if k in {dims[i] for i in kept})
+            at = [dims.index(k) for k in combo]
+            sources = ((1, aggregate_cube), (-1, _excluded_contributions(combo)))
+            for sign, source in sources:
+                query = _cube_sums(source, COMBO_ID[combo], period, span)
+                for row in tuples_of(session.execute(query)):
+                    cell = [TOTAL] * n
+                    for j, i in enumerate(at):
+                        cell[i] = _code_label(dims[i], int(row[j]), vocab)
+                    in_period, in_bucket, *additive = (sign * int(v or 0) for v in row[-7:])
+                    targets = [(tuple(cell), in_period)]
+                    if times:
+                        cell[times[0]] = _time_label(dims[times[0]], int(row[3]))
+                        targets.append((tuple(cell), in_bucket))
+                    for target, homeowners in targets:
+                        acc = sums.setdefault(target, [0] * 6)
+                        acc[0] += homeowners
+                        for j, value in enumerate(additive):
+                            acc[j + 1] += value
+    return {cell: Counts(*acc) for cell, acc in sums.items() if acc[1]}
+
+
 def cell_counts(
     session: Session,
     dims: Sequence[str],
@@ -226,6 +329,8 @@ def cell_counts(
     they are summed the same way; only the others are counted distinct per cell and margin.
     ``with_ratings`` is kept for callers; the ratings are precomputed per lead."""
     del with_ratings
+    if not any(d in HOMEOWNER_DIMENSIONS for d in dims):
+        return _cube_counts(session, dims, period, vocab)
     n = len(dims)
     dialect = session.get_bind().dialect.name
     rows = tuples_of(session.execute(_counting_query(dialect, dims, period, vocab)))

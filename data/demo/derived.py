@@ -47,8 +47,8 @@ from urllib.parse import quote
 from sqlalchemy import Connection, Engine, Table, create_engine, text
 from sqlalchemy.pool import NullPool
 
-from data.aggregates.cells import aggregate_cell
-from data.aggregates.cells import rebuild as rebuild_aggregate_cells
+from data.aggregates.cells import aggregate_cell, aggregate_cube
+from data.aggregates.cube_rebuild import rebuild as rebuild_aggregate_cells
 from data.consent.models import ConsentDay, ConsentPopulationDay, ConsentRollupState
 from data.consent.rollup import rebuild as rebuild_consent_rollup
 from data.demo.bulk import SCRATCH_PRAGMAS, _quote, copy_in, sqlite_table_ddl
@@ -85,7 +85,7 @@ ASIDE = (
         rebuild_consent_rollup,
         (ConsentDay.__table__, ConsentPopulationDay.__table__, ConsentRollupState.__table__),
     ),
-    Part("aggregate cells", rebuild_aggregate_cells, (aggregate_cell,)),
+    Part("aggregate cells", rebuild_aggregate_cells, (aggregate_cell, aggregate_cube)),
 )
 _SOURCE = "demo_source"  # the database, as a worker's connection attaches it
 _WORKER = "demo_derived"  # a worker's file, as the parent attaches it to copy it in

@@ -16,13 +16,16 @@ from datetime import date, datetime, timedelta
 from itertools import combinations
 
 import pytest
-from sqlalchemy import select
+from alembic import command
+from sqlalchemy import inspect, select
 
-from data.aggregates.cells import aggregate_cell, rebuild, source_rows
-from data.aggregates.dimensions import TOTAL, Period
+from data.aggregates.cells import aggregate_cell, aggregate_cube, source_rows
+from data.aggregates.cube_rebuild import rebuild
+from data.aggregates.dimensions import CITY_NAMES, TOTAL, Period
 from data.aggregates.query import Counts, cell_counts, names
-from data.db import session_scope
-from data.models import Homeowner, Lead, PrivacyRequest, Review, Trade
+from data.db import alembic_config, session_scope
+from data.geography import PROVINCE_REGION
+from data.models import Homeowner, Lead, PrivacyRequest, Review, ServiceType, Trade
 from tests.factories import add_homeowner, add_lead, add_privacy_request, add_review, base_rows
 
 VOID = {"denied", "duplicate", "unverified"}
@@ -34,6 +37,11 @@ CHOICES = [
     (("age_band", "province"), Period(date(2024, 12, 1), date(2025, 2, 1))),
     (("year",), Period(date(2024, 11, 1), date(2025, 12, 1))),
     (("channel", "gender", "province"), Period(date(2025, 3, 1), date(2025, 3, 1))),
+    # lead dimensions only: read from the cube (``aggregate_cube``)
+    (("region", "city", "month"), Period(date(2024, 12, 1), date(2025, 5, 1))),
+    (("province", "service_type", "channel"), Period(date(2025, 2, 1), date(2025, 11, 1))),
+    (("city", "trade", "year"), Period(date(2024, 11, 1), date(2025, 12, 1))),
+    (("channel", "quarter"), Period(date(2025, 5, 1), date(2025, 8, 1))),
 ]
 
 
@@ -49,13 +57,16 @@ def _age_band(birth_year: int | None, year: int) -> str:
     return bands[max(0, (age - 10) // 10)] if age < 70 else "70+"
 
 
-def _category(key: str, lead: Lead, owner: Homeowner, trades: dict, period: Period) -> str:
+def _category(key: str, lead: Lead, owner: Homeowner, names: dict, period: Period) -> str:
     month = _sa_month(lead.created_at)
     return {
         "province": lead.province,
+        "region": PROVINCE_REGION[lead.province],
+        "city": lead.city if lead.city in CITY_NAMES else "Other" if lead.city else "Not stated",
+        "service_type": names["service_type"][lead.service_type_id],
         "gender": owner.gender or "Not stated",
         "channel": lead.channel,
-        "trade": trades[lead.trade_id],
+        "trade": names["trade"][lead.trade_id],
         "month": month,
         "quarter": f"{month[:4]}-Q{(int(month[5:]) - 1) // 3 + 1}",
         "year": month[:4],
@@ -66,7 +77,10 @@ def _category(key: str, lead: Lead, owner: Homeowner, trades: dict, period: Peri
 def oracle(session, dims, period) -> dict[tuple[str, ...], Counts]:
     """Every non-empty cell and margin, counted in Python from the base rows."""
     owners = {h.id: h for h in session.scalars(select(Homeowner))}
-    trades = {t.id: t.name for t in session.scalars(select(Trade))}
+    names = {
+        "trade": {t.id: t.name for t in session.scalars(select(Trade))},
+        "service_type": {t.id: t.name for t in session.scalars(select(ServiceType))},
+    }
     excluded = {h.id for h in owners.values() if h.erased_at is not None} | {
         r.subject_id
         for r in session.scalars(select(PrivacyRequest))
@@ -82,7 +96,7 @@ def oracle(session, dims, period) -> dict[tuple[str, ...], Counts]:
     for lead in session.scalars(select(Lead)):
         if lead.homeowner_id in excluded or not first <= _sa_month(lead.created_at) <= last:
             continue
-        values = [_category(k, lead, owners[lead.homeowner_id], trades, period) for k in dims]
+        values = [_category(k, lead, owners[lead.homeowner_id], names, period) for k in dims]
         for size in range(len(dims) + 1):
             for kept in combinations(range(len(dims)), size):
                 cell = tuple(v if i in kept else TOTAL for i, v in enumerate(values))
@@ -103,9 +117,11 @@ def _check(engine) -> None:
             assert cell_counts(s, dims, period, vocab) == oracle(s, dims, period), dims
         stored = sorted(s.execute(select(aggregate_cell)).all())
         assert stored == sorted(s.execute(source_rows()).all())
+        cube = sorted(s.execute(select(aggregate_cube)).all())
     with engine.begin() as conn:  # the full rebuild agrees with the incremental upkeep
         rebuild(conn)
         assert sorted(conn.execute(select(aggregate_cell)).all()) == stored
+        assert sorted(conn.execute(select(aggregate_cube)).all()) == cube
 
 
 def _at(month: int, day: int = 10, year: int = 2025) -> datetime:
@@ -115,16 +131,19 @@ def _at(month: int, day: int = 10, year: int = 2025) -> datetime:
 @pytest.fixture
 def world(db):
     """Twenty homeowners with one to three leads over 2024-11..2025-12 (boundary times
-    included), two trades, all channels' mix, statuses and reviews of every kind."""
+    included), two trades and service types, listed, unlisted and missing cities, all
+    channels' mix, statuses and reviews of every kind."""
     made = {}
     with session_scope() as s:
         rows = base_rows(s, partners=1)
         other = Trade(code="roofing", name="Roofing")
-        s.add(other)
+        repair = ServiceType(code="maintenance", name="Maintenance")
+        s.add_all([other, repair])
         s.flush()
         genders = ["female", "male", None, "other"]
         provinces = ["Gauteng", "Western Cape", "Limpopo"]
         channels = ["organic", "paid_search", "referral"]
+        cities = ["Johannesburg", "Cape Town", None, "Atlantis"]  # listed, missing, unlisted
         statuses = ["created", "hired", "completed", "reviewed", "closed"]
         for i in range(20):
             h = add_homeowner(s, gender=genders[i % 4], birth_year=1950 + 3 * i)
@@ -136,6 +155,8 @@ def world(db):
                     province=provinces[(i + j) % 3],
                     channel=channels[(i * j) % 3],
                     trade_id=other.id if (i + j) % 2 else rows.trade.id,
+                    service_type_id=repair.id if (i * j) % 2 else rows.service.id,
+                    city=cities[(i + 2 * j) % 4],
                     status=statuses[(i + 2 * j) % 5],
                     created_at=_at(1 + (5 * i + 4 * j) % 12),
                 )
@@ -182,3 +203,21 @@ def test_cells_match_the_oracle_after_every_kind_of_write(world, db):
             s, type="objection", subject_type="homeowner", subject_id=world[12], status="denied"
         )
     _check(db)
+
+
+def test_migration_0022_fills_the_cube_from_existing_cells(world, db):
+    """An upgraded database gets the cube the hooks would have kept (migration 0022 creates the
+    table and fills it from ``aggregate_cell``); the suite's database is restored to the
+    heads afterwards."""
+    with session_scope() as s:
+        kept = sorted(s.execute(select(aggregate_cube)).all())
+    assert kept
+    config = alembic_config(db)
+    try:
+        command.downgrade(config, "0021")
+        assert "aggregate_cube" not in inspect(db).get_table_names()
+        command.upgrade(config, "0022")
+        with db.connect() as conn:
+            assert sorted(conn.execute(select(aggregate_cube)).all()) == kept
+    finally:
+        command.upgrade(config, "heads")
