@@ -342,3 +342,21 @@ def test_a_column_filter_and_a_second_sort_survive_a_reload(page_as):
     assert after == before
     expect(header(page, "business_name")).to_have_attribute("aria-sort", "ascending", timeout=WAIT)
     assert "prospective" in address(page)
+
+
+def test_charts_are_drawn_once_and_still_follow_the_window(page_as):
+    """A chart is laid out once when the page loads (dcc.Graph's resizes of a box that kept its
+    size are skipped: assets/05-graph-resize.js), and a narrower window still lays it out anew."""
+    page = page_as("manager")
+    page.goto("/partners")
+    wait_for_rows(page)
+    page.wait_for_selector("#partners-scatter .main-svg")
+    graph = "document.querySelector('#partners-scatter .js-plotly-plot')"
+    page.evaluate(f"{graph}._firstLayout = {graph}._fullLayout")
+    page.wait_for_timeout(1500)  # dcc.Graph's resize after the first draw comes within 0.1 s
+    assert page.evaluate(f"{graph}._fullLayout === {graph}._firstLayout")
+    wide = page.evaluate(f"{graph}._fullLayout.width")
+    page.set_viewport_size({"width": 900, "height": 900})
+    page.wait_for_function(f"{graph}._fullLayout.width !== {wide}", timeout=WAIT)
+    box = page.evaluate(f"parseFloat(getComputedStyle({graph}).width)")
+    assert abs(page.evaluate(f"{graph}._fullLayout.width") - box) < 1  # fits its new box
