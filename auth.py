@@ -25,6 +25,7 @@ import hashlib
 import secrets
 import time
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import (
@@ -162,6 +163,21 @@ def session_is_current(user: SessionUser, now: float) -> bool:
     return now - login_at <= lifetime.total_seconds() and now - seen_at <= idle.total_seconds()
 
 
+def login_session_fields(session_version: int) -> dict[str, Any]:
+    """What a login adds to the session for the request's client (the benchmark's signed
+    cookie uses it too, so it passes :func:`session_is_current` the same way)."""
+    now = int(clock())
+    return {
+        VERSION_KEY: session_version,
+        LOGIN_AT_KEY: now,
+        SEEN_AT_KEY: now,
+        CLIENT_KEY: client_digest(),
+        # a fresh token for the logout form, set now: created later, by whichever of the
+        # shell's parallel requests came first, another's cookie could overwrite it
+        CSRF_KEY: secrets.token_urlsafe(24),
+    }
+
+
 def load_user(user_id: str) -> LoginUser | None:
     """Flask-Login's loader, run on every request: the user must be active and the session
     current; otherwise the session is emptied and the request is anonymous."""
@@ -247,18 +263,7 @@ def login():
         return _render(result.error, username=username, next_=next_, status=status)
     session.clear()  # new session id on privilege change
     login_user(LoginUser(result.user))
-    now = int(clock())
-    session.update(
-        {
-            VERSION_KEY: result.user.session_version,
-            LOGIN_AT_KEY: now,
-            SEEN_AT_KEY: now,
-            CLIENT_KEY: client_digest(),
-            # a fresh token for the logout form, set now: created later, by whichever of the
-            # shell's parallel requests came first, another's cookie could overwrite it
-            CSRF_KEY: secrets.token_urlsafe(24),
-        }
-    )
+    session.update(login_session_fields(result.user.session_version))
     session.permanent = True  # the cookie expires with the absolute lifetime too
     return redirect(next_)
 

@@ -275,26 +275,40 @@ def inspect_database(url: str, no_migration: bool) -> dict[str, Any]:
             print("note: the app will migrate this database's schema on start")
         with engine.connect() as conn:
             meta = dict(conn.execute(text("SELECT key, value FROM data_meta")).all())
-            user_id = conn.execute(select(User.id).where(User.username == USERNAME)).scalar()
+            user = conn.execute(
+                select(User.id, User.session_version).where(User.username == USERNAME)
+            ).first()
             trades = conn.execute(select(Trade.name).order_by(Trade.name)).scalars().all()
     finally:
         engine.dispose()
-    if user_id is None:
+    if user is None:
         raise SystemExit(f"no user {USERNAME!r} in {url}: build it with benchmarks/run.py")
-    return {"user_id": user_id, "trades": trades, "leads": meta.get("demo_leads", "?")}
+    return {
+        "user_id": user[0],
+        "session_version": user[1] or 0,
+        "trades": trades,
+        "leads": meta.get("demo_leads", "?"),
+    }
 
 
-def session_cookie(secret: str, user_id: int) -> str:
-    """Flask's signed session cookie for a logged-in user (Flask-Login's keys), made with the
-    secret the benchmark gave the server: a login that writes nothing."""
+def session_cookie(secret: str, db: dict[str, Any], user_agent: str) -> str:
+    """Flask's signed session cookie for a logged-in user, made with the secret the benchmark
+    gave the server: a login that writes nothing. It holds what the login form's answer
+    holds (Flask-Login's keys and ``auth.login_session_fields``, which bind the session to the
+    client's address and browser), so the server accepts it as the same login."""
     from flask import Flask
     from flask.sessions import SecureCookieSessionInterface
+
+    from auth import login_session_fields
 
     app = Flask("benchmark")
     app.secret_key = secret
     serializer = SecureCookieSessionInterface().get_signing_serializer(app)
     assert serializer is not None
-    return serializer.dumps({"_user_id": str(user_id), "_fresh": True})
+    client = {"REMOTE_ADDR": "127.0.0.1"}
+    with app.test_request_context(environ_base=client, headers={"User-Agent": user_agent}):
+        fields = login_session_fields(db["session_version"])
+    return serializer.dumps({"_user_id": str(db["user_id"]), "_fresh": True, **fields})
 
 
 # --- the browser ------------------------------------------------------------------------------
@@ -365,7 +379,9 @@ def run_steps(args: argparse.Namespace, server: Server, db: dict[str, Any]) -> l
         context.set_default_timeout(args.timeout * 1000)
         context.add_init_script(TRACKER_JS)
         if args.cookie_login:
-            cookie = session_cookie(args.secret, db["user_id"])
+            probe = context.new_page()
+            cookie = session_cookie(args.secret, db, probe.evaluate("navigator.userAgent"))
+            probe.close()
             context.add_cookies([{"name": "session", "value": cookie, "url": server.url}])
         else:
             page = context.new_page()
