@@ -111,3 +111,44 @@ def test_marketing_exports_and_the_ledger_refuses_differencing(
         expect(refusal).to_contain_text("fewer than k = 10")
     finally:
         _set_erased(live_server.database_url, someone, False)
+
+
+def _remaining_budget(page) -> float:
+    """The year's remaining ε, as the page's report says it."""
+    row = page.locator("#aggregates-report tr", has_text="privacy budget")
+    expect(row).to_contain_text("remaining", timeout=WAIT)
+    return float(row.inner_text().rsplit("remaining", 1)[1].strip())
+
+
+def test_marketing_exports_differentially_private_counts_and_spends_budget(
+    page_as, live_server, tmp_path, console
+):
+    """In the private mode the page shows the mechanism and the year's budget but no counts;
+    the export holds non-negative noisy counts with ε in its report, and the budget the page
+    shows afterwards is smaller by exactly that ε."""
+    year = live_server.as_of.year - 1
+    page = page_as("marketing")
+    page.goto("/aggregates")
+    page.wait_for_selector("#aggregates-page", timeout=WAIT)
+    choose(page, "aggregates-dim-1", "Province")
+    page.fill("#aggregates-from", f"{year}-01")
+    page.fill("#aggregates-to", f"{year}-12")
+    page.check("#aggregates-dp")
+    page.fill("#aggregates-epsilon", "0.5")
+    page.click("#aggregates-apply")
+    report = page.locator("#aggregates-report")
+    expect(report).to_contain_text("pure ε-differential privacy", timeout=WAIT)
+    expect(page.get_by_text("Differentially private mode")).to_be_visible()
+    assert page.locator(f"{GRID} [role='gridcell']").count() == 0  # no counts on the page
+    before = _remaining_budget(page)
+
+    csv = _download(page, "#aggregates-export-csv", tmp_path)
+    lines, table = read_csv_export(csv)
+    assert lines["epsilon (this table)"] == "0.5"
+    assert list(table.columns)[:3] == ["province", "age_band", "value"]  # the page's 2nd default
+    values = pd.to_numeric(table["value"])
+    assert (values >= 0).all() and (values == values.round()).all()
+
+    page.reload()
+    expect(report).to_contain_text("pure ε-differential privacy", timeout=WAIT)
+    assert abs(_remaining_budget(page) - (before - 0.5)) < 1e-9
