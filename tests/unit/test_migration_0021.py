@@ -12,10 +12,10 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, inspect, text
-from sqlalchemy.engine import make_url
 
 from data.db import downgrade_database, make_engine, upgrade_database
 from data.erasure import coverage
+from tests.scratch_db import scratch_database
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Skipped unsupported reflection of expression-based index ix_homeowner_name_lower"
@@ -36,39 +36,26 @@ PLACEHOLDER_QUERY = "SELECT id FROM homeowner WHERE source_site = 'erased-placeh
 
 @pytest.fixture
 def at_0020(database_url: str, tmp_path) -> Iterator[Engine]:
-    admin: Engine | None = None
-    if database_url.startswith("postgresql"):
-        base = make_url(database_url)
-        scratch = f"{base.database}_m0021"
-        admin = make_engine(database_url).execution_options(isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch}"'))
-            conn.execute(text(f'CREATE DATABASE "{scratch}"'))
-        url = base.set(database=scratch).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = make_engine(url)
-    upgrade_database(engine, "0020")
-    upgrade_database(engine, "0003")
-    with engine.begin() as conn:
-        coverage.ensure(conn)
-        if engine.dialect.name == "postgresql":
-            for name in GIN:
-                conn.execute(text(f"ALTER INDEX {name} RESET (fastupdate)"))
-        conn.execute(
-            text(
-                "INSERT INTO homeowner (id, first_name, last_name, email, phone, street, "
-                "whatsapp_opt_in, source_site, created_at, last_activity_at) VALUES "
-                "(1, 'Jabu', 'Mokoena', 'jabu@example.com', '+27821234567', "
-                "'3 Oak Lane', false, 'main', '2026-01-01', '2026-01-01')"
+    """A scratch database migrated to 0020, GIN pending lists on, with one homeowner."""
+    with scratch_database(database_url, "m0021", tmp_path / "old.db") as url:
+        engine = make_engine(url)
+        upgrade_database(engine, "0020")
+        upgrade_database(engine, "0003")
+        with engine.begin() as conn:
+            coverage.ensure(conn)
+            if engine.dialect.name == "postgresql":
+                for name in GIN:
+                    conn.execute(text(f"ALTER INDEX {name} RESET (fastupdate)"))
+            conn.execute(
+                text(
+                    "INSERT INTO homeowner (id, first_name, last_name, email, phone, street, "
+                    "whatsapp_opt_in, source_site, created_at, last_activity_at) VALUES "
+                    "(1, 'Jabu', 'Mokoena', 'jabu@example.com', '+27821234567', "
+                    "'3 Oak Lane', false, 'main', '2026-01-01', '2026-01-01')"
+                )
             )
-        )
-    yield engine
-    engine.dispose()
-    if admin is not None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch}"'))
-        admin.dispose()
+        yield engine
+        engine.dispose()
 
 
 def _fastupdate_off(engine: Engine) -> set[str]:

@@ -21,11 +21,11 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Engine, MetaData, String, inspect, text
-from sqlalchemy.engine import make_url
 
 from data.db import make_engine, upgrade_database
 from data.erasure.search_index import is_derived
 from data.schema import COMPARE_OPTIONS, TABLE_MODULES, load_all_models
+from tests.scratch_db import scratch_database
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,25 +50,12 @@ def migrated(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     On PostgreSQL a scratch database named after the suite's (``<name>_schema_drift``) so that
     two suites on one server do not share it; on SQLite a new file.
     """
-    admin: Engine | None = None
-    if database_url.startswith("postgresql"):
-        base = make_url(database_url)
-        scratch = f"{base.database}_schema_drift"
-        admin = make_engine(database_url).execution_options(isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch}"'))
-            conn.execute(text(f'CREATE DATABASE "{scratch}"'))
-        url = base.set(database=scratch).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('drift') / 'drift.db'}"
-    engine = make_engine(url)
-    upgrade_database(engine)
-    yield engine
-    engine.dispose()
-    if admin is not None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch}"'))
-        admin.dispose()
+    folder = tmp_path_factory.mktemp("drift")
+    with scratch_database(database_url, "schema_drift", folder / "drift.db") as url:
+        engine = make_engine(url)
+        upgrade_database(engine)
+        yield engine
+        engine.dispose()
 
 
 def schema_diff(engine: Engine, metadata: MetaData) -> list[Any]:
