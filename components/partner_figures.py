@@ -209,10 +209,11 @@ SCATTER_HOVER = (
 )
 
 
-#: Above this many ranked partners (about 34 000 at 10M leads) one marker each is unreadable
-#: and slow to send and draw (SVG): the chart becomes a density of every ranked partner, with
-#: the at-risk ones on top, those with the most leads first, up to :data:`MAX_RISK_POINTS`.
-MAX_SCATTER_POINTS = 5_000
+#: Above this many ranked partners (about 3 400 at 1M leads, 34 000 at 10M) one marker each is
+#: an unreadable cloud and slow to draw (SVG: 3 400 markers were a 0.5 s main-thread task on a
+#: 2-core machine): the chart becomes a density of every ranked partner, with the at-risk ones
+#: on top, those with the most leads first, up to :data:`MAX_RISK_POINTS`.
+MAX_SCATTER_POINTS = 2_000
 MAX_RISK_POINTS = 2_000
 DENSITY_BINS = (40, 32)  # time (log) × rating cells
 

@@ -168,11 +168,13 @@ def test_scatter_splits_by_risk_and_skips_unranked():
 
 def test_a_large_scatter_stays_svg():
     """The app serves plotly.js's cartesian bundle, which has no WebGL traces."""
-    many = pd.concat([table()] * 2_000, ignore_index=True)  # 4 000 ranked: still points
+    many = pd.concat([table()] * 1_000, ignore_index=True)  # 2 000 ranked: still points
     assert {t["type"] for t in pf.rating_vs_response(many)["data"]} == {"scatter"}
+    more = pd.concat([table()] * 1_001, ignore_index=True)  # 2 002: a density and points
+    assert [t["type"] for t in pf.rating_vs_response(more)["data"]] == ["heatmap", "scatter"]
 
 
-def test_more_than_5000_ranked_partners_become_a_density_with_the_at_risk_on_top():
+def test_more_than_2000_ranked_partners_become_a_density_with_the_at_risk_on_top():
     """6 000 ranked partners: 3 000 OK at 30 min / 4.5 and 3 000 at risk at 10 h / 3.2, the
     at-risk ones with 1..3 000 leads. The density counts all 6 000 in two cells; the 2 000
     at-risk partners with the most leads (3 000 down to 1 001) are points."""
