@@ -167,11 +167,19 @@ def _year(_period: Period, _names: Names, source: Source) -> ColumnElement[str]:
     return cast(func.substr(source.month, 1, 4), String)
 
 
-def _quarters(period: Period, _names: Names) -> tuple[str, ...]:
-    seen: dict[str, None] = {}
-    for month in period.months():
-        seen[f"{month[:4]}-Q{(int(month[5:]) - 1) // 3 + 1}"] = None
-    return tuple(seen)
+def time_label(key: str, month: str) -> str:
+    """The label a table gives month ``month`` (``YYYY-MM``) at time level ``key`` (month,
+    quarter or year): what :func:`_quarter` and :func:`_year` compute in SQL."""
+    if key == "quarter":
+        return f"{month[:4]}-Q{(int(month[5:]) - 1) // 3 + 1}"
+    if key == "year":
+        return month[:4]
+    return month
+
+
+def _labels_in(key: str) -> Callable[[Period, Names], tuple[str, ...]]:
+    """The labels of the time level ``key`` that the period's months fall in, in order."""
+    return lambda p, _n: tuple(dict.fromkeys(time_label(key, m) for m in p.months()))
 
 
 def _region(_period: Period, _names: Names, source: Source) -> ColumnElement[str]:
@@ -242,15 +250,9 @@ DIMENSIONS: dict[str, Dimension] = {
             lambda _p, _n, s: _listed(s.channel, LEAD_CHANNELS),
             _fixed((*LEAD_CHANNELS, OTHER)),
         ),
-        Dimension("month", "Month", "time", _month, lambda p, _n: tuple(p.months())),
-        Dimension("quarter", "Quarter", "time", _quarter, _quarters),
-        Dimension(
-            "year",
-            "Year",
-            "time",
-            _year,
-            lambda p, _n: tuple(dict.fromkeys(m[:4] for m in p.months())),
-        ),
+        Dimension("month", "Month", "time", _month, _labels_in("month")),
+        Dimension("quarter", "Quarter", "time", _quarter, _labels_in("quarter")),
+        Dimension("year", "Year", "time", _year, _labels_in("year")),
     )
 }
 

@@ -72,6 +72,7 @@ from data.aggregates.dimensions import (
     TOTAL,
     Names,
     Period,
+    time_label,
 )
 from data.models import Homeowner, Lead, PrivacyRequest, ServiceType, Trade
 from data.sqlfuncs import tuples_of
@@ -225,12 +226,8 @@ TIME_SPANS = {"month": 1, "quarter": 3, "year": 12}
 
 
 def _time_label(key: str, index: int) -> str:
-    year, month = index // 12, index % 12 + 1
-    if key == "month":
-        return f"{year:04d}-{month:02d}"
-    if key == "quarter":
-        return f"{year:04d}-Q{(month - 1) // 3 + 1}"
-    return f"{year:04d}"
+    """The label of the month with this ``cells.month_index`` at time level ``key``."""
+    return time_label(key, f"{index // 12:04d}-{index % 12 + 1:02d}")
 
 
 def _code_label(key: str, code: int, vocab: Names) -> str:
