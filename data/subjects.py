@@ -478,14 +478,17 @@ HOMEOWNER = SubjectRegistry(
         _entry(
             "aggregate_cell",
             (Route("homeowner_id"),),
+            # copies of the homeowner's quasi-identifiers: the rows go on erasure (the cube
+            # drops the person's contributions in the same transaction: cells.cube_follows)
+            identifier="birth_year gender property_type",
             reference="homeowner_id lead_id",
             statistic="month province city trade_id service_type_id channel hired completed "
             "rating_sum reviews prev_month next_month",
             time_column=None,
-            keeps_statistics=True,
-            why="De-identified tables' narrow copy of each lead (data.aggregates.cells): only "
-            "the lead's statistics, which survive erasure as the lead's do; erased and "
-            "objecting homeowners are left out when a table is read.",
+            why="De-identified tables' narrow copy of each lead (data.aggregates.cells) with "
+            "copies of the homeowner's birth year, gender and property type; an erased "
+            "person's rows are deleted (never counted; the statistics stay in lead), an "
+            "objecting one's left out when a table is read.",
         ),
         *_PRIVACY_TABLES,
     ),

@@ -1,48 +1,43 @@
-"""``aggregate_cell``: one narrow, precomputed row per lead that the de-identified tables read.
+"""``aggregate_cell``: one narrow, precomputed row per lead, and ``aggregate_cube``, its rows
+pre-aggregated: what the de-identified tables read.
 
 Why: a table's distinct-homeowner counts need the period's leads one by one (distinct counts do
 not add up across cells, months or margins, so no per-cell rollup can answer them), and reading
 them from ``lead`` meant visiting ~450 000 wide rows through the ``created_at`` index, computing
 the South African month of each, and running two correlated review sub-queries per lead for the
 average rating: 5–6 s of CPU per table on SQLite at 1M leads. This table holds, per lead, only
-what a table groups or sums, already computed: the SA month as ``YYYY-MM`` text (so a period
-of whole months is an index range and quarter and year are ``substr``), the lead's province,
-city, trade, service type and channel, whether it was hired and completed, and the sum and
-number of its published homeowner reviews. Homeowner attributes (age band, gender, property
-type) stay in ``homeowner`` (joined only when chosen) so that erasure has nothing to clear here.
+what a table groups or sums, already computed: the SA month as ``YYYY-MM`` text, the lead's
+province, city, trade, service type and channel, whether it was hired and completed, the sum
+and number of its published homeowner reviews, the months of the same homeowner's previous and
+next lead, and copies of the homeowner's birth year, gender and property type (migration 0023:
+what the cube counted the person under, needed to take them off again). Erased homeowners have
+no rows (:func:`source_rows`; the erasure deletes them, ``data.erasure.plan``); people with a
+standing objection are subtracted when a table is read (``query.py``).
 
-``prev_month`` and ``next_month`` (the months of the same homeowner's previous and next lead)
-make most distinct counts additive: a homeowner whose previous lead is before a period and next
-lead after it has exactly one lead in it, so counts once in exactly the cells that lead is in,
-and such people can be summed like leads (``query.py``). Four in five homeowners of a year are
-like that at 1M leads; only the rest are counted distinct per cell and margin.
-
-Who is counted is decided at read time (``query.excluded_ids``: erased, or a standing
-objection), so an erasure or an objection needs no maintenance here and takes effect at once
-(tables read from the cube subtract what those people's rows contributed to it).
-
-``aggregate_cube`` (migration 0022) pre-aggregates these rows for the tables of lead
-dimensions only: per combination of up to three lead dimensions (:data:`COMBOS`), category
-codes, month and ``prev`` (the month of the same homeowner's previous lead *in the same cell*),
-the number of leads, hires, completed jobs and ratings. A homeowner with leads in a cell during
-a period is counted by the one lead whose ``prev`` is before the period (or before its month,
-quarter or year), so each distinct count is a sum over a few thousand cube rows
-(``query.py``). Integer columns only, no homeowner id.
+``aggregate_cube`` (migrations 0022, 0023) holds, per combination of up to three keys
+(:data:`COMBOS`: lead keys and the homeowner's), category codes, month and ``prev`` (the month
+of the same homeowner's previous lead *in the same cell*), the number of leads, hires,
+completed jobs and ratings. A homeowner with leads in a cell during a period is counted by the
+one lead whose ``prev`` is before the period (or before its month, quarter or year), so each
+distinct count is a sum over cube rows (``query.py``). Integer columns only, no homeowner id.
 
 Kept current in the writer's transaction, like ``data.rollups``: the session hooks
 (:func:`install_cell_hooks`, installed on the application's session factory in ``data.db``)
-note the homeowner of every lead inserted, changed or deleted and of every review written, and
-before the commit :func:`refresh_homeowners` recomputes all those homeowners' rows from the
-base tables (delete, then ``INSERT … SELECT``; a homeowner has a handful of leads), so the rows
-and their neighbours' months are right whatever the change was. The cube gets the difference
-between those homeowners' contributions before and after (:func:`contributions`, atomic
-upserts). Bulk loads bypass the hooks and call :func:`data.aggregates.cube_rebuild.rebuild`
-afterwards (the demo build; migrations 0016 and 0022 fill existing databases).
+note the homeowner of every lead inserted, changed or deleted, of every review written, and
+every homeowner whose copied columns change or who is erased, and before the commit
+:func:`refresh_homeowners` recomputes all those homeowners' rows from the base tables (delete,
+then ``INSERT … SELECT``; a homeowner has a handful of leads), so the rows and their
+neighbours' months are right whatever the change was. The cube gets the difference between
+those homeowners' contributions before and after (:func:`contributions`, atomic upserts);
+:func:`cube_follows` does the same around plain statements (the erasure). Bulk loads bypass
+the hooks and call :func:`data.aggregates.cube_rebuild.rebuild` afterwards (the demo build;
+migrations 0016, 0022 and 0023 fill existing databases).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from functools import cache
 from itertools import chain, combinations
@@ -88,7 +83,7 @@ from data.aggregates.dimensions import (
     Period,
     Source,
 )
-from data.models import Base, Lead, Review
+from data.models import Base, Homeowner, Lead, Review
 from data.rollups.maintain import SKIP_ROLLUPS
 from data.sqlfuncs import month_start, tuples_of
 
@@ -111,6 +106,11 @@ aggregate_cell = Table(
     # lead in a period counts once in every cell and margin that lead falls in (query.py)
     Column("prev_month", String(7)),
     Column("next_month", String(7)),
+    # copies of the homeowner's quasi-identifiers (migration 0023): what the cube counted the
+    # person under; erasure clears them with the homeowner's (data.subjects: identifiers)
+    Column("birth_year", SmallInteger),
+    Column("gender", String(10)),
+    Column("property_type", String(20)),
     Index("ix_aggregate_cell_month", "month"),
     Index("ix_aggregate_cell_homeowner", "homeowner_id"),
 )
@@ -129,24 +129,41 @@ CELL_SOURCE = Source(
     service_type_id=aggregate_cell.c.service_type_id,
     channel=aggregate_cell.c.channel,
     month=aggregate_cell.c.month,
+    birth_year=aggregate_cell.c.birth_year,
+    gender=aggregate_cell.c.gender,
+    property_type=aggregate_cell.c.property_type,
 )
 
 # --- the cube: every lead dimension combination, pre-aggregated per month -------------------
 
-#: The lead's own dimensions the cube is kept for (homeowner dimensions and the time levels
-#: are not combinations of their own: months are the cube's rows, quarters and years their sums).
+#: The lead's own dimensions the cube is kept for (the time levels are not combinations of
+#: their own: months are the cube's rows, quarters and years their sums).
 LEAD_KEYS = ("province", "region", "city", "trade", "service_type", "channel")
-#: Every combination of up to three of them (province and region are two levels of one
-#: hierarchy, never together): 37. A table over lead dimensions reads the combination of each
-#: of its margins. The cube stores a combination by its position here, and categories by
-#: their position in the dimension's fixed list: changing either needs a rebuild (migration).
+#: The homeowner's (migration 0023): the age band is coded by birth year, as the band depends
+#: on the period's last year; the codes are copies in ``aggregate_cell``, constant over a
+#: homeowner's rows.
+HOMEOWNER_KEYS = ("birth_year", "gender", "property_type")
+CUBE_KEYS = LEAD_KEYS + HOMEOWNER_KEYS
+#: The cube key of each dimension that has one (the time dimensions have none).
+KEY_OF = {**{k: k for k in CUBE_KEYS if k != "birth_year"}, "age_band": "birth_year"}
+#: Every combination of up to three keys (province and region are two levels of one hierarchy,
+#: never together): the 37 of lead keys only (migration 0022) first, then the 85 with a
+#: homeowner key (0023). A table reads the combination of each of its margins. The cube
+#: stores a combination by its position here, and categories by their position in the
+#: dimension's fixed list: changing either needs a rebuild (migration).
 COMBOS: tuple[tuple[str, ...], ...] = tuple(
     kept
+    for keys in (LEAD_KEYS, CUBE_KEYS)
     for size in range(4)
-    for kept in combinations(LEAD_KEYS, size)
+    for kept in combinations(keys, size)
     if not {"province", "region"} <= set(kept)
+    and (keys == LEAD_KEYS or set(kept) & set(HOMEOWNER_KEYS))
 )
+LEAD_COMBOS = COMBOS[:37]
+HOMEOWNER_COMBOS = COMBOS[37:]
 COMBO_ID = {combo: i for i, combo in enumerate(COMBOS)}
+#: The birth-year code of a homeowner without one: outside a ``SmallInteger``, so no birth year.
+NO_BIRTH_YEAR = 1 << 16
 NO_PREVIOUS = -1  # ``prev`` of a lead that is its homeowner's first in its cell
 CUBE_KEY = ("combo", "c1", "c2", "c3", "month", "prev")
 CUBE_SUMS = ("leads", "hires", "completed", "rating_sum", "reviews")
@@ -179,8 +196,10 @@ def month_index(month: date) -> int:
     return month.year * 12 + month.month - 1
 
 
+@cache
 def code_labels(key: str) -> tuple[str, ...]:
-    """The categories of a coded dimension, by code (trade and service type are coded by id)."""
+    """The categories of a coded dimension, by code (trade and service type are coded by id,
+    the age band by birth year)."""
     dim = DIMENSIONS[key]
     return tuple(dict.fromkeys((*dim.values(_ANY_PERIOD, _NO_NAMES), OTHER, NOT_STATED)))
 
@@ -193,6 +212,8 @@ def cube_code(key: str) -> ColumnElement[int]:
         return aggregate_cell.c.trade_id
     if key == "service_type":
         return aggregate_cell.c.service_type_id
+    if key == "birth_year":
+        return func.coalesce(aggregate_cell.c.birth_year, NO_BIRTH_YEAR)
     category = DIMENSIONS[key].expression(_ANY_PERIOD, _NO_NAMES, CELL_SOURCE)
     codes = {label: code for code, label in enumerate(code_labels(key))}
     return case(codes, value=category, else_=codes[OTHER])
@@ -204,17 +225,17 @@ def _month_index_sql() -> ColumnElement[int]:
     return year * 12 + cast(func.substr(month, 6, 2), Integer) - 1
 
 
-def cube_source(where: ColumnElement[bool] | None) -> Select:
+def cube_source(where: ColumnElement[bool] | None, keys: Sequence[str] = CUBE_KEYS) -> Select:
     """The ``aggregate_cell`` rows matching ``where`` (all: ``None``) as the cube reads them:
-    homeowner, lead, month index, the category codes, the sums, and whether the homeowner has
-    this one lead only (then every combination's ``prev`` is :data:`NO_PREVIOUS`). ``where``
-    must keep all of a homeowner's rows or none."""
+    homeowner, lead, month index, the category codes of ``keys``, the sums, and whether the
+    homeowner has this one lead only (then every combination's ``prev`` is
+    :data:`NO_PREVIOUS`). ``where`` must keep all of a homeowner's rows or none."""
     cell = aggregate_cell.c
     query = select(
         cell.homeowner_id.label("h"),
         cell.lead_id.label("lead"),
         _month_index_sql().label("m"),
-        *(cube_code(k).label(k) for k in LEAD_KEYS),
+        *(cube_code(k).label(k) for k in keys),
         cell.hired,
         cell.completed,
         cell.rating_sum,
@@ -338,7 +359,11 @@ def source_rows(homeowner_ids: Iterable[int] | None = None) -> Select:
         Lead.channel.label("channel"),
         flag(Lead.status.in_(HIRED_STATUSES)).label("hired"),
         flag(Lead.status.in_(COMPLETED_STATUSES)).label("completed"),
-    )
+        Homeowner.birth_year.label("birth_year"),
+        Homeowner.gender.label("gender"),
+        Homeowner.property_type.label("property_type"),
+    ).join(Homeowner, Homeowner.id == Lead.homeowner_id)
+    leads = leads.where(Homeowner.erased_at.is_(None))  # erased people are never counted
     if homeowner_ids is not None:
         ids = sorted(homeowner_ids)
         leads = leads.where(Lead.homeowner_id.in_(ids))
@@ -355,11 +380,11 @@ def source_rows(homeowner_ids: Iterable[int] | None = None) -> Select:
         .subquery("cell_row")
     )
     order = {"partition_by": row.c.homeowner_id, "order_by": (row.c.month, row.c.lead_id)}
-    return select(
-        *(row.c[name] for name in COLUMNS[:-2]),
-        func.lag(row.c.month).over(**order),
-        func.lead(row.c.month).over(**order),
-    )
+    window = {
+        "prev_month": func.lag(row.c.month).over(**order),
+        "next_month": func.lead(row.c.month).over(**order),
+    }
+    return select(*(window[name] if name in window else row.c[name] for name in COLUMNS))
 
 
 def rebuild(conn: Connection) -> None:
@@ -369,23 +394,44 @@ def rebuild(conn: Connection) -> None:
     conn.execute(insert(aggregate_cell).from_select(list(COLUMNS), source_rows()))
 
 
+def _lock(conn: Connection, homeowner_ids: Sequence[int]) -> None:
+    """On PostgreSQL, a transaction-scoped advisory lock per homeowner (in id order), so that
+    two writers of one homeowner's rows and cube contributions run one after the other."""
+    if conn.dialect.name == "postgresql":
+        for ident in homeowner_ids:
+            conn.execute(
+                text("SELECT pg_advisory_xact_lock(:ns, :id)"), {"ns": _LOCK_NS, "id": ident}
+            )
+
+
 def refresh_homeowners(conn: Connection, homeowner_ids: Iterable[int]) -> None:
     """Make the rows of these homeowners' leads equal to what the base tables say now (a
     deleted lead loses its row, its neighbours get new ``prev_month``/``next_month``). On
     PostgreSQL a transaction-scoped advisory lock per homeowner makes a second writer of the
     same homeowner wait, then recompute from a snapshot that includes the first one's leads."""
     ids = sorted(set(homeowner_ids))
-    postgres = conn.dialect.name == "postgresql"
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        if postgres:
-            for ident in chunk:
-                conn.execute(
-                    text("SELECT pg_advisory_xact_lock(:ns, :id)"), {"ns": _LOCK_NS, "id": ident}
-                )
+        _lock(conn, chunk)
         old = _cube_rows(conn, chunk)
         conn.execute(delete(aggregate_cell).where(aggregate_cell.c.homeowner_id.in_(chunk)))
         conn.execute(insert(aggregate_cell).from_select(list(COLUMNS), source_rows(chunk)))
+        _apply_changes(conn, old, _cube_rows(conn, chunk))
+
+
+@contextmanager
+def cube_follows(conn: Connection, homeowner_ids: Iterable[int]) -> Iterator[None]:
+    """Whatever the block does to these homeowners' ``aggregate_cell`` rows with plain
+    statements (an erasure clears their copied birth year, gender and property type), the cube
+    follows: their contributions are read before and after, and the difference applied, in
+    the caller's transaction. The session hooks do the same for ORM writes."""
+    ids = sorted(set(homeowner_ids))
+    chunks = [ids[start : start + CHUNK] for start in range(0, len(ids), CHUNK)]
+    for chunk in chunks:
+        _lock(conn, chunk)
+    before = [_cube_rows(conn, chunk) for chunk in chunks]
+    yield
+    for chunk, old in zip(chunks, before, strict=True):
         _apply_changes(conn, old, _cube_rows(conn, chunk))
 
 
@@ -398,9 +444,14 @@ def _ids(obj: Any, attr: str) -> list[int]:
     return [v for v in values if isinstance(v, int)]
 
 
+#: The homeowner's columns that change their rows: the copies, and erasure (no rows then).
+WATCHED = (*HOMEOWNER_KEYS, "erased_at")
+
+
 def homeowners_touched(session: Session) -> set[int]:
     """Ids of the homeowners whose rows may have changed in this flush: the homeowners (old and
-    new) of leads inserted, changed or deleted, and of the leads of reviews written."""
+    new) of leads inserted, changed or deleted, of the leads of reviews written, and those whose
+    birth year, gender or property type changed (a correction) or who were erased."""
     touched: set[int] = set()
     reviewed: set[int] = set()
     for obj in chain(session.new, session.dirty, session.deleted):
@@ -408,6 +459,10 @@ def homeowners_touched(session: Session) -> set[int]:
             touched.update(_ids(obj, "homeowner_id"))
         elif isinstance(obj, Review):
             reviewed.update(_ids(obj, "lead_id"))
+        elif isinstance(obj, Homeowner) and obj.id is not None:
+            state = inspect(obj)
+            if any(state.attrs[name].history.has_changes() for name in WATCHED):
+                touched.add(obj.id)
     if reviewed:
         owners = select(Lead.homeowner_id).where(Lead.id.in_(sorted(reviewed)))
         touched.update(int(h) for h in session.connection().execute(owners).scalars())

@@ -12,6 +12,8 @@ keys. ``tests/unit/test_aggregate_cells.py`` checks that the rows the hooks keep
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from sqlalchemy import Connection, delete
 
@@ -19,6 +21,7 @@ from data.aggregates.cells import (
     COMBO_ID,
     COMBOS,
     CUBE_KEY,
+    CUBE_KEYS,
     CUBE_SUMS,
     LEAD_KEYS,
     NO_PREVIOUS,
@@ -31,7 +34,6 @@ from data.sqlfuncs import fetch_tuples
 
 #: Rows per ``INSERT`` batch.
 BATCH = 50_000
-_COLUMNS = ("h", "lead", "m", *LEAD_KEYS, *SOURCE_SUMS, "single")
 
 
 def rebuild(conn: Connection) -> None:
@@ -40,20 +42,33 @@ def rebuild(conn: Connection) -> None:
     rebuild_cube(conn)
 
 
-def rebuild_cube(conn: Connection) -> None:
-    """Replace the cube with what every ``aggregate_cell`` row contributes (idempotent)."""
-    conn.execute(delete(aggregate_cube))
-    rows = fetch_tuples(conn.execute(cube_source(None)))
+def rebuild_cube(conn: Connection, combos: Sequence[tuple[str, ...]] = COMBOS) -> None:
+    """Replace these combinations' rows of the cube (all: a rebuild; migration 0023: the new
+    ones) with what every ``aggregate_cell`` row contributes (idempotent)."""
+    conn.execute(
+        delete(aggregate_cube).where(aggregate_cube.c.combo.in_([COMBO_ID[c] for c in combos]))
+    )
+    # only the keys these combinations use (migration 0022 runs before 0023's columns exist)
+    keys = [k for k in CUBE_KEYS if any(k in combo for combo in combos)]
+    rows = fetch_tuples(conn.execute(cube_source(None, keys)))
     if not rows:
         return
     table = np.array(rows, dtype=np.int64)
-    col = {name: table[:, i] for i, name in enumerate(_COLUMNS)}
+    del rows
+    names = ("h", "lead", "m", *keys, *SOURCE_SUMS, "single")
+    col = {name: table[:, i] for i, name in enumerate(names)}
     several = np.flatnonzero(col["single"] == 0)
     several = several[np.lexsort((col["lead"][several], col["m"][several]))]
     zero = np.zeros(len(table), dtype=np.int64)
-    for combo in COMBOS:
+    previous: dict[tuple[str, ...], np.ndarray] = {}
+    for combo in combos:
         codes = [col[k] for k in combo] + [zero] * (3 - len(combo))
-        prev = _previous_months(col, [col[k] for k in combo], several)
+        # a homeowner's codes are the same on all their rows, so the previous lead in a cell
+        # of (lead keys + homeowner keys) is the previous one in the cell of the lead keys
+        leads_part = tuple(k for k in combo if k in LEAD_KEYS)
+        if leads_part not in previous:
+            previous[leads_part] = _previous_months(col, [col[k] for k in leads_part], several)
+        prev = previous[leads_part]
         key = np.stack([*codes, col["m"], prev])
         low = key.min(axis=1, keepdims=True)
         packed = np.ravel_multi_index(tuple(key - low), tuple(np.ptp(key, axis=1) + 1))

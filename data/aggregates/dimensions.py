@@ -10,10 +10,12 @@ Province and city are the lead's (they survive erasure), age band, gender and pr
 homeowner's, trade, service type and channel the lead's, and the time dimensions the South
 African month of the lead's creation. Partners are never a dimension.
 
-The expressions are written against a :class:`Source` (which columns hold the lead's values):
-the tables read the precomputed ``aggregate_cell`` (:data:`data.aggregates.cells`), and
-:data:`LEAD_SOURCE` reads ``lead`` itself (the differentially private mode, and the tests'
-oracle of the precomputed table).
+The expressions are written against a :class:`Source` (which columns hold the lead's and the
+homeowner's values): the tables read the precomputed ``aggregate_cell``
+(:data:`data.aggregates.cells`, with copies of the homeowner's birth year, gender and property
+type), and
+:data:`LEAD_SOURCE` reads ``lead`` and ``homeowner`` themselves (the differentially private
+mode, and the tests' oracle of the precomputed table).
 """
 
 from __future__ import annotations
@@ -71,8 +73,8 @@ class Names:
 
 @dataclass(frozen=True)
 class Source:
-    """Where a table's lead values come from: ``month`` is the South African month of the
-    lead's creation as ``YYYY-MM`` text; homeowner values always come from ``homeowner``."""
+    """Where a table's values come from: ``month`` is the South African month of the lead's
+    creation as ``YYYY-MM`` text; the last three are the homeowner's."""
 
     province: ColumnElement[str]
     city: ColumnElement[str]
@@ -80,6 +82,9 @@ class Source:
     service_type_id: ColumnElement[int]
     channel: ColumnElement[str]
     month: ColumnElement[str]
+    birth_year: ColumnElement[int]
+    gender: ColumnElement[str]
+    property_type: ColumnElement[str]
 
 
 LEAD_SOURCE = Source(
@@ -89,6 +94,9 @@ LEAD_SOURCE = Source(
     service_type_id=Lead.service_type_id,
     channel=Lead.channel,
     month=func.substr(month_start(Lead.created_at), 1, 7),
+    birth_year=Homeowner.birth_year,
+    gender=Homeowner.gender,
+    property_type=Homeowner.property_type,
 )
 
 Build = Callable[[Period, Names, Source], ColumnElement[str]]
@@ -133,11 +141,11 @@ def _by_id(column: ColumnElement, names: dict[int, str]) -> ColumnElement[str]:
     )
 
 
-def _age_band(period: Period, _names: Names, _source: Source) -> ColumnElement[str]:
+def _age_band(period: Period, _names: Names, source: Source) -> ColumnElement[str]:
     """Age at the end of the period's last year, in ten-year bands top-coded at 70+."""
-    age = literal(period.last.year) - Homeowner.birth_year
+    age = literal(period.last.year) - source.birth_year
     return case(
-        (Homeowner.birth_year.is_(None), literal(NOT_STATED)),
+        (source.birth_year.is_(None), literal(NOT_STATED)),
         (age < 20, literal(AGE_BANDS[0])),
         (age < 30, literal(AGE_BANDS[1])),
         (age < 40, literal(AGE_BANDS[2])),
@@ -219,14 +227,14 @@ DIMENSIONS: dict[str, Dimension] = {
             "gender",
             "Gender",
             "gender",
-            lambda _p, _n, _s: _listed(Homeowner.gender, GENDERS, NOT_STATED),
+            lambda _p, _n, s: _listed(s.gender, GENDERS, NOT_STATED),
             _fixed((*GENDERS, NOT_STATED)),
         ),
         Dimension(
             "property_type",
             "Property type",
             "property",
-            lambda _p, _n, _s: _listed(Homeowner.property_type, PROPERTY_TYPES, NOT_STATED),
+            lambda _p, _n, s: _listed(s.property_type, PROPERTY_TYPES, NOT_STATED),
             _fixed((*PROPERTY_TYPES, NOT_STATED)),
         ),
         Dimension(

@@ -1,53 +1,46 @@
-"""The one SQL statement behind a de-identified table: every cell and every margin at once.
+"""Every cell and every margin of a de-identified table, read from ``aggregate_cube``.
 
 A cell's count of *distinct* homeowners is what the k rule judges, and distinct counts do not
-add up in general (a homeowner with leads in two trades is one person in the trade total). It
-is read from ``aggregate_cell`` (:mod:`data.aggregates.cells`: one narrow precomputed row per
-lead, with the months of the homeowner's previous and next lead), in one statement over one
-materialised base of the period's eligible rows:
-
-* the *inner* cells are grouped once, summing leads, hires, completed jobs, ratings and the
-  homeowners who have only this one lead in the period (their previous lead is before it and
-  the next after it). All of these add up, so every margin is the sum of the inner cells below
-  it, done in Python over at most a few thousand rows;
-* the homeowners with several leads in the period (about one in five at 1M leads) are counted
-  distinct per cell of every subset of the dimensions: PostgreSQL with ``GROUPING SETS``,
-  SQLite (which lacks them) with a ``UNION ALL`` of 2^d ``GROUP BY``s, over their distinct
-  (cell, homeowner) pairs only. A cell's homeowners are the two parts added.
-
-Tables of lead dimensions only are read from ``aggregate_cube`` instead (:func:`_cube_counts`):
-each inner cell and margin is a sum over the rows of its own combination, less what the
-excluded people contributed.
+add up in general (a homeowner with leads in two trades is one person in the trade total). The
+cube (:mod:`data.aggregates.cells`) holds, for every combination of up to three lead and
+homeowner dimensions, per category codes and month, the leads whose homeowner's previous lead
+in the same cell was in a given month: a homeowner with leads in a cell during a period is
+counted by the one whose previous lead is before the period (or before its month, quarter or
+year). So each inner cell and each margin is a sum over the rows of its own combination
+(:func:`cell_counts`), less what the excluded people contributed, computed from their own
+``aggregate_cell`` rows the same way. The age band is grouped from the birth-year code in SQL,
+for the period's last year.
 
 Dimensions a row sums over carry ``Total``.
 
 Who is counted (:func:`excluded_ids`): homeowners not erased and with no objection to
 processing on record (an objection request that was not denied, a duplicate or unverified),
-decided at read time. The homeowner row is joined only when a homeowner dimension (age band,
-gender, property type) is chosen. :func:`eligible` and :func:`in_period` are the same rules
-over ``lead`` (the differentially private mode and the ledger read leads directly).
+decided at read time. :func:`eligible` and :func:`in_period` are the same rules over ``lead``
+(the differentially private mode and the ledger read leads directly).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
 from functools import cache
 from itertools import combinations
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Integer,
     Select,
     and_,
+    bindparam,
     case,
+    cast,
     func,
     literal,
     or_,
     select,
-    tuple_,
     union,
-    union_all,
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -56,7 +49,9 @@ from sqlalchemy.sql.selectable import Subquery
 from data.aggregates.cells import (
     CELL_SOURCE,
     COMBO_ID,
-    LEAD_KEYS,
+    CUBE_KEYS,
+    KEY_OF,
+    NO_BIRTH_YEAR,
     aggregate_cell,
     aggregate_cube,
     code_labels,
@@ -65,15 +60,7 @@ from data.aggregates.cells import (
     flag,
     month_index,
 )
-from data.aggregates.dimensions import (
-    DIMENSIONS,
-    HOMEOWNER_DIMENSIONS,
-    OTHER,
-    TOTAL,
-    Names,
-    Period,
-    time_label,
-)
+from data.aggregates.dimensions import DIMENSIONS, OTHER, TOTAL, Names, Period, time_label
 from data.models import Homeowner, Lead, PrivacyRequest, ServiceType, Trade
 from data.sqlfuncs import tuples_of
 from data.timeutil import start_of
@@ -105,17 +92,21 @@ def names(session: Session) -> Names:
     )
 
 
-def excluded_ids() -> Select:
-    """Homeowners never counted: erased, or with a standing objection to processing. A small
-    set, so the big scan filters leads by it without joining every homeowner."""
-    erased = select(Homeowner.id).where(Homeowner.erased_at.is_not(None))
-    objected = select(PrivacyRequest.subject_id).where(
+def objecting_ids() -> Select:
+    """Homeowners with a standing objection to processing."""
+    return select(PrivacyRequest.subject_id).where(
         PrivacyRequest.type == "objection",
         PrivacyRequest.subject_type == "homeowner",
         PrivacyRequest.subject_id.is_not(None),
         PrivacyRequest.status.not_in(OBJECTION_VOID),
     )
-    return union(erased, objected)
+
+
+def excluded_ids() -> Select:
+    """Homeowners never counted: erased, or with a standing objection to processing. A small
+    set, so the big scan filters leads by it without joining every homeowner."""
+    erased = select(Homeowner.id).where(Homeowner.erased_at.is_not(None))
+    return union(erased, objecting_ids())
 
 
 def eligible() -> ColumnElement[bool]:
@@ -127,186 +118,99 @@ def in_period(period: Period) -> ColumnElement[bool]:
     return and_(Lead.created_at >= start_of(period.first), Lead.created_at < start_of(period.end()))
 
 
-_INNER, _MULTI = 0, 1  # the two kinds of result row of :func:`cell_counts`' statement
-
-
-def _alone_in(period: Period) -> ColumnElement[bool]:
-    """Whether the homeowner has no other lead in ``period`` (the previous lead is older, the
-    next one later): such a person counts once in exactly the cells their one lead is in."""
-    months = period.months()
-    cell = aggregate_cell.c
-    return and_(
-        or_(cell.prev_month.is_(None), cell.prev_month < months[0]),
-        or_(cell.next_month.is_(None), cell.next_month > months[-1]),
-    )
-
-
-def _counting_query(dialect: str, dims: Sequence[str], period: Period, vocab: Names) -> Select:
-    """One statement over one materialised base (the period's eligible rows): the inner cells'
-    additive sums (``_INNER`` rows), and the distinct homeowners with more than one lead in the
-    period per cell of every subset of the dimensions (``_MULTI`` rows)."""
-    cell = aggregate_cell.c
-    columns = [
-        DIMENSIONS[k].expression(period, vocab, CELL_SOURCE).label(f"d{i}")
-        for i, k in enumerate(dims)
-    ]
-    base_query = select(
-        *columns,
-        cell.homeowner_id.label("h"),
-        flag(_alone_in(period)).label("alone"),
-        cell.hired.label("hired"),
-        cell.completed.label("done"),
-        cell.rating_sum.label("rs"),
-        cell.reviews.label("rn"),
-    ).select_from(aggregate_cell)
-    if any(d in HOMEOWNER_DIMENSIONS for d in dims):  # only then is each homeowner read
-        base_query = base_query.join(Homeowner, Homeowner.id == cell.homeowner_id)
-    months = period.months()
-    base = (
-        base_query.where(
-            cell.month >= months[0],
-            cell.month <= months[-1],
-            cell.homeowner_id.not_in(excluded_ids()),
-        )
-        .cte("agg_base")
-        .prefix_with("MATERIALIZED")
-    )
-    n = len(dims)
-    dim_cols = [base.c[f"d{i}"] for i in range(n)]
-    inner = select(
-        literal(_INNER).label("kind"),
-        *dim_cols,
-        func.sum(base.c.alone),
-        func.count(),
-        func.sum(base.c.hired),
-        func.sum(base.c.done),
-        func.sum(base.c.rs),
-        func.sum(base.c.rn),
-    ).group_by(*dim_cols)
-    zeros = [literal(0, Integer)] * 5
-    # the people with several leads in the period, once per inner cell they are in
-    several = (
-        select(*dim_cols, base.c.h)
-        .where(base.c.alone == 0)
-        .distinct()
-        .cte("agg_several")
-        .prefix_with("MATERIALIZED")
-    )
-    several_cols = [several.c[f"d{i}"] for i in range(n)]
-    distinct = func.count(func.distinct(several.c.h))
-    subsets = [kept for size in range(n, -1, -1) for kept in combinations(range(n), size)]
-    if dialect == "postgresql":
-        # one pass: GROUPING SETS (a dimension summed over comes back NULL; no dimension
-        # expression is ever NULL, they map missing values to "Not stated")
-        sets = func.grouping_sets(*(tuple_(*(several_cols[i] for i in kept)) for kept in subsets))
-        multi = [
-            select(
-                literal(_MULTI),
-                *(func.coalesce(c, TOTAL) for c in several_cols),
-                distinct,
-                *zeros,
-            ).group_by(sets)
-        ]
-    else:  # SQLite lacks GROUPING SETS: one GROUP BY per subset
-        multi = [
-            select(
-                literal(_MULTI),
-                *(c if i in kept else literal(TOTAL) for i, c in enumerate(several_cols)),
-                distinct,
-                *zeros,
-            ).group_by(*(several_cols[i] for i in kept))
-            for kept in subsets
-        ]
-    return union_all(inner, *multi)
-
-
 #: The time levels and the months a bucket of each spans: a bucket starts where the month
 #: index (``cells.month_index``) is a multiple of the span.
 TIME_SPANS = {"month": 1, "quarter": 3, "year": 12}
 
 
+@cache
 def _time_label(key: str, index: int) -> str:
     """The label of the month with this ``cells.month_index`` at time level ``key``."""
     return time_label(key, f"{index // 12:04d}-{index % 12 + 1:02d}")
 
 
-def _code_label(key: str, code: int, vocab: Names) -> str:
+def _labels(key: str, vocab: Names) -> Mapping[int, str] | None:
+    """A cube code's label in dimension ``key`` by code; None for a birth year, which comes
+    back from SQL as its age band already (:func:`_category`)."""
+    if key == "birth_year":
+        return None
     if key == "trade":
-        return vocab.trades.get(code, OTHER)
+        return vocab.trades
     if key == "service_type":
-        return vocab.service_types.get(code, OTHER)
-    return code_labels(key)[code]
+        return vocab.service_types
+    return dict(enumerate(code_labels(key)))
 
 
-def _cube_sums(source: Any, combo: int, period: Period, span: int | None) -> Select:
-    """One combination's cells over ``period``, per time bucket (``span`` months; ``None``: the
-    whole period): the homeowners counted in the period (their previous lead in the cell is
-    before it) and in the bucket (previous lead before the period or the bucket), and the
-    additive sums. ``source`` is the cube or the excluded people's contributions to it."""
-    c = source.c
-    first, last = month_index(period.first), month_index(period.last)
-    bucket = [] if span is None else [c.month if span == 1 else c.month - c.month % span]
-    in_bucket = c.prev < bucket[0] if bucket else literal(False)
-    return (
-        select(
-            c.c1,
-            c.c2,
-            c.c3,
-            *(b.label("bucket") for b in bucket),
-            func.sum(case((c.prev < first, c.leads), else_=0)),
-            func.sum(case((or_(c.prev < first, in_bucket), c.leads), else_=0)),
-            *(
-                func.sum(c[name])
-                for name in ("leads", "hires", "completed", "rating_sum", "reviews")
-            ),
-        )
-        .where(c.combo == combo, c.month >= first, c.month <= last)
-        .group_by(c.c1, c.c2, c.c3, *bucket)
+def _category(key: str, code: ColumnElement[int], year: int) -> ColumnElement[Any]:
+    """What a table groups a cube code column by: the code itself, but for a birth year the
+    age band it falls in at the end of ``year`` (the dimension's own expression)."""
+    if key != "birth_year":
+        return code
+    birth_year = func.nullif(code, NO_BIRTH_YEAR)
+    at = date(year, 1, 1)
+    return DIMENSIONS["age_band"].expression(
+        Period(at, at), Names({}, {}), replace(CELL_SOURCE, birth_year=birth_year)
     )
 
 
 @cache
+def _cube_sums(combo: tuple[str, ...], span: int | None, objecting: bool, year: int) -> Select:
+    """One combination's cells over the months bound as ``first`` and ``last``
+    (:func:`month_index`), per time bucket (``span`` months; ``None``: the whole period): the
+    homeowners counted in the period (their previous lead in the cell is before it) and in the
+    bucket (previous lead before the period or the bucket), and the additive sums. Read from
+    the cube, or (``objecting``) from the objecting people's contributions to it; age bands at
+    the end of ``year``. Built once per argument: assembling it took ~15 ms of Python.
+
+    Two steps: the rows are summed per code (and month) first, in the cube's key order, so
+    SQLite groups them as it reads them without a sort; only those sums are then grouped by
+    category (birth years into age bands) and bucket. Grouping the rows by age band at once
+    took twice as long on SQLite (a sort of every row of the period)."""
+    c = (_excluded_contributions(combo) if objecting else aggregate_cube).c
+    first, last = bindparam("first", type_=Integer), bindparam("last", type_=Integer)
+    codes = [c.c1, c.c2, c.c3]
+    months = [] if span is None else [c.month]
+    in_bucket = literal(False) if span is None else c.prev < _bucket(c.month, span)
+    sums = ("leads", "hires", "completed", "rating_sum", "reviews")
+    per_code = (
+        select(
+            *codes,
+            *months,
+            func.sum(case((c.prev < first, c.leads), else_=0)).label("in_period"),
+            func.sum(case((or_(c.prev < first, in_bucket), c.leads), else_=0)).label("in_bucket"),
+            *(func.sum(c[name]).label(name) for name in sums),
+        )
+        .where(c.combo == COMBO_ID[combo], c.month >= first, c.month <= last)
+        .group_by(*codes, *months)
+        .subquery("per_code")
+    )
+    p = per_code.c
+    keys = [_category(key, p[f"c{j + 1}"], year) for j, key in enumerate(combo)]
+    buckets = [] if span is None else [_bucket(p.month, span)]
+    return select(
+        *(key.label(f"k{j}") for j, key in enumerate(keys)),
+        *(b.label("bucket") for b in buckets),
+        # whole numbers on both drivers (PostgreSQL's SUM of a bigint is a numeric), and 0s
+        # from the one row that a sum over no rows without a GROUP BY gives
+        *(
+            cast(func.coalesce(func.sum(p[name]), 0), BigInteger)
+            for name in ("in_period", "in_bucket", *sums)
+        ),
+    ).group_by(*keys, *buckets)
+
+
+def _bucket(month: ColumnElement[int], span: int) -> ColumnElement[int]:
+    """The first month (index) of the time bucket of ``span`` months that ``month`` is in."""
+    return month if span == 1 else month - month % span
+
+
+@cache
 def _excluded_contributions(combo: tuple[str, ...]) -> Subquery:
-    """What the excluded people's ``aggregate_cell`` rows contribute to one combination of the
-    cube (built once per combination: assembling it took ~5 ms of Python per margin)."""
-    excluded = aggregate_cell.c.homeowner_id.in_(excluded_ids())
-    return contributions(cube_source(excluded).cte("cube_source"), [combo]).subquery()
-
-
-def _cube_counts(
-    session: Session, dims: Sequence[str], period: Period, vocab: Names
-) -> dict[Cell, Counts]:
-    """:func:`cell_counts` for tables of lead dimensions only, from ``aggregate_cube``: each
-    margin (and the inner cells) is one combination's rows, less what the excluded people
-    (erased, objecting) contributed to them, computed from their ``aggregate_cell`` rows the
-    same way the cube was."""
-    n = len(dims)
-    times = [i for i, d in enumerate(dims) if d in TIME_SPANS]
-    span = TIME_SPANS[dims[times[0]]] if times else None
-    leads_at = [i for i in range(n) if i not in times]
-    sums: dict[Cell, list[int]] = {}
-    for size in range(len(leads_at) + 1):
-        for kept in combinations(leads_at, size):
-            combo = tuple(k for k in LEAD_KEYS if k in {dims[i] for i in kept})
-            at = [dims.index(k) for k in combo]
-            sources = ((1, aggregate_cube), (-1, _excluded_contributions(combo)))
-            for sign, source in sources:
-                query = _cube_sums(source, COMBO_ID[combo], period, span)
-                for row in tuples_of(session.execute(query)):
-                    cell = [TOTAL] * n
-                    for j, i in enumerate(at):
-                        cell[i] = _code_label(dims[i], int(row[j]), vocab)
-                    in_period, in_bucket, *additive = (sign * int(v or 0) for v in row[-7:])
-                    targets = [(tuple(cell), in_period)]
-                    if times:
-                        cell[times[0]] = _time_label(dims[times[0]], int(row[3]))
-                        targets.append((tuple(cell), in_bucket))
-                    for target, homeowners in targets:
-                        acc = sums.setdefault(target, [0] * 6)
-                        acc[0] += homeowners
-                        for j, value in enumerate(additive):
-                            acc[j + 1] += value
-    return {cell: Counts(*acc) for cell, acc in sums.items() if acc[1]}
+    """What the objecting people's ``aggregate_cell`` rows contribute to one combination of
+    the cube (erased people have no rows: ``cells.source_rows``). Built once per combination:
+    assembling it took ~5 ms of Python per margin."""
+    excluded = aggregate_cell.c.homeowner_id.in_(objecting_ids())
+    return contributions(cube_source(excluded, combo).cte("cube_source"), [combo]).subquery()
 
 
 def cell_counts(
@@ -320,31 +224,49 @@ def cell_counts(
     """Counts of every cell and margin that has any lead, keyed by the cell's values
     (``Total`` where the row sums over a dimension). Cells absent from the result are empty.
 
-    Read from ``aggregate_cell`` (:mod:`data.aggregates.cells`). Leads, hires, completed jobs
-    and ratings add up, so only the inner cells are grouped and the margins are their sums.
-    Distinct homeowners add up too for the people with one lead in the period (most of them):
-    they are summed the same way; only the others are counted distinct per cell and margin.
-    ``with_ratings`` is kept for callers; the ratings are precomputed per lead."""
+    Read from ``aggregate_cube`` (:mod:`data.aggregates.cells`): each margin (and the inner
+    cells) is one combination's rows, less what the excluded people (erased, objecting)
+    contributed to them, computed from their ``aggregate_cell`` rows the same way the cube
+    was. ``with_ratings`` is kept for callers; the ratings are precomputed per lead."""
     del with_ratings
-    if not any(d in HOMEOWNER_DIMENSIONS for d in dims):
-        return _cube_counts(session, dims, period, vocab)
     n = len(dims)
-    dialect = session.get_bind().dialect.name
-    rows = tuples_of(session.execute(_counting_query(dialect, dims, period, vocab)))
+    times = [i for i, d in enumerate(dims) if d in TIME_SPANS]
+    span = TIME_SPANS[dims[times[0]]] if times else None
+    keyed = [i for i in range(n) if i not in times]
+    bounds = {"first": month_index(period.first), "last": month_index(period.last)}
     sums: dict[Cell, list[int]] = {}
-    subsets = [kept for size in range(n, -1, -1) for kept in combinations(range(n), size)]
-    for row in rows:
-        key = tuple(str(v) for v in row[1 : n + 1])
-        values = [int(v or 0) for v in row[n + 1 :]]
-        if row[0] == _MULTI:
-            sums.setdefault(key, [0] * 6)[0] += values[0]
-            continue
-        for kept in subsets:  # an inner cell adds to itself and to each margin above it
-            target = tuple(v if i in kept else TOTAL for i, v in enumerate(key))
-            acc = sums.setdefault(target, [0] * 6)
-            for j, value in enumerate(values):
-                acc[j] += value
+    for size in range(len(keyed) + 1):
+        for kept in combinations(keyed, size):
+            chosen = {KEY_OF[dims[i]] for i in kept}
+            combo = tuple(k for k in CUBE_KEYS if k in chosen)
+            at = [next(i for i in kept if KEY_OF[dims[i]] == k) for k in combo]
+            year = period.last.year if "birth_year" in combo else 0
+            labels = [(i, _labels(k, vocab)) for i, k in zip(at, combo, strict=True)]
+            for sign, objecting in ((1, False), (-1, True)):
+                query = _cube_sums(combo, span, objecting, year)
+                for row in tuples_of(session.execute(query, bounds)):
+                    cell = [TOTAL] * n
+                    for j, (i, names_of) in enumerate(labels):
+                        cell[i] = row[j] if names_of is None else names_of.get(row[j], OTHER)
+                    in_period, in_bucket, *additive = row[-7:]
+                    if sign < 0:
+                        in_period, in_bucket = -in_period, -in_bucket
+                        additive = [-v for v in additive]
+                    _add(sums, tuple(cell), in_period, additive)
+                    if times:
+                        cell[times[0]] = _time_label(dims[times[0]], row[len(combo)])
+                        _add(sums, tuple(cell), in_bucket, additive)
     return {cell: Counts(*acc) for cell, acc in sums.items() if acc[1]}
+
+
+def _add(sums: dict[Cell, list[int]], cell: Cell, homeowners: int, additive: list[int]) -> None:
+    acc = sums.get(cell)
+    if acc is None:
+        sums[cell] = [homeowners, *additive]
+        return
+    acc[0] += homeowners
+    for j, value in enumerate(additive, start=1):
+        acc[j] += value
 
 
 def population_ids(session: Session, period: Period) -> list[int]:

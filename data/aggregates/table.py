@@ -218,16 +218,16 @@ def build_table(session: Session, spec: Spec, *, now: datetime | None = None) ->
         for cell, c in counts.items()
         if measure.kind == "ratio" and (_denominator(spec.measure, c) or 0) < spec.k
     ]
-    status = suppress(values, homeowners, spec.k, also_primary=thin)
-    lay = layout(values)
-    audited = len(lay.cells) <= AUDIT_CELL_LIMIT
+    status = suppress(values, homeowners, spec.k, also_primary=thin)  # every cell, in order
+    audited = len(status) <= AUDIT_CELL_LIMIT
     if audited:
+        lay = layout(values)
         hidden = [lay.index[c] for c, s in status.items() if s != RELEASED]
         if pinned_cells(lay, hidden):  # cannot happen (hypercubes); refuse rather than leak
             raise Refused("The suppression could not be verified; the table is not released.")
     rows = []
     empty = Counts(0, 0, 0, 0, 0, 0)
-    for cell in lay.cells:
+    for cell in status:
         c = counts.get(cell, empty)
         if measure.kind == "ratio" and c.homeowners == 0:
             continue  # no share or average of nobody
@@ -238,7 +238,7 @@ def build_table(session: Session, spec: Spec, *, now: datetime | None = None) ->
         rows.append((*cell, value, RELEASED if shown else SUPPRESSED))
     frame = pd.DataFrame(rows, columns=[*spec.dims, "value", "status"])
     frame["value"] = frame["value"].astype("Float64" if measure.kind == "ratio" else "Int64")
-    inner = [c for c in lay.cells if TOTAL not in c]
+    inner = [c for c in status if TOTAL not in c]
     total_inner = sum(homeowners.get(c, 0) for c in inner)
     hidden_inner = sum(homeowners.get(c, 0) for c in inner if status[c] != RELEASED)
     report = Report(
@@ -255,7 +255,13 @@ def build_table(session: Session, spec: Spec, *, now: datetime | None = None) ->
 
 
 def _plain_rows(frame: pd.DataFrame) -> list[list[object]]:
-    return [[None if pd.isna(v) else v for v in row] for row in frame.itertuples(index=False)]
+    """The frame's rows as lists, missing values as None (column by column: a ``pd.isna`` per
+    value took ~70 ms at 11 000 cells)."""
+    columns = [
+        [None if gap else v for v, gap in zip(col.array, col.isna().to_numpy(), strict=True)]
+        for _, col in frame.items()
+    ]
+    return [list(row) for row in zip(*columns, strict=True)]
 
 
 def result_digest(spec: Spec, frame: pd.DataFrame) -> str:

@@ -40,6 +40,7 @@ from sqlalchemy import Engine, false, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from data import audit
+from data.aggregates.cells import cube_follows
 from data.db import session_scope
 from data.do_not_contact import suppression_digest, suppression_key
 from data.erasure import plan as plans
@@ -400,13 +401,22 @@ def erase_subjects(
         suppressed = _suppress(session, identifiers_of(session, subject_type, chosen), now, key)
         registry = REGISTRIES[subject_type]
         placeholder = placeholder_homeowner(session, now) if subject_type == "homeowner" else None
-        for entry in registry.tables:
-            extra = {"erased_at": now} if entry.table == registry.subject_table else None
-            done.append(
-                plans.apply_table(
-                    session, subject_type, entry, chosen, placeholder_id=placeholder, extra=extra
+        # the aggregates' cube counted homeowners under the birth year, gender and property
+        # type this clears from their aggregate_cell rows: it follows in this transaction
+        homeowners = chosen if subject_type == "homeowner" else []
+        with cube_follows(session.connection(), homeowners):
+            for entry in registry.tables:
+                extra = {"erased_at": now} if entry.table == registry.subject_table else None
+                done.append(
+                    plans.apply_table(
+                        session,
+                        subject_type,
+                        entry,
+                        chosen,
+                        placeholder_id=placeholder,
+                        extra=extra,
+                    )
                 )
-            )
         if subject_type == "partner":  # cached directories and rankings carry partner names
             connection = session.connection()
             bump_version(connection, DIRECTORY)

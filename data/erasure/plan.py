@@ -37,6 +37,9 @@ TableAction = Literal["delete", "de-identify", "keep"]
 #: Tables whose rows of the subject are deleted, with the reason.
 DELETED_TABLES: Final[dict[str, str]] = {
     "consent_event": "consent history is replaced by do-not-contact entries (reason erasure)",
+    "aggregate_cell": "the de-identified tables' copy of the person's leads and birth year, "
+    "gender and property type: erased people are never counted (the leads' statistics stay "
+    "in lead)",
 }
 #: (subject type, table, column): the reference moves to the shared placeholder homeowner.
 PLACEHOLDER_REFERENCES: Final[frozenset[tuple[str, str, str]]] = frozenset(

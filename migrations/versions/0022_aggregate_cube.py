@@ -42,9 +42,10 @@ def upgrade() -> None:
     )
     bind = op.get_bind()
     if bind.execute(sa.text("SELECT 1 FROM aggregate_cell LIMIT 1")).first():
+        from data.aggregates.cells import LEAD_COMBOS
         from data.aggregates.cube_rebuild import rebuild_cube
 
-        rebuild_cube(bind)
+        rebuild_cube(bind, LEAD_COMBOS)  # 0023 adds the others
 
 
 def downgrade() -> None:

@@ -129,7 +129,7 @@ def test_preview_lists_every_table_with_its_rows_and_columns(db, setup):
         "lead_event": ("keep", 0),
         "interaction": ("de-identify", 1),
         "review": ("de-identify", 2),
-        "aggregate_cell": ("keep", 2),  # the leads' statistics, like lead_share
+        "aggregate_cell": ("delete", 2),  # copies of birth year etc.; lead keeps the stats
         "consent_event": ("delete", 3),
         "privacy_request": ("de-identify", 1),
         "privacy_request_note": ("de-identify", 0),

@@ -191,7 +191,7 @@ def test_what_the_erasure_will_scrub():
     assert partner.kind_of("review", "homeowner_id") == subjects.COUNTERPARTY
     assert partner.kind_of("lead", "description") is None  # a homeowner's, never a partner's
     statistic_tables = {e.table for e in home.tables if e.keeps_statistics}
-    assert statistic_tables == {"lead", "lead_share", "lead_event", "review", "aggregate_cell"}
+    assert statistic_tables == {"lead", "lead_share", "lead_event", "review"}
 
 
 # --- (2) the routes reach the subject and nobody else ---------------------------------------------
