@@ -38,6 +38,7 @@ import headers
 import ops
 from components import in_place
 from components.shell import shell
+from components.shell_cache import ConsoleDash
 from data.db import (
     DatabaseConfigError,
     configured_database_url,
@@ -133,6 +134,10 @@ def create_dash(*, serve: bool = False) -> dash.Dash:
         SESSION_ABSOLUTE_LIFETIME=lifetime,
         SESSION_IDLE_TIMEOUT=_minutes("SESSION_IDLE_MINUTES", auth.DEFAULT_IDLE_TIMEOUT),
         PERMANENT_SESSION_LIFETIME=lifetime,
+        # the cookie is re-signed when the session changes (login, the last-use time at most
+        # every auth.SEEN_RESOLUTION seconds), not on every response: both limits are checked
+        # on the server, and signing the cookie on every response cost CPU on every request
+        SESSION_REFRESH_EACH_REQUEST=False,
     )
     server.session_interface = HttpsAwareSessionInterface()
     ops.install(server)  # request ids and log lines, body limit, outages (503), /healthz
@@ -140,7 +145,7 @@ def create_dash(*, serve: bool = False) -> dash.Dash:
     auth.init_login(server)
     register_cli(server)
 
-    app = dash.Dash(
+    app = ConsoleDash(
         __name__,
         server=server,
         use_pages=True,
@@ -153,6 +158,7 @@ def create_dash(*, serve: bool = False) -> dash.Dash:
     )
     _serve_the_cartesian_plotly_bundle()
     app.layout = _layout
+    app.cache_shell(_session_shell, _shell)  # the shell's JSON encoded once per role
     in_place.register(app)
     guard.wrap_page_layouts()
     guard.register_route_roles(server)
@@ -182,10 +188,23 @@ def _serve_the_cartesian_plotly_bundle() -> None:
 
 def _layout() -> Any:
     """The shell for the logged-in user (``/_dash-layout`` is only reachable when logged in)."""
+    who = _session_shell()
+    if who is None:
+        return dbc.Container("Please sign in.")
+    return _shell(*who)
+
+
+def _session_shell() -> tuple[str, str, str] | None:
+    """What the shell shows of the session: (role, user name, CSRF token), or None."""
     role = guard.current_role()
     if role is None:
-        return dbc.Container("Please sign in.")
-    return shell(guard.visible_pages(role), current_user.username, role, auth.csrf_token())
+        return None
+    return role, current_user.username, auth.csrf_token()
+
+
+def _shell(role: str, username: str, csrf_token: str) -> Any:
+    """The shell (navigation of the role's pages, user badge, logout form, page slot)."""
+    return shell(guard.visible_pages(role), username, role, csrf_token)
 
 
 # --- command line ----------------------------------------------------------------------------

@@ -40,7 +40,7 @@ from flask import (
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from data import audit
-from data.db import session_scope
+from data.db import get_engine, session_scope
 from data.models import User
 from data.users import SessionUser, authenticate, end_sessions, load_session_user
 from guard import ALL_ROLES, current_role, route_roles
@@ -183,8 +183,9 @@ def load_user(user_id: str) -> LoginUser | None:
     current; otherwise the session is emptied and the request is anonymous."""
     if not user_id.isdigit():
         return None
-    with session_scope() as db:
-        user = load_session_user(db, int(user_id))
+    # one read, outside a transaction: no BEGIN and ROLLBACK round trips on every request
+    with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        user = load_session_user(conn, int(user_id))
     now = clock()
     if user is None or not session_is_current(user, now):
         session.clear()

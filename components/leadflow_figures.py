@@ -12,6 +12,7 @@ status, one filled Bézier band per transition) plus invisible markers that carr
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -254,14 +255,16 @@ def sankey_figure(links: pd.DataFrame, max_links: int = 60) -> Figure:
         return empty_figure(title, "No status changes for these filters.")
     columns = _columns(links)
     used = set(links["source"]) | set(links["target"])
-    value = {
-        s: max(
-            int(links.loc[links["target"] == s, "count"].sum())
-            + int(first.loc[first["target"] == s, "count"].sum()),
-            int(links.loc[links["source"] == s, "count"].sum()),
-        )
-        for s in used
-    }
+    # a status's size: the leads that came into it (or started in it), or went out of it if
+    # more; summed in one pass (a pandas mask per status cost ~10 ms a figure: issue 17)
+    into: Counter[str] = Counter()
+    out_of: Counter[str] = Counter()
+    for source, target, count in zip(links["source"], links["target"], links["count"], strict=True):
+        into[target] += int(count)
+        out_of[source] += int(count)
+    for target, count in zip(first["target"], first["count"], strict=True):
+        into[target] += int(count)
+    value = {s: max(into[s], out_of[s]) for s in used}
     by_column: dict[int, list[str]] = {}
     for status in sorted(used, key=lambda s: (columns[s], -value[s], s)):
         by_column.setdefault(columns[status], []).append(status)

@@ -76,13 +76,12 @@ def headline_cards(head: Headline, days: int) -> list[dbc.Col]:
     return cards
 
 
-def _href(row: pd.Series) -> str:
+def _href(partner: Any, trade_code: str, province: str) -> str:
     """What a row concerns: the partner it was shared with, or (never shared) the partners of
     its trade and province, who could take it."""
-    partner = row["partner_id"]
-    if partner is not None and partner == partner:
+    if partner is not None and partner == partner:  # neither None nor NaN
         return f"/partners/{int(partner)}"
-    return "/partners?" + urlencode({"trade": row["trade_code"], "province": row["province"]})
+    return "/partners?" + urlencode({"trade": trade_code, "province": province})
 
 
 def operations_frame(ops: pd.DataFrame) -> pd.DataFrame:
@@ -107,5 +106,11 @@ def operations_frame(ops: pd.DataFrame) -> pd.DataFrame:
             ],
         }
     )
-    out["href"] = [_href(row) for _, row in ops.iterrows()]
+    # values column by column: a Series per row (``iterrows``) cost ~0.2 ms a row (issue 17)
+    out["href"] = [
+        _href(partner, trade, province)
+        for partner, trade, province in zip(
+            ops["partner_id"], ops["trade_code"], ops["province"], strict=True
+        )
+    ]
     return out

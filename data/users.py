@@ -14,7 +14,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -109,12 +109,19 @@ def create_user(
     return user
 
 
-def load_session_user(session: Session, user_id: int) -> SessionUser | None:
-    """The active user with this id, or None (deactivated users lose their sessions)."""
-    user = session.get(User, user_id)
-    if user is None or not user.active:
+def load_session_user(db: Session | Connection, user_id: int) -> SessionUser | None:
+    """The active user with this id, or None (deactivated users lose their sessions).
+
+    Run for every request (``auth.load_user``), so it reads the four columns it needs with one
+    query and builds no ORM object (issue 17)."""
+    row = db.execute(
+        select(User.id, User.username, User.role, User.session_version, User.active).where(
+            User.id == user_id
+        )
+    ).first()
+    if row is None or not row.active:
         return None
-    return session_user(user)
+    return SessionUser(row.id, row.username, row.role, row.session_version or 0)
 
 
 def authenticate(session: Session, username: str, password: str, address: str) -> LoginResult:

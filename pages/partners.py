@@ -343,7 +343,9 @@ def _view_parts(query: PartnerQuery) -> tuple[list[Any], Figure, Figure]:
     """The view's headline cards and its two figures."""
     table = _table(query)
     with read_connection() as conn:
-        by_trade = pdata.ratings_by_trade(conn, table, query.trade.id if query.trade else None)
+        by_trade = pdata.trade_ratings(
+            conn, query.filters(), table, query.trade.id if query.trade else None
+        )
     return (
         headline_cards(pdata.headline(table)),
         rating_vs_response(table),

@@ -7,38 +7,23 @@ credentials), then loops over its role's journey: for every page, the shell (``G
 that page, in the recorded order. Request kinds (Locust's "name") are ``shell`` and
 ``cb <page> <first output id>``, so the statistics are per kind. ``--think`` (seconds, default
 0) waits between pages.
+
+The users are ``FastHttpUser`` (geventhttpclient), not ``HttpUser`` (requests): Locust runs on
+the machine it measures, and ``requests`` cost about 2.5 ms of CPU per request there, several
+times what geventhttpclient costs (``run.py`` reports Locust's own CPU).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
-from pathlib import Path
+from urllib.parse import urlencode
 
-from locust import HttpUser, between, events, task
+from locust import FastHttpUser, between, events, task
+from replay import load_traffic, page_steps
 
-HERE = Path(__file__).resolve().parent
 PASSWORD = os.environ.get("DEMO_PASSWORD", "demo")
 THINK = float(os.environ.get("LOAD_THINK_SECONDS", "0"))
-
-
-def load_traffic(role: str) -> dict:
-    return json.loads((HERE / "traffic" / f"{role}.json").read_text())
-
-
-def page_kind(path: str) -> str:
-    """``/partners/123`` → ``/partners/<id>``; the query string is dropped."""
-    path = path.split("?")[0]
-    return re.sub(r"/\d+", "/<id>", path)
-
-
-def callback_kind(page: str, body: dict) -> str:
-    output = str(body.get("output", "?")).strip(".")
-    first = output.split("...")[0].split(".")[0]
-    if first.startswith("{"):
-        first = json.loads(first.split("}")[0] + "}").get("type", "pattern")
-    return f"cb {page_kind(page)} {first}"
 
 
 @events.init_command_line_parser.add_listener
@@ -46,7 +31,7 @@ def _(parser) -> None:
     parser.add_argument("--think", type=float, default=THINK, help="seconds between pages")
 
 
-class Replayer(HttpUser):
+class Replayer(FastHttpUser):
     abstract = True
     role = ""
     username = ""
@@ -56,14 +41,16 @@ class Replayer(HttpUser):
         self.traffic = load_traffic(self.role)
         page = self.client.get("/login", name="login form")
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        form = {
+            "username": self.username,
+            "password": PASSWORD,
+            "csrf_token": token.group(1) if token else "",
+            "next": "/",
+        }
         self.client.post(
             "/login",
-            data={
-                "username": self.username,
-                "password": PASSWORD,
-                "csrf_token": token.group(1) if token else "",
-                "next": "/",
-            },
+            data=urlencode(form),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
             name="login",
             allow_redirects=False,
         )
@@ -71,17 +58,9 @@ class Replayer(HttpUser):
     @task
     def journey(self) -> None:
         think = self.environment.parsed_options.think if self.environment.parsed_options else 0
-        calls = self.traffic["calls"]
         for path in self.traffic["paths"]:
-            self.client.get(path, name="shell")
-            self.client.get("/_dash-layout", name="shell")
-            self.client.get("/_dash-dependencies", name="shell")
-            for call in (c for c in calls if c["page"] == path):
-                self.client.post(
-                    call.get("url", "/_dash-update-component"),
-                    json=call["body"],
-                    name=callback_kind(path, call["body"]),
-                )
+            for step in page_steps(self.traffic, path):
+                self.client.request(step.method, step.path, json=step.body, name=step.kind)
             if think:
                 self._sleep(think)
 

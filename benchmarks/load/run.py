@@ -16,7 +16,8 @@ p99 (ms), and the CPU each gunicorn worker used (% of one core, from ``psutil``)
   (``tests/tcp_proxy.py``), 10 users, the proxy cut for 10 s in the middle: the failures, the
   time from the database's return to the first healthy answer, and the log lines written.
 
-Locust runs on the same machine as the app and takes CPU from it.
+Locust runs on the same machine as the app and takes CPU from it: each level reports Locust's
+own CPU too (``FastHttpUser``, see ``locustfile.py``).
 """
 
 from __future__ import annotations
@@ -138,25 +139,34 @@ def read_stats(prefix: Path) -> list[dict]:
     return rows
 
 
+def children_cpu() -> float:
+    """CPU seconds of this process's finished children (Locust, once ``run_locust`` returns;
+    gunicorn is still running, so it is not in here)."""
+    times = os.times()
+    return times.children_user + times.children_system
+
+
 def level(proc, port: int, users: int, seconds: int, out: Path, label: str) -> dict:
     procs = workers(proc)
-    before, started = cpu_seconds(procs), time.monotonic()
+    before, started, locust_before = cpu_seconds(procs), time.monotonic(), children_cpu()
     run_locust(port, users, seconds, out / label)
     wall = time.monotonic() - started
-    after = cpu_seconds(procs)
+    after, locust_cpu = cpu_seconds(procs), children_cpu() - locust_before
     cpu = [round(100 * (after[p] - before[p]) / wall) for p in before if p in after]
     result = {
         "label": label,
         "users": users,
         "seconds": seconds,
         "cpu_per_worker": cpu,
+        "locust_cpu": round(100 * locust_cpu / wall),
         "load_average_after": round(os.getloadavg()[0], 1),
         "stats": read_stats(out / label),
     }
     total = next(r for r in result["stats"] if r["kind"] == "Aggregated")
     print(
         f"{label}: {total['rps']} req/s, {total['errors']} errors, p95 {total['p95']} ms, "
-        f"CPU per worker {cpu} %, load average {result['load_average_after']}",
+        f"CPU per worker {cpu} %, Locust {result['locust_cpu']} %, "
+        f"load average {result['load_average_after']}",
         flush=True,
     )
     return result
@@ -264,8 +274,8 @@ def markdown(results: dict) -> str:
     for run in results["levels"]:
         lines.append(
             f"\n**{run['label']}** ({run['users']} users, {run['seconds']} s; CPU per "
-            f"worker {run['cpu_per_worker']} % of a core; machine load average "
-            f"{run['load_average_after']})\n"
+            f"worker {run['cpu_per_worker']} % of a core; Locust {run['locust_cpu']} % of a "
+            f"core; machine load average {run['load_average_after']})\n"
         )
         lines.append("| request kind | requests | errors | req/s | p50 ms | p95 ms | p99 ms |")
         lines.append("|---|---:|---:|---:|---:|---:|---:|")
@@ -305,6 +315,11 @@ def readme_table(results: dict) -> str:
     lines.append(
         "| CPU per worker (% of a core) | "
         + " | ".join(" ".join(str(c) for c in run["cpu_per_worker"]) for run in runs)
+        + " |"
+    )
+    lines.append(
+        "| Locust's own CPU (% of a core) | "
+        + " | ".join(str(run["locust_cpu"]) for run in runs)
         + " |"
     )
     lines.append(

@@ -313,6 +313,36 @@ def test_cache_is_keyed_on_filters_and_invalidated_by_changes(db, world):
     assert row(fresh, world.ids["hotel"])["reviews"] == 6
 
 
+def test_trade_ratings_are_cached_like_the_table_and_follow_changes(db, world):
+    CACHE.clear()
+
+    def hotel(df: pd.DataFrame) -> float:
+        return float(df.loc[df["partner_id"] == world.ids["hotel"], "bayes_rating"].iloc[0])
+
+    def ratings(conn, filters, trade_id=None):
+        return pdata.trade_ratings(conn, filters, pdata.partner_table(conn, filters), trade_id)
+
+    with read_connection(db) as conn:
+        first = ratings(conn, march())
+        again = ratings(conn, march())
+        one_trade = ratings(conn, march(), trade_id=world.plumbing)
+        other = ratings(conn, march(min_reviews=5))
+    assert again is first
+    assert one_trade is not first and other is not first
+    assert set(first["trade"]) == {"Plumbing"} and len(first) == 3  # Alpha, Bravo, Hotel
+    with session_scope(db) as s:
+        lead = s.scalars(select(Lead).order_by(Lead.id)).first()
+        rows = SimpleNamespace(trade=SimpleNamespace(id=world.plumbing))
+        add_review(s, rows, lead, s.get(Partner, world.ids["hotel"]), rating=5,
+                   created_at=datetime(2026, 3, 30, 10))  # fmt: skip
+    with read_connection(db) as conn:
+        fresh = ratings(conn, march())
+        uncached = pdata.ratings_by_trade(conn, pdata.partner_table(conn, march(), use_cache=False))
+    assert fresh is not first
+    assert hotel(fresh) > hotel(first)  # a 5-star review raises the Bayesian rating
+    pd.testing.assert_frame_equal(fresh, uncached)
+
+
 # --- detail page ------------------------------------------------------------------------------
 
 
