@@ -29,7 +29,7 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 import numpy as np
 import pandas as pd
-from dash import html
+from dash import Input, Output, State, clientside_callback, dcc, html
 
 DEFAULT_PAGE_SIZE = 25
 MAX_BLOCK = 500  # largest block of rows a browser may ask for at once
@@ -172,8 +172,9 @@ def column_chooser(
 ) -> html.Div:
     """A "Columns" button opening a checklist of the grid's columns (``id_`` is the checklist).
 
-    The choice persists in the browser (``persistence``), so it survives re-renders of the
-    page; ``locked`` columns are always shown and not offered.
+    The choice is kept in the browser (a local store; :func:`follow_column_chooser` applies it),
+    so it survives reloads and re-renders of the page; ``locked`` columns are always shown and
+    not offered.
     """
     options = [
         {"label": column_label(col), "value": col["field"]}
@@ -190,8 +191,6 @@ def column_chooser(
                         id=id_,
                         options=options,
                         value=visible,
-                        persistence=True,
-                        persistence_type="local",
                         className="small",
                         style={"maxHeight": "60vh", "overflowY": "auto"},
                     )
@@ -201,8 +200,61 @@ def column_chooser(
                 trigger="legacy",
                 placement="bottom-end",
             ),
+            # the choice, kept in the browser (see follow_column_chooser)
+            dcc.Store(id=f"{id_}-choice", storage_type="local"),
         ],
         className="d-inline-block",
+    )
+
+
+# Clientside: a choice of columns is the browser's display and carries no data, so it needs no
+# server round trip (one on every load delayed the grid's first rows). The choice is kept in a
+# local store rather than by Dash's ``persistence``, which restored the checklist after a reload
+# without re-running the callback. The columns are shown and hidden through AG Grid's API, which
+# waits for the grid to be ready: a ``columnDefs`` update that reached the grid before that was
+# lost, and the grid showed columns the checklist said were hidden. With no choice kept, the
+# first load leaves the grid alone.
+_COLUMN_CHOOSER_JS = r"""
+function (value, stored, gridId, options) {
+    const dc = window.dash_clientside;
+    const unchanged = [dc.no_update, dc.no_update];
+    // a tick by the user, or else the page's first call / the store restoring a kept choice
+    const ticked = dc.callback_context.triggered.some(function (t) {
+        return t.prop_id.endsWith(".value");
+    });
+    const source = ticked ? value : stored;
+    if (!Array.isArray(source) || !Array.isArray(options)) {
+        return unchanged;
+    }
+    const offered = options.map(function (o) { return o.value; });
+    const chosen = offered.filter(function (f) { return source.includes(f); });
+    const hidden = offered.filter(function (f) { return !source.includes(f); });
+    window.dash_ag_grid.getApiAsync(gridId).then(function (api) {
+        api.setColumnsVisible(hidden, false);
+        api.setColumnsVisible(chosen, true);
+    });
+    if (ticked) {
+        return [dc.no_update, chosen];
+    }
+    const same = Array.isArray(value) && value.length === chosen.length &&
+        chosen.every(function (f) { return value.includes(f); });
+    return [same ? dc.no_update : chosen, dc.no_update];
+}
+"""
+
+
+def follow_column_chooser(id_: str, grid_id: str) -> None:
+    """Show in grid ``grid_id`` the columns ticked in :func:`column_chooser` ``id_`` (locked
+    columns always show), and keep the choice in the browser so that a reload shows the same
+    columns. Call once, at import of the page that holds both."""
+    clientside_callback(
+        _COLUMN_CHOOSER_JS,
+        Output(id_, "value"),
+        Output(f"{id_}-choice", "data"),
+        Input(id_, "value"),
+        Input(f"{id_}-choice", "data"),
+        State(grid_id, "id"),
+        State(id_, "options"),
     )
 
 

@@ -86,6 +86,13 @@ def _is_rows(value: Any) -> bool:
     return value is None or (isinstance(value, list) and all(isinstance(v, dict) for v in value))
 
 
+def _is_options(value: Any) -> bool:
+    """A dropdown's or checklist's options: a list of option objects or plain values."""
+    return value is None or (
+        isinstance(value, list) and all(isinstance(v, dict) or _is_scalar(v) for v in value)
+    )
+
+
 def _is_flag(value: Any) -> bool:
     return value is None or isinstance(value, bool)
 
@@ -122,6 +129,7 @@ PROPERTY_TYPES: Mapping[str, Callable[[Any], bool]] = {
     "selectedData": _is_object,
     "relayoutData": _is_object,
     "selectedRows": _is_rows,
+    "options": _is_options,
     "is_open": _is_flag,
     "checked": _is_flag,
     "id": _is_id,

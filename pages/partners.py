@@ -36,11 +36,11 @@ from components import export_bar, in_place, messages
 from components.grid import (
     GridRequest,
     data_grid,
+    follow_column_chooser,
     parse_grid_request,
     select_rows,
     serve_rows,
     visible_fields,
-    with_visible_columns,
 )
 from components.grid_filter import filter_of_request, filter_param
 from components.kpi import kpi_row
@@ -411,14 +411,7 @@ clientside_callback(
 )
 
 
-@callback(
-    Output("partners-grid", "columnDefs"),
-    Input("partners-columns", "value"),
-)
-def choose_columns(visible: Any) -> list[dict[str, Any]]:
-    """Show the columns ticked in the column chooser."""
-    chosen = [v for v in visible or [] if v in FIELDS] if isinstance(visible, list) else None
-    return with_visible_columns(COLUMNS, chosen, locked=LOCKED)
+follow_column_chooser("partners-columns", "partners-grid")
 
 
 @callback(

@@ -360,3 +360,34 @@ def test_charts_are_drawn_once_and_still_follow_the_window(page_as):
     page.wait_for_function(f"{graph}._fullLayout.width !== {wide}", timeout=WAIT)
     box = page.evaluate(f"parseFloat(getComputedStyle({graph}).width)")
     assert abs(page.evaluate(f"{graph}._fullLayout.width") - box) < 1  # fits its new box
+
+
+def test_the_column_chooser_hides_columns_and_a_reload_keeps_the_choice(page_as):
+    """A manager unticks "Leads shared" and "Vetting" in the column chooser: both columns leave
+    the grid (the choice is the browser's, no round trip), the partner's name is not even
+    offered, a reload keeps the choice and shows it in the grid as well as in the checklist,
+    and ticking "Leads shared" brings the column back."""
+    page = page_as("manager")
+    page.goto("/partners")
+    wait_for_rows(page)
+    expect(header(page, "shares")).to_be_visible()
+    page.click("#partners-columns-button")
+    chooser = page.locator("#partners-columns")
+    expect(chooser.get_by_label("Partner", exact=True)).to_have_count(0)
+    chooser.get_by_label("Leads shared", exact=True).uncheck()
+    chooser.get_by_label("Vetting", exact=True).uncheck()
+    expect(header(page, "shares")).to_have_count(0, timeout=WAIT)
+    expect(header(page, "vetting_status")).to_have_count(0)
+    expect(header(page, "business_name")).to_be_visible()
+    expect(header(page, "bayes_rating")).to_be_visible()
+    page.reload()
+    wait_for_rows(page)
+    expect(header(page, "bayes_rating")).to_be_visible(timeout=WAIT)
+    expect(header(page, "shares")).to_have_count(0, timeout=WAIT)
+    expect(header(page, "vetting_status")).to_have_count(0)
+    page.click("#partners-columns-button")
+    chooser = page.locator("#partners-columns")
+    expect(chooser.get_by_label("Leads shared", exact=True)).not_to_be_checked()
+    chooser.get_by_label("Leads shared", exact=True).check()
+    expect(header(page, "shares")).to_be_visible(timeout=WAIT)
+    expect(header(page, "vetting_status")).to_have_count(0)

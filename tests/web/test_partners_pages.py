@@ -242,22 +242,6 @@ def test_a_filter_change_updates_the_page_in_place(client_for, dash_app, world):
     assert refused.status_code == 200 and "not allowed" in refused.get_data(as_text=True).lower()
 
 
-def test_column_chooser(client_for, dash_app, world):
-    status, body = call(
-        client_for("manager"),
-        dash_app,
-        "partners-grid.columnDefs",
-        [("partners-columns", "value", ["shares", "bayes_rating"])],
-    )
-    assert status == 200
-    defs = body["response"]["partners-grid"]["columnDefs"]
-    flat = []
-    for col in defs:
-        flat.extend(col.get("children", [col]))
-    shown = [c["field"] for c in flat if not c.get("hide")]
-    assert shown == ["business_name", "bayes_rating", "shares"]  # grid order
-
-
 def _export(client, dash_app, fmt, request, columns):
     button = f"partners-export-{fmt}"
     status, body = call(

@@ -125,7 +125,8 @@ CALLBACKS: dict[tuple[str, ...], CallbackRow] = {
     ("partners-grid.getRowsResponse", "partners-count.children"): CallbackRow(PARTNERS_PAGE),
     # clientside (the grid's sort and page into the address); never runs on the server
     ("partners-list-state.data",): CallbackRow(PARTNERS_PAGE),
-    ("partners-grid.columnDefs",): CallbackRow(PARTNERS_PAGE),
+    # clientside (the column chooser shows and hides the grid's columns, keeps the choice)
+    ("partners-columns.value", "partners-columns-choice.data"): CallbackRow(PARTNERS_PAGE),
     ("partners-download.data", "partners-export-result.children"): CallbackRow(PARTNERS_PAGE),
     # /partners/<id>
     ("partner-detail-url.search",): CallbackRow(PARTNER_DETAIL_PAGE),
