@@ -8,7 +8,8 @@ Starts ``gunicorn -c gunicorn.conf.py app:server`` on the database (built before
 ``flask --app app demo-data --leads N``), waits for ``/healthz``, then for each level runs
 ``locust`` headless (``locustfile.py``: 4 managers : 1 privacy officer replaying the recorded
 traffic in ``traffic/``) and reports per request kind: requests per second, errors, p50, p95,
-p99 (ms), and the CPU each gunicorn worker used (% of one core, from ``psutil``). Then:
+p99 (ms), and the CPU a gunicorn worker used on average (% of one core, from ``psutil``; workers
+replaced during the level count too). Then:
 
 * ``--slow-clients``: the middle level again with four clients each sending a request body one
   byte every 2 s (POST ``/login`` with a 4 000-byte ``Content-Length``) for the whole run;
@@ -78,19 +79,19 @@ def start_gunicorn(database_url: str, port: int, log: Path) -> subprocess.Popen:
     raise SystemExit(f"gunicorn did not become healthy; see {log}")
 
 
-def workers(proc: subprocess.Popen) -> list[psutil.Process]:
-    return psutil.Process(proc.pid).children()
-
-
-def cpu_seconds(procs: list[psutil.Process]) -> dict[int, float]:
-    out = {}
-    for p in procs:
+def workers_cpu(proc: subprocess.Popen) -> float:
+    """CPU seconds of all gunicorn workers so far: the live ones plus those gunicorn has
+    already replaced (``max_requests``) and reaped, which count in the master's children."""
+    master = psutil.Process(proc.pid)
+    reaped = master.cpu_times()
+    total = reaped.children_user + reaped.children_system
+    for p in master.children():
         try:
             t = p.cpu_times()
-            out[p.pid] = t.user + t.system
+            total += t.user + t.system
         except psutil.NoSuchProcess:
-            pass
-    return out
+            pass  # exited between the listing and the read: counted with the reaped next time
+    return total
 
 
 def run_locust(port: int, users: int, seconds: int, prefix: Path) -> None:
@@ -147,12 +148,12 @@ def children_cpu() -> float:
 
 
 def level(proc, port: int, users: int, seconds: int, out: Path, label: str) -> dict:
-    procs = workers(proc)
-    before, started, locust_before = cpu_seconds(procs), time.monotonic(), children_cpu()
+    before, started, locust_before = workers_cpu(proc), time.monotonic(), children_cpu()
     run_locust(port, users, seconds, out / label)
     wall = time.monotonic() - started
-    after, locust_cpu = cpu_seconds(procs), children_cpu() - locust_before
-    cpu = [round(100 * (after[p] - before[p]) / wall) for p in before if p in after]
+    after, locust_cpu = workers_cpu(proc), children_cpu() - locust_before
+    count = len(psutil.Process(proc.pid).children())
+    cpu = round(100 * (after - before) / wall / max(count, 1))
     result = {
         "label": label,
         "users": users,
@@ -165,7 +166,7 @@ def level(proc, port: int, users: int, seconds: int, out: Path, label: str) -> d
     total = next(r for r in result["stats"] if r["kind"] == "Aggregated")
     print(
         f"{label}: {total['rps']} req/s, {total['errors']} errors, p95 {total['p95']} ms, "
-        f"CPU per worker {cpu} %, Locust {result['locust_cpu']} %, "
+        f"CPU per worker {cpu} % (mean of {count}), Locust {result['locust_cpu']} %, "
         f"load average {result['load_average_after']}",
         flush=True,
     )
@@ -314,7 +315,7 @@ def readme_table(results: dict) -> str:
     )
     lines.append(
         "| CPU per worker (% of a core) | "
-        + " | ".join(" ".join(str(c) for c in run["cpu_per_worker"]) for run in runs)
+        + " | ".join(str(run["cpu_per_worker"]) for run in runs)
         + " |"
     )
     lines.append(
