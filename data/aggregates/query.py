@@ -7,9 +7,10 @@ homeowner dimensions, per category codes and month, the leads whose homeowner's 
 in the same cell was in a given month: a homeowner with leads in a cell during a period is
 counted by the one whose previous lead is before the period (or before its month, quarter or
 year). So each inner cell and each margin is a sum over the rows of its own combination
-(:func:`cell_counts`), less what the excluded people contributed, computed from their own
-``aggregate_cell`` rows the same way. The age band is grouped from the birth-year code in SQL,
-for the period's last year.
+(:func:`cell_counts`), less what the people with a standing objection contributed (erased
+people have no rows), computed in Python from their own ``aggregate_cell`` rows, read once per
+table (:func:`_objecting_rows`). The age band is grouped from the birth-year code in SQL, for
+the period's last year.
 
 Dimensions a row sums over carry ``Total``.
 
@@ -22,11 +23,11 @@ decided at read time. :func:`eligible` and :func:`in_period` are the same rules 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
 from functools import cache
 from itertools import combinations
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BigInteger,
@@ -37,14 +38,12 @@ from sqlalchemy import (
     case,
     cast,
     func,
-    literal,
     or_,
     select,
     union,
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.selectable import Subquery
 
 from data.aggregates.cells import (
     CELL_SOURCE,
@@ -52,10 +51,12 @@ from data.aggregates.cells import (
     CUBE_KEYS,
     KEY_OF,
     NO_BIRTH_YEAR,
+    NO_PREVIOUS,
+    SOURCE_SUMS,
     aggregate_cell,
     aggregate_cube,
     code_labels,
-    contributions,
+    cube_code,
     cube_source,
     flag,
     month_index,
@@ -71,9 +72,9 @@ OBJECTION_VOID = ("denied", "duplicate", "unverified")
 Cell = tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Counts:
-    """The additive quantities of one cell."""
+class Counts(NamedTuple):
+    """The additive quantities of one cell (a named tuple: a table makes up to ~11 000, and
+    a frozen dataclass's constructor took ~10 ms a thousand)."""
 
     homeowners: int
     leads: int
@@ -154,30 +155,30 @@ def _category(key: str, code: ColumnElement[int], year: int) -> ColumnElement[An
 
 
 @cache
-def _cube_sums(combo: tuple[str, ...], span: int | None, objecting: bool, year: int) -> Select:
+def _cube_sums(combo: tuple[str, ...], span: int | None, year: int) -> Select:
     """One combination's cells over the months bound as ``first`` and ``last``
     (:func:`month_index`), per time bucket (``span`` months; ``None``: the whole period): the
     homeowners counted in the period (their previous lead in the cell is before it) and in the
-    bucket (previous lead before the period or the bucket), and the additive sums. Read from
-    the cube, or (``objecting``) from the objecting people's contributions to it; age bands at
-    the end of ``year``. Built once per argument: assembling it took ~15 ms of Python.
+    bucket (previous lead before the period or the bucket), and the additive sums; age bands
+    at the end of ``year``. Built once per argument: assembling it took ~15 ms of Python.
 
     Two steps: the rows are summed per code (and month) first, in the cube's key order, so
     SQLite groups them as it reads them without a sort; only those sums are then grouped by
     category (birth years into age bands) and bucket. Grouping the rows by age band at once
     took twice as long on SQLite (a sort of every row of the period)."""
-    c = (_excluded_contributions(combo) if objecting else aggregate_cube).c
+    c = aggregate_cube.c
     first, last = bindparam("first", type_=Integer), bindparam("last", type_=Integer)
     codes = [c.c1, c.c2, c.c3]
     months = [] if span is None else [c.month]
-    in_bucket = literal(False) if span is None else c.prev < _bucket(c.month, span)
+    in_period = c.prev < first
+    bucketed = [] if span is None else [or_(in_period, c.prev < _bucket(c.month, span))]
     sums = ("leads", "hires", "completed", "rating_sum", "reviews")
     per_code = (
         select(
             *codes,
             *months,
-            func.sum(case((c.prev < first, c.leads), else_=0)).label("in_period"),
-            func.sum(case((or_(c.prev < first, in_bucket), c.leads), else_=0)).label("in_bucket"),
+            func.sum(case((in_period, c.leads), else_=0)).label("in_period"),
+            *(func.sum(case((b, c.leads), else_=0)).label("in_bucket") for b in bucketed),
             *(func.sum(c[name]).label(name) for name in sums),
         )
         .where(c.combo == COMBO_ID[combo], c.month >= first, c.month <= last)
@@ -194,23 +195,77 @@ def _cube_sums(combo: tuple[str, ...], span: int | None, objecting: bool, year: 
         # from the one row that a sum over no rows without a GROUP BY gives
         *(
             cast(func.coalesce(func.sum(p[name]), 0), BigInteger)
-            for name in ("in_period", "in_bucket", *sums)
+            # without time buckets the bucket is the period: the same count, summed once
+            for name in ("in_period", "in_period" if span is None else "in_bucket", *sums)
         ),
     ).group_by(*keys, *buckets)
 
 
-def _bucket(month: ColumnElement[int], span: int) -> ColumnElement[int]:
-    """The first month (index) of the time bucket of ``span`` months that ``month`` is in."""
+def _bucket(month: Any, span: int) -> Any:
+    """The first month (index) of the time bucket of ``span`` months that ``month`` is in (a
+    column or an integer)."""
     return month if span == 1 else month - month % span
 
 
+#: Where a row of :func:`_objecting_rows` holds each cube key's code, the lead's sums and the
+#: age band (after :func:`cells.cube_source`'s columns).
+_AT = {key: 3 + i for i, key in enumerate(CUBE_KEYS)}
+_SUMS_AT = slice(3 + len(CUBE_KEYS), 3 + len(CUBE_KEYS) + len(SOURCE_SUMS))
+_AGE_BAND_AT = 3 + len(CUBE_KEYS) + len(SOURCE_SUMS) + 1
+
+
 @cache
-def _excluded_contributions(combo: tuple[str, ...]) -> Subquery:
-    """What the objecting people's ``aggregate_cell`` rows contribute to one combination of
-    the cube (erased people have no rows: ``cells.source_rows``). Built once per combination:
-    assembling it took ~5 ms of Python per margin."""
-    excluded = aggregate_cell.c.homeowner_id.in_(objecting_ids())
-    return contributions(cube_source(excluded, combo).cte("cube_source"), [combo]).subquery()
+def _objecting_rows(year: int) -> Select:
+    """The ``aggregate_cell`` rows of the people with a standing objection as the cube codes
+    them (:func:`cells.cube_source`: homeowner, lead, month index, every key's code, the sums),
+    plus the age band at the end of ``year``, in homeowner, month and lead order. One
+    statement for every table: their contributions to each combination are computed from
+    these few rows in Python (:func:`_excluded_rows`). Per combination in SQL, the
+    contributions' window and category codes were 8 statements a table, and ~0.4 s of Python
+    to assemble and compile in each new process."""
+    objecting = aggregate_cell.c.homeowner_id.in_(objecting_ids())
+    age_band = _category("birth_year", cube_code("birth_year"), year)
+    return (
+        cube_source(objecting)
+        .add_columns(age_band.label("age_band"))
+        .order_by(aggregate_cell.c.homeowner_id, "m", aggregate_cell.c.lead_id)
+    )
+
+
+def _excluded_rows(
+    rows: Sequence[tuple], combo: tuple[str, ...], span: int | None, first: int, last: int
+) -> list[tuple]:
+    """What the objecting people's ``rows`` (:func:`_objecting_rows`) contribute to one
+    combination's cells, one row per lead of the period, shaped like :func:`_cube_sums`'
+    rows: the categories (codes; the age band for a birth year), the bucket, whether the lead
+    counts its homeowner in the period and in the bucket, then the lead's sums. The previous
+    lead of the same homeowner in the same cell is found as ``cells.contributions`` finds it
+    (month, then lead order)."""
+    at = [_AT[key] for key in combo]
+    shown = [_AGE_BAND_AT if key == "birth_year" else _AT[key] for key in combo]
+    previous: dict[tuple, int] = {}
+    out = []
+    for row in rows:
+        cell = (row[0], *(row[i] for i in at))
+        month = row[2]
+        prev = previous.get(cell, NO_PREVIOUS)
+        previous[cell] = month
+        if not first <= month <= last:
+            continue
+        in_period = prev < first
+        in_bucket = in_period or (span is not None and prev < _bucket(month, span))
+        bucket = () if span is None else (_bucket(month, span),)
+        out.append(
+            (
+                *(row[i] for i in shown),
+                *bucket,
+                int(in_period),
+                int(in_bucket),
+                1,
+                *row[_SUMS_AT],
+            )
+        )
+    return out
 
 
 def cell_counts(
@@ -225,15 +280,16 @@ def cell_counts(
     (``Total`` where the row sums over a dimension). Cells absent from the result are empty.
 
     Read from ``aggregate_cube`` (:mod:`data.aggregates.cells`): each margin (and the inner
-    cells) is one combination's rows, less what the excluded people (erased, objecting)
-    contributed to them, computed from their ``aggregate_cell`` rows the same way the cube
-    was. ``with_ratings`` is kept for callers; the ratings are precomputed per lead."""
+    cells) is one combination's rows, less what the people with a standing objection
+    contributed to them (:func:`_excluded_rows`; erased people have no rows). ``with_ratings``
+    is kept for callers; the ratings are precomputed per lead."""
     del with_ratings
     n = len(dims)
     times = [i for i, d in enumerate(dims) if d in TIME_SPANS]
     span = TIME_SPANS[dims[times[0]]] if times else None
     keyed = [i for i in range(n) if i not in times]
     bounds = {"first": month_index(period.first), "last": month_index(period.last)}
+    objecting = tuples_of(session.execute(_objecting_rows(period.last.year)))
     sums: dict[Cell, list[int]] = {}
     for size in range(len(keyed) + 1):
         for kept in combinations(keyed, size):
@@ -242,9 +298,10 @@ def cell_counts(
             at = [next(i for i in kept if KEY_OF[dims[i]] == k) for k in combo]
             year = period.last.year if "birth_year" in combo else 0
             labels = [(i, _labels(k, vocab)) for i, k in zip(at, combo, strict=True)]
-            for sign, objecting in ((1, False), (-1, True)):
-                query = _cube_sums(combo, span, objecting, year)
-                for row in tuples_of(session.execute(query, bounds)):
+            counted = tuples_of(session.execute(_cube_sums(combo, span, year), bounds))
+            excluded = _excluded_rows(objecting, combo, span, bounds["first"], bounds["last"])
+            for sign, rows in ((1, counted), (-1, excluded)):
+                for row in rows:
                     cell = [TOTAL] * n
                     for j, (i, names_of) in enumerate(labels):
                         cell[i] = row[j] if names_of is None else names_of.get(row[j], OTHER)
