@@ -24,11 +24,13 @@ released; 41 of 71 homeowners sit in hidden inner cells.
 
 from __future__ import annotations
 
+import hashlib
+
 import pandas as pd
 import pytest
 
 from data.aggregates.dimensions import TOTAL, BadSpec
-from data.aggregates.table import Refused, build_table, configured_k
+from data.aggregates.table import Refused, build_table, configured_k, result_digest
 from data.db import session_scope
 from data.models import Setting
 from tests.aggregates_support import build_world
@@ -140,3 +142,24 @@ def test_a_table_too_fine_is_refused_with_a_reason(db):
     spec = _spec(("city", "month", "channel"), "leads", first=(2016, 1), last=(2025, 12))
     with session_scope() as s, pytest.raises(BadSpec, match="cells"):
         build_table(s, spec)
+
+
+def test_the_result_digest_keeps_the_ledgers_format():
+    """The ledger's digest is SHA-256 of this exact JSON (sorted keys, whole numbers as
+    decimal text, missing values as null), written out by hand: a digest recorded by an
+    earlier release must still match the same table."""
+    spec = _spec(("province",), "homeowners", k=10)
+    frame = pd.DataFrame(
+        [("Gauteng", 12, "released"), ("Limpopo", None, "suppressed"), (TOTAL, 19, "released")],
+        columns=["province", "value", "status"],
+    )
+    frame["value"] = frame["value"].astype("Int64")
+    text = (
+        '{"rows": [["Gauteng", "12", "released"], ["Limpopo", null, "suppressed"], '
+        '["Total", "19", "released"]], "spec": {"dims": ["province"], "from": "2025-01", '
+        '"k": 10, "measure": "homeowners", "rounded": false, "to": "2025-12"}}'
+    )
+    assert result_digest(spec, frame) == hashlib.sha256(text.encode()).hexdigest()
+    shares = frame.assign(value=pd.array([0.25, None, 0.5], dtype="Float64"))
+    text = text.replace('"12"', "0.25").replace('"19"', "0.5")
+    assert result_digest(spec, shares) == hashlib.sha256(text.encode()).hexdigest()
