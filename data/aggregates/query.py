@@ -49,6 +49,7 @@ from data.aggregates.cells import (
     CELL_SOURCE,
     COMBO_ID,
     CUBE_KEYS,
+    CUBE_SUMS,
     KEY_OF,
     NO_BIRTH_YEAR,
     NO_PREVIOUS,
@@ -155,12 +156,16 @@ def _category(key: str, code: ColumnElement[int], year: int) -> ColumnElement[An
 
 
 @cache
-def _cube_sums(combo: tuple[str, ...], span: int | None, year: int) -> Select:
+def _cube_sums(
+    combo: tuple[str, ...], span: int | None, year: int, sums: tuple[str, ...]
+) -> Select:
     """One combination's cells over the months bound as ``first`` and ``last``
     (:func:`month_index`), per time bucket (``span`` months; ``None``: the whole period): the
     homeowners counted in the period (their previous lead in the cell is before it) and in the
-    bucket (previous lead before the period or the bucket), and the additive sums; age bands
-    at the end of ``year``. Built once per argument: assembling it took ~15 ms of Python.
+    bucket (previous lead before the period or the bucket), and the additive ``sums`` the
+    measure needs (each one more aggregate over every row read: a homeowners table with all
+    five took twice as long on SQLite); age bands at the end of ``year``. Built once per
+    argument: assembling it took ~15 ms of Python.
 
     Two steps: the rows are summed per code (and month) first, in the cube's key order, so
     SQLite groups them as it reads them without a sort; only those sums are then grouped by
@@ -172,7 +177,6 @@ def _cube_sums(combo: tuple[str, ...], span: int | None, year: int) -> Select:
     months = [] if span is None else [c.month]
     in_period = c.prev < first
     bucketed = [] if span is None else [or_(in_period, c.prev < _bucket(c.month, span))]
-    sums = ("leads", "hires", "completed", "rating_sum", "reviews")
     per_code = (
         select(
             *codes,
@@ -210,7 +214,9 @@ def _bucket(month: Any, span: int) -> Any:
 #: Where a row of :func:`_objecting_rows` holds each cube key's code, the lead's sums and the
 #: age band (after :func:`cells.cube_source`'s columns).
 _AT = {key: 3 + i for i, key in enumerate(CUBE_KEYS)}
-_SUMS_AT = slice(3 + len(CUBE_KEYS), 3 + len(CUBE_KEYS) + len(SOURCE_SUMS))
+_SUMS_AT = 3 + len(CUBE_KEYS)
+#: The cube's sums but the lead count, from the lead's own columns (``cells.SOURCE_SUMS``).
+_SUM_AT = {name: _SUMS_AT + i for i, name in enumerate(CUBE_SUMS[1:])}
 _AGE_BAND_AT = 3 + len(CUBE_KEYS) + len(SOURCE_SUMS) + 1
 
 
@@ -233,16 +239,23 @@ def _objecting_rows(year: int) -> Select:
 
 
 def _excluded_rows(
-    rows: Sequence[tuple], combo: tuple[str, ...], span: int | None, first: int, last: int
+    rows: Sequence[tuple],
+    combo: tuple[str, ...],
+    span: int | None,
+    bounds: Mapping[str, int],
+    sums: tuple[str, ...],
 ) -> list[tuple]:
     """What the objecting people's ``rows`` (:func:`_objecting_rows`) contribute to one
     combination's cells, one row per lead of the period, shaped like :func:`_cube_sums`'
     rows: the categories (codes; the age band for a birth year), the bucket, whether the lead
-    counts its homeowner in the period and in the bucket, then the lead's sums. The previous
+    counts its homeowner in the period and in the bucket, then the lead's ``sums``. The previous
     lead of the same homeowner in the same cell is found as ``cells.contributions`` finds it
     (month, then lead order)."""
     at = [_AT[key] for key in combo]
     shown = [_AGE_BAND_AT if key == "birth_year" else _AT[key] for key in combo]
+    first, last = bounds["first"], bounds["last"]
+    # where a row holds each sum's own value (None: leads, one per row)
+    taken = [_SUM_AT.get(name) for name in sums]
     previous: dict[tuple, int] = {}
     out = []
     for row in rows:
@@ -261,8 +274,7 @@ def _excluded_rows(
                 *bucket,
                 int(in_period),
                 int(in_bucket),
-                1,
-                *row[_SUMS_AT],
+                *(1 if at is None else row[at] for at in taken),
             )
         )
     return out
@@ -274,23 +286,23 @@ def cell_counts(
     period: Period,
     vocab: Names,
     *,
-    with_ratings: bool = False,
+    sums: Sequence[str] = CUBE_SUMS,
 ) -> dict[Cell, Counts]:
     """Counts of every cell and margin that has any lead, keyed by the cell's values
     (``Total`` where the row sums over a dimension). Cells absent from the result are empty.
 
     Read from ``aggregate_cube`` (:mod:`data.aggregates.cells`): each margin (and the inner
     cells) is one combination's rows, less what the people with a standing objection
-    contributed to them (:func:`_excluded_rows`; erased people have no rows). ``with_ratings``
-    is kept for callers; the ratings are precomputed per lead."""
-    del with_ratings
+    contributed to them (:func:`_excluded_rows`; erased people have no rows). Only the
+    additive ``sums`` named are read (the others are 0): a table needs one or two."""
+    wanted = tuple(name for name in CUBE_SUMS if name in sums)
     n = len(dims)
     times = [i for i, d in enumerate(dims) if d in TIME_SPANS]
     span = TIME_SPANS[dims[times[0]]] if times else None
     keyed = [i for i in range(n) if i not in times]
     bounds = {"first": month_index(period.first), "last": month_index(period.last)}
     objecting = tuples_of(session.execute(_objecting_rows(period.last.year)))
-    sums: dict[Cell, list[int]] = {}
+    totals: dict[Cell, list[int]] = {}
     for size in range(len(keyed) + 1):
         for kept in combinations(keyed, size):
             chosen = {KEY_OF[dims[i]] for i in kept}
@@ -298,22 +310,31 @@ def cell_counts(
             at = [next(i for i in kept if KEY_OF[dims[i]] == k) for k in combo]
             year = period.last.year if "birth_year" in combo else 0
             labels = [(i, _labels(k, vocab)) for i, k in zip(at, combo, strict=True)]
-            counted = tuples_of(session.execute(_cube_sums(combo, span, year), bounds))
-            excluded = _excluded_rows(objecting, combo, span, bounds["first"], bounds["last"])
+            query = _cube_sums(combo, span, year, wanted)
+            counted = tuples_of(session.execute(query, bounds))
+            excluded = _excluded_rows(objecting, combo, span, bounds, wanted)
             for sign, rows in ((1, counted), (-1, excluded)):
                 for row in rows:
                     cell = [TOTAL] * n
                     for j, (i, names_of) in enumerate(labels):
                         cell[i] = row[j] if names_of is None else names_of.get(row[j], OTHER)
-                    in_period, in_bucket, *additive = row[-7:]
+                    in_period, in_bucket, *additive = row[len(row) - 2 - len(wanted) :]
                     if sign < 0:
                         in_period, in_bucket = -in_period, -in_bucket
                         additive = [-v for v in additive]
-                    _add(sums, tuple(cell), in_period, additive)
+                    _add(totals, tuple(cell), in_period, additive)
                     if times:
                         cell[times[0]] = _time_label(dims[times[0]], row[len(combo)])
-                        _add(sums, tuple(cell), in_bucket, additive)
-    return {cell: Counts(*acc) for cell, acc in sums.items() if acc[1]}
+                        _add(totals, tuple(cell), in_bucket, additive)
+    # a cell with a lead in the period counts its homeowner (by their first lead there)
+    return {cell: _counts(acc, wanted) for cell, acc in totals.items() if acc[0]}
+
+
+def _counts(acc: list[int], wanted: tuple[str, ...]) -> Counts:
+    if len(wanted) == len(CUBE_SUMS):
+        return Counts(*acc)
+    read = dict(zip(wanted, acc[1:], strict=True))
+    return Counts(acc[0], *(read.get(name, 0) for name in CUBE_SUMS))
 
 
 def _add(sums: dict[Cell, list[int]], cell: Cell, homeowners: int, additive: list[int]) -> None:

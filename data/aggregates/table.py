@@ -165,6 +165,18 @@ class AggregateTable:
     digest: str = field(default="")
 
 
+#: The additive sums each measure reads (:func:`_value`, :func:`_denominator`); the homeowner
+#: count, which every table's suppression judges, is always read.
+_SUMS: dict[str, tuple[str, ...]] = {
+    "homeowners": (),
+    "leads": ("leads",),
+    "hires": ("hires",),
+    "completed": ("completed",),
+    "share_hired": ("leads", "hires"),
+    "avg_rating": ("rating_sum", "reviews"),
+}
+
+
 def _value(measure: str, c: Counts) -> float | int | None:
     if measure == "homeowners":
         return c.homeowners
@@ -203,9 +215,7 @@ def build_table(session: Session, spec: Spec, *, now: datetime | None = None) ->
             "coarser dimensions (region rather than city, quarter rather than month) or a "
             "shorter period."
         )
-    counts = cell_counts(
-        session, spec.dims, spec.period, vocab, with_ratings=spec.measure == "avg_rating"
-    )
+    counts = cell_counts(session, spec.dims, spec.period, vocab, sums=_SUMS[spec.measure])
     values = [list(DIMENSIONS[d].values(spec.period, vocab)) for d in spec.dims]
     for cell in counts:  # defensive: a value outside the fixed list still gets a row
         for j, v in enumerate(cell):
