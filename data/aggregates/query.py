@@ -27,6 +27,7 @@ from dataclasses import replace
 from datetime import date
 from functools import cache
 from itertools import combinations
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -326,15 +327,10 @@ def cell_counts(
                     if times:
                         cell[times[0]] = _time_label(dims[times[0]], row[len(combo)])
                         _add(totals, tuple(cell), in_bucket, additive)
-    # a cell with a lead in the period counts its homeowner (by their first lead there)
-    return {cell: _counts(acc, wanted) for cell, acc in totals.items() if acc[0]}
-
-
-def _counts(acc: list[int], wanted: tuple[str, ...]) -> Counts:
-    if len(wanted) == len(CUBE_SUMS):
-        return Counts(*acc)
-    read = dict(zip(wanted, acc[1:], strict=True))
-    return Counts(acc[0], *(read.get(name, 0) for name in CUBE_SUMS))
+    # a cell with a lead in the period counts its homeowner (by their first lead there);
+    # the sums not read are 0 (the last of each padded list)
+    pick = itemgetter(0, *(1 + wanted.index(n) if n in wanted else -1 for n in CUBE_SUMS))
+    return {cell: Counts._make(pick([*acc, 0])) for cell, acc in totals.items() if acc[0]}
 
 
 def _add(sums: dict[Cell, list[int]], cell: Cell, homeowners: int, additive: list[int]) -> None:
