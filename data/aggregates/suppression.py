@@ -175,6 +175,20 @@ def _candidates(
     return flat, valid
 
 
+def _coordinates(
+    cells: Sequence[Cell], position: Sequence[Mapping[str, int]]
+) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """The cells' positions on the dense axes, one array per dimension (for indexing), of the
+    cells whose every value is on its axis, and which cells those are. Column by column: a
+    tuple per cell took ~40 ms at 11 000 cells."""
+    if not cells:
+        return tuple(np.zeros(0, dtype=np.int64) for _ in position), np.zeros(0, dtype=bool)
+    by_dimension = zip(position, zip(*cells, strict=True), strict=True)
+    columns = np.array([[axis.get(v, -1) for v in col] for axis, col in by_dimension], np.int64)
+    known = (columns >= 0).all(axis=0)
+    return tuple(columns[:, known]), known
+
+
 def suppress(
     values: Sequence[Sequence[str]],
     homeowners: Mapping[Cell, int],
@@ -203,15 +217,9 @@ def suppress(
     shape = tuple(len(axis) for axis in axes)
     size = np.zeros(shape, dtype=np.int64)
     primary = np.zeros(shape, dtype=bool)
-    for cells, hidden in ((homeowners.items(), False), (((c, 0) for c in also_primary), True)):
-        for cell, n in cells:
-            at = tuple(position[j].get(v) for j, v in enumerate(cell))
-            if None in at:
-                continue
-            if hidden:
-                primary[at] = True
-            else:
-                size[at] = n
+    at, known = _coordinates(list(homeowners), position)
+    size[at] = np.fromiter(homeowners.values(), dtype=np.int64, count=len(homeowners))[known]
+    primary[_coordinates(list(also_primary), position)[0]] = True
     primary = (primary | (size < k)) & (size > 0)
     flat_primaries = np.flatnonzero(primary.ravel())
     flat_primaries = flat_primaries[np.argsort(size.ravel()[flat_primaries], kind="stable")]

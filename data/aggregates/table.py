@@ -217,10 +217,9 @@ def build_table(session: Session, spec: Spec, *, now: datetime | None = None) ->
         )
     counts = cell_counts(session, spec.dims, spec.period, vocab, sums=_SUMS[spec.measure])
     values = [list(DIMENSIONS[d].values(spec.period, vocab)) for d in spec.dims]
-    for cell in counts:  # defensive: a value outside the fixed list still gets a row
-        for j, v in enumerate(cell):
-            if v != TOTAL and v not in values[j]:
-                values[j].append(v)
+    for j, seen in enumerate(zip(*counts, strict=True)):  # defensive: a value off the list
+        known = {*values[j], TOTAL}  # still gets a row
+        values[j].extend(v for v in dict.fromkeys(seen) if v not in known)
     homeowners = {cell: c.homeowners for cell, c in counts.items()}
     measure = MEASURES[spec.measure]
     thin = [
