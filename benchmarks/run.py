@@ -21,6 +21,7 @@ Without ``--database-url`` the database is an SQLite file ``/tmp/pod-bench/leads
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import json
 import os
@@ -254,6 +255,10 @@ def main(argv: list[str] | None = None) -> int:
     database = engine.dialect.name
 
     cases, failed = discover(ctx, args.only)
+    # as a worker of the app does once it has started (app.create_dash): what is built so far
+    # lives as long as the process, so the cyclic collector's full passes inside a timed call
+    # walk only what the calls made (an aggregate table of 11 000 cells: ~75 → ~15 ms)
+    gc.freeze()
     machine = "busy" if args.busy else "quiet"
     print(f"{machine} machine ({os.cpu_count()} cores), {args.runs} run(s) of {args.repeat}")
     with cpu_hog(args.busy):
