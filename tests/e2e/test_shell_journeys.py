@@ -8,6 +8,8 @@ import pytest
 
 from tests.e2e.conftest import E2E_USERS, login_as
 
+WAIT = 30_000  # ms: a view on a busy CI machine
+
 
 def test_login_lands_on_the_requested_page_and_logout_ends_the_session(new_page, live_server):
     page = new_page()
@@ -80,6 +82,11 @@ def test_the_content_security_policy_is_enforced_and_the_grid_still_formats(page
     )
     assert blocked is True
     page.goto("/partners")
-    page.wait_for_selector("#partners-grid .ag-cell")
+    # the grid draws its rows' cells empty while their values are on the way: wait for text
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('#partners-grid .ag-cell')]
+                   .some(c => c.innerText.trim() !== '')""",
+        timeout=WAIT,
+    )
     assert any(c.strip() for c in page.locator("#partners-grid .ag-cell").all_inner_texts())
     assert [e for e in console.errors if "Content Security Policy" in e]
