@@ -67,7 +67,7 @@ def rebuild_cube(conn: Connection, combos: Sequence[tuple[str, ...]] = COMBOS) -
         # of (lead keys + homeowner keys) is the previous one in the cell of the lead keys
         leads_part = tuple(k for k in combo if k in LEAD_KEYS)
         if leads_part not in previous:
-            previous[leads_part] = _previous_months(col, [col[k] for k in leads_part], several)
+            previous[leads_part] = previous_months(col, [col[k] for k in leads_part], several)
         prev = previous[leads_part]
         key = np.stack([*codes, col["m"], prev])
         low = key.min(axis=1, keepdims=True)
@@ -81,13 +81,14 @@ def rebuild_cube(conn: Connection, combos: Sequence[tuple[str, ...]] = COMBOS) -
         _write(conn, values)
 
 
-def _previous_months(
+def previous_months(
     col: dict[str, np.ndarray], keys: list[np.ndarray], several: np.ndarray
 ) -> np.ndarray:
     """Per row, the month of the same homeowner's previous lead with the same ``keys`` (in
     month, lead id order), else ``NO_PREVIOUS``; only the rows in ``several`` (sorted by
-    month and lead id) can have one. A stable sort by (homeowner, keys) packed into one
-    integer keeps that order within each group."""
+    month and lead id) can have one (also used by ``query._excluded_rows`` for the people a
+    table subtracts). A stable sort by (homeowner, keys) packed into one integer keeps that
+    order within each group."""
     prev = np.full(len(col["m"]), NO_PREVIOUS, dtype=np.int64)
     if len(several) < 2:
         return prev

@@ -30,6 +30,7 @@ from itertools import combinations
 from operator import itemgetter
 from typing import Any, NamedTuple
 
+import numpy as np
 from sqlalchemy import (
     BigInteger,
     Integer,
@@ -53,7 +54,6 @@ from data.aggregates.cells import (
     CUBE_SUMS,
     KEY_OF,
     NO_BIRTH_YEAR,
-    NO_PREVIOUS,
     SOURCE_SUMS,
     aggregate_cell,
     aggregate_cube,
@@ -63,6 +63,7 @@ from data.aggregates.cells import (
     flag,
     month_index,
 )
+from data.aggregates.cube_rebuild import previous_months
 from data.aggregates.dimensions import DIMENSIONS, OTHER, TOTAL, Names, Period, time_label
 from data.models import Homeowner, Lead, PrivacyRequest, ServiceType, Trade
 from data.sqlfuncs import tuples_of
@@ -212,20 +213,11 @@ def _bucket(month: Any, span: int) -> Any:
     return month if span == 1 else month - month % span
 
 
-#: Where a row of :func:`_objecting_rows` holds each cube key's code, the lead's sums and the
-#: age band (after :func:`cells.cube_source`'s columns).
-_AT = {key: 3 + i for i, key in enumerate(CUBE_KEYS)}
-_SUMS_AT = 3 + len(CUBE_KEYS)
-#: The cube's sums but the lead count, from the lead's own columns (``cells.SOURCE_SUMS``).
-_SUM_AT = {name: _SUMS_AT + i for i, name in enumerate(CUBE_SUMS[1:])}
-_AGE_BAND_AT = 3 + len(CUBE_KEYS) + len(SOURCE_SUMS) + 1
-
-
 @cache
 def _objecting_rows(year: int) -> Select:
     """The ``aggregate_cell`` rows of the people with a standing objection as the cube codes
     them (:func:`cells.cube_source`: homeowner, lead, month index, every key's code, the sums),
-    plus the age band at the end of ``year``, in homeowner, month and lead order. One
+    plus the age band at the end of ``year`` (last), in homeowner, month and lead order. One
     statement for every table: their contributions to each combination are computed from
     these few rows in Python (:func:`_excluded_rows`). Per combination in SQL, the
     contributions' window and category codes were 8 statements a table, and ~0.4 s of Python
@@ -241,29 +233,33 @@ def _objecting_rows(year: int) -> Select:
 
 def _excluded_rows(
     rows: Sequence[tuple],
+    at: Mapping[str, int],
     combo: tuple[str, ...],
     span: int | None,
     bounds: Mapping[str, int],
     sums: tuple[str, ...],
 ) -> list[tuple]:
-    """What the objecting people's ``rows`` (:func:`_objecting_rows`) contribute to one
-    combination's cells, one row per lead of the period, shaped like :func:`_cube_sums`'
-    rows: the categories (codes; the age band for a birth year), the bucket, whether the lead
-    counts its homeowner in the period and in the bucket, then the lead's ``sums``. The previous
-    lead of the same homeowner in the same cell is found as ``cells.contributions`` finds it
-    (month, then lead order)."""
-    at = [_AT[key] for key in combo]
-    shown = [_AGE_BAND_AT if key == "birth_year" else _AT[key] for key in combo]
+    """What the objecting people's ``rows`` (:func:`_objecting_rows`; ``at``: each column's
+    position by name) contribute to one combination's cells, one row per lead of the period,
+    shaped like :func:`_cube_sums`' rows: the categories (codes; the age band for a birth
+    year), the bucket, whether the lead counts its homeowner in the period and in the bucket,
+    then the lead's ``sums``. The previous
+    lead of the same homeowner in the same cell is found by the rebuild's own rule
+    (``cube_rebuild.previous_months``)."""
+    if not rows:
+        return []
+    codes = np.array([row[: at["age_band"]] for row in rows], dtype=np.int64)
+    col = {name: codes[:, at[name]] for name in ("h", "lead", "m")}
+    in_order = np.lexsort((col["lead"], col["m"]))
+    prevs = previous_months(col, [codes[:, at[key]] for key in combo], in_order).tolist()
+    shown = [at["age_band" if key == "birth_year" else key] for key in combo]
+    # each sum's own value in a row: one lead, else the lead's column (cells.SOURCE_SUMS)
+    own = dict(zip(CUBE_SUMS[1:], SOURCE_SUMS, strict=True))
+    taken = [at[own[name]] if name in own else None for name in sums]
     first, last = bounds["first"], bounds["last"]
-    # where a row holds each sum's own value (None: leads, one per row)
-    taken = [_SUM_AT.get(name) for name in sums]
-    previous: dict[tuple, int] = {}
     out = []
-    for row in rows:
-        cell = (row[0], *(row[i] for i in at))
-        month = row[2]
-        prev = previous.get(cell, NO_PREVIOUS)
-        previous[cell] = month
+    for row, prev in zip(rows, prevs, strict=True):
+        month = row[at["m"]]
         if not first <= month <= last:
             continue
         in_period = prev < first
@@ -275,7 +271,7 @@ def _excluded_rows(
                 *bucket,
                 int(in_period),
                 int(in_bucket),
-                *(1 if at is None else row[at] for at in taken),
+                *(1 if i is None else row[i] for i in taken),
             )
         )
     return out
@@ -302,7 +298,9 @@ def cell_counts(
     span = TIME_SPANS[dims[times[0]]] if times else None
     keyed = [i for i in range(n) if i not in times]
     bounds = {"first": month_index(period.first), "last": month_index(period.last)}
-    objecting = tuples_of(session.execute(_objecting_rows(period.last.year)))
+    objecting_query = _objecting_rows(period.last.year)
+    objecting = tuples_of(session.execute(objecting_query))
+    columns = {name: i for i, name in enumerate(objecting_query.selected_columns.keys())}
     totals: dict[Cell, list[int]] = {}
     for size in range(len(keyed) + 1):
         for kept in combinations(keyed, size):
@@ -313,7 +311,7 @@ def cell_counts(
             labels = [(i, _labels(k, vocab)) for i, k in zip(at, combo, strict=True)]
             query = _cube_sums(combo, span, year, wanted)
             counted = tuples_of(session.execute(query, bounds))
-            excluded = _excluded_rows(objecting, combo, span, bounds, wanted)
+            excluded = _excluded_rows(objecting, columns, combo, span, bounds, wanted)
             for sign, rows in ((1, counted), (-1, excluded)):
                 for row in rows:
                     cell = [TOTAL] * n
