@@ -193,9 +193,9 @@ class Step:
 
 def serve_app() -> None:
     """The launcher the benchmark runs: ``python app.py``, plus SIGUSR1 → clear the cache."""
-    from data.query_cache import CACHE
+    from data.query_cache import clear_all
 
-    signal.signal(signal.SIGUSR1, lambda *_: CACHE.clear())
+    signal.signal(signal.SIGUSR1, lambda *_: clear_all())
     import app
 
     app.main()

@@ -39,13 +39,13 @@ from components.partner_figures import graph
 from components.url_state import PRESETS, clean_params
 from components.violation_list import violations_table
 from data.compliance.common import Window
-from data.compliance.monitor import RULE_BY_CODE, RULES, violation_counts, violation_records
+from data.compliance.monitor import RULE_BY_CODE, RULES, monitor_counts, violation_records
 from data.consent import coverage as cov
 from data.consent import trends
 from data.db import read_connection, session_scope
 from data.models import CONSENT_PURPOSES, SUBJECT_TYPES
 from data.privacy.optouts import PURPOSE_LABELS
-from data.timeutil import today, utcnow
+from data.timeutil import sa_text, today, utcnow
 from guard import current_role_can
 
 P = "consent"
@@ -271,8 +271,17 @@ def monitor(data: object) -> Any:
     if window is None:
         return messages.invalid_input("The monitor's period could not be read.")
     with session_scope() as session:
-        counts = violation_counts(session, window)
-    return [graph(f"{P}-violations", violations_chart(counts, RULE_LABELS)), monitor_table(counts)]
+        counts, counted_at = monitor_counts(session, window)
+    return [
+        graph(f"{P}-violations", violations_chart(counts, RULE_LABELS)),
+        monitor_table(counts),
+        html.P(
+            f"Counted at {sa_text(counted_at)}; the counts are shared by everyone who opens this"
+            " page for up to a minute.",
+            id=f"{P}-monitor-counted-at",
+            className="small text-muted mt-1",
+        ),
+    ]
 
 
 @callback(

@@ -156,8 +156,12 @@ def empty_all_tables(engine: Engine) -> None:
 
 @pytest.fixture
 def db(engine: Engine) -> Engine:
-    """An empty, migrated database for one test."""
+    """An empty, migrated database for one test (and empty result caches: their keys carry the
+    data version, which a new test's database can share with the last one's)."""
+    from data.query_cache import clear_all
+
     empty_all_tables(engine)
+    clear_all()
     return engine
 
 

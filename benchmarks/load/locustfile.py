@@ -6,7 +6,8 @@ credentials), then loops over its role's journey: for every page, the shell (``G
 ``/_dash-layout``, ``/_dash-dependencies``) and then each callback body the browser sent on
 that page, in the recorded order. Request kinds (Locust's "name") are ``shell`` and
 ``cb <page> <first output id>``, so the statistics are per kind. ``--think`` (seconds, default
-0) waits between pages.
+0) is the mean pause between pages, a person reading what the page shows: each pause is drawn
+uniformly from half to one and a half times it, so users started together do not stay in step.
 
 The users are ``FastHttpUser`` (geventhttpclient), not ``HttpUser`` (requests): Locust runs on
 the machine it measures, and ``requests`` cost about 2.5 ms of CPU per request there, several
@@ -16,6 +17,7 @@ times what geventhttpclient costs (``run.py`` reports Locust's own CPU).
 from __future__ import annotations
 
 import os
+import random
 import re
 from urllib.parse import urlencode
 
@@ -28,7 +30,7 @@ THINK = float(os.environ.get("LOAD_THINK_SECONDS", "0"))
 
 @events.init_command_line_parser.add_listener
 def _(parser) -> None:
-    parser.add_argument("--think", type=float, default=THINK, help="seconds between pages")
+    parser.add_argument("--think", type=float, default=THINK, help="mean seconds between pages")
 
 
 class Replayer(FastHttpUser):
@@ -62,7 +64,7 @@ class Replayer(FastHttpUser):
             for step in page_steps(self.traffic, path):
                 self.client.request(step.method, step.path, json=step.body, name=step.kind)
             if think:
-                self._sleep(think)
+                self._sleep(think * random.uniform(0.5, 1.5))
 
     def _sleep(self, seconds: float) -> None:
         import gevent

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import pandas as pd
 from sqlalchemy import Select, func, select
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from data.compliance import consent_rules, records
 from data.compliance.common import VIOLATION_COLUMNS, Window
 from data.erasure.retention import periods
+from data.query_cache import MONITOR_CACHE
 from data.sqlfuncs import month_start
 
 LIST_LIMIT = 500
@@ -91,6 +93,16 @@ def violation_counts(session: Session, w: Window) -> pd.DataFrame:
         query = select(period, func.count()).group_by(period).order_by(period)
         rows += [(rule.code, str(p), int(n)) for p, n in session.execute(query)]
     return pd.DataFrame(rows, columns=COUNT_COLUMNS)
+
+
+def monitor_counts(session: Session, w: Window) -> tuple[pd.DataFrame, datetime]:
+    """:func:`violation_counts` and the moment they were counted, shared by every viewer for up
+    to ``MONITOR_CACHE.ttl`` seconds (or until a rollup write bumps the data version): under
+    many users the monitor was the largest single cost per view. The page says when it counted."""
+    key = ("compliance-monitor", w.start_at, w.end_before)
+    return MONITOR_CACHE.get_or_compute(
+        session.connection(), key, lambda: (violation_counts(session, w), w.now)
+    )
 
 
 def violation_list(session: Session, code: str, w: Window, limit: int = LIST_LIMIT) -> pd.DataFrame:

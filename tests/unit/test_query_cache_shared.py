@@ -80,3 +80,54 @@ def test_an_unreachable_redis_is_a_miss_not_an_error(db, caplog):
     assert compute.calls == 3
     warnings = [r for r in caplog.records if r.name == "data.query_cache"]
     assert len(warnings) == 1  # once per failure streak, not once per request
+
+
+def _in_threads(db, cache: QueryCache, keys: list, compute) -> list:
+    """``cache.get_or_compute`` for each key at once, one thread and connection each."""
+    import threading
+
+    results: list = [None] * len(keys)
+
+    def one(i: int) -> None:
+        with db.connect() as conn:
+            results[i] = cache.get_or_compute(conn, keys[i], compute)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(keys))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return results
+
+
+def test_concurrent_misses_of_one_key_compute_it_once(db, monkeypatch):
+    """Eight threads ask for the same view at once: one computes, seven wait and share it."""
+    import time
+
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    compute = Counter()
+
+    def slow() -> pd.DataFrame:
+        time.sleep(0.3)
+        return compute()
+
+    results = _in_threads(db, QueryCache(), [("table", 7)] * 8, slow)
+    assert compute.calls == 1
+    assert all(r is results[0] for r in results) and results[0] is not None
+
+
+def test_misses_of_different_keys_are_not_serialised(db, monkeypatch):
+    """Two views computed at once each wait for the other inside their computation: if one
+    key's computation blocked another's, the barrier would break instead."""
+    import threading
+
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    barrier = threading.Barrier(2, timeout=5)
+    compute = Counter()
+
+    def meet() -> pd.DataFrame:
+        barrier.wait()
+        return compute()
+
+    results = _in_threads(db, QueryCache(), [("table", 1), ("table", 2)], meet)
+    assert compute.calls == 2 and all(r is not None for r in results)

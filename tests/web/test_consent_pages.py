@@ -307,3 +307,28 @@ def test_suppression_list_download(client_for, dash_app, db, world):
             select(AuditLog).where(AuditLog.action == "consent.suppression_list.export")
         ).all()
     assert len(logged) == 1 and logged[0].details["rows"] == 2
+
+
+def test_monitor_counts_are_shared_for_a_minute_and_say_when(client_for, dash_app, world, db):
+    """A second viewer within the cache's minute gets the first viewer's counts (and the time
+    they were counted); once the entry expires, a new violation is counted."""
+    from data.query_cache import MONITOR_CACHE
+
+    client = client_for("manager")
+    window = [(utcnow() - timedelta(days=30)).replace(microsecond=0).isoformat(),
+              utcnow().replace(microsecond=0).isoformat()]  # fmt: skip
+    first = _monitor(client, dash_app, window)
+    assert _cells(first.get_json())["consent-monitor-marketing_after_withdrawal"] == "1"
+    assert "Counted at " in first.get_data(as_text=True)
+    with session_scope(db) as s:  # a second marketing call after the withdrawal
+        interaction(s, utcnow() - timedelta(days=2), homeowner_id=world["person"],
+                    purpose="marketing")  # fmt: skip
+    shared = _monitor(client, dash_app, window)
+    assert _cells(shared.get_json())["consent-monitor-marketing_after_withdrawal"] == "1"
+    ttl = MONITOR_CACHE.ttl
+    MONITOR_CACHE.ttl = 0.0  # the minute has passed
+    try:
+        fresh = _monitor(client, dash_app, window)
+    finally:
+        MONITOR_CACHE.ttl = ttl
+    assert _cells(fresh.get_json())["consent-monitor-marketing_after_withdrawal"] == "2"
