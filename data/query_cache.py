@@ -94,6 +94,22 @@ class QueryCache:
             with self._lock:
                 self._flights.pop(full_key, None)
 
+    def put(self, conn: Connection, key: Hashable, value: Any) -> None:
+        """Store ``value`` for ``key`` at the current version (a recount made in the
+        background, :func:`data.compliance.monitor.monitor_counts`)."""
+        if not self.enabled:
+            return
+        full_key = (key, current_version(conn))
+        if not self.redis_url:
+            self._local_put(full_key, value)
+            return
+        import redis
+
+        try:
+            self._backend().set(shared_key(full_key), value, timeout=int(self.ttl))
+        except redis.RedisError as exc:
+            self._redis_failed(exc)
+
     def _local_get(self, full_key: Hashable) -> tuple[Any] | None:
         """``(value,)`` of a fresh entry, counted as a hit; None if there is none."""
         with self._lock:

@@ -9,21 +9,31 @@ them, for managers.
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
 from sqlalchemy import Select, func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from data.compliance import consent_rules, records
 from data.compliance.common import VIOLATION_COLUMNS, Window
+from data.db import session_scope
 from data.erasure.retention import periods
 from data.query_cache import MONITOR_CACHE
 from data.sqlfuncs import month_start
+from data.timeutil import utcnow
 
+logger = logging.getLogger(__name__)
 LIST_LIMIT = 500
+#: Counts older than this are recounted in the background (they expire at ``MONITOR_CACHE.ttl``).
+RECOUNT_AFTER = timedelta(seconds=30)
+_RECOUNTING: set[tuple] = set()
+_RECOUNTING_LOCK = threading.Lock()
 COUNT_COLUMNS = ["rule", "period", "violations"]
 RECORD_COLUMNS = ["at", "object_type", "object_id", "detail"]
 #: Records that are a person, or a person's own request: their numbers are for the people page.
@@ -98,11 +108,43 @@ def violation_counts(session: Session, w: Window) -> pd.DataFrame:
 def monitor_counts(session: Session, w: Window) -> tuple[pd.DataFrame, datetime]:
     """:func:`violation_counts` and the moment they were counted, shared by every viewer for up
     to ``MONITOR_CACHE.ttl`` seconds (or until a rollup write bumps the data version): under
-    many users the monitor was the largest single cost per view. The page says when it counted."""
+    many users the monitor was the largest single cost per view. The page says when it counted.
+
+    Counts older than :data:`RECOUNT_AFTER` are still served, and recounted in the background
+    for the next viewer, so a page that people keep opening never waits for a recount."""
     key = ("compliance-monitor", w.start_at, w.end_before)
-    return MONITOR_CACHE.get_or_compute(
+    counts, counted_at = MONITOR_CACHE.get_or_compute(
         session.connection(), key, lambda: (violation_counts(session, w), w.now)
     )
+    if w.now - counted_at > RECOUNT_AFTER:
+        recount_behind(key, w)
+    return counts, counted_at
+
+
+def recount_behind(key: tuple, w: Window) -> threading.Thread | None:
+    """Recount ``key``'s window on a thread of its own (one per key at a time in a process) and
+    store the result; None when a recount of it is already running."""
+    with _RECOUNTING_LOCK:
+        if key in _RECOUNTING:
+            return None
+        _RECOUNTING.add(key)
+
+    def recount() -> None:
+        try:
+            with session_scope() as session:
+                fresh = Window(w.start_at, w.end_before, utcnow())
+                MONITOR_CACHE.put(
+                    session.connection(), key, (violation_counts(session, fresh), fresh.now)
+                )
+        except SQLAlchemyError as exc:  # the next viewer counts it instead
+            logger.warning("compliance monitor: background recount failed: %s", exc)
+        finally:
+            with _RECOUNTING_LOCK:
+                _RECOUNTING.discard(key)
+
+    thread = threading.Thread(target=recount, name="monitor-recount", daemon=True)
+    thread.start()
+    return thread
 
 
 def violation_list(session: Session, code: str, w: Window, limit: int = LIST_LIMIT) -> pd.DataFrame:
