@@ -4,11 +4,11 @@
    figure drawn again (200–400 ms per scatter of a few thousand points at 1M leads, twice per
    page load). Skip the resize when the graph's box already has the size it was drawn at;
    a real change of size (a window resized, a collapsed panel opened) still relays it out.
-   Plotly is loaded later (assets/vendor/), so the wrapper is installed once the document's
-   scripts have all run, before Dash draws any graph. */
-document.addEventListener("DOMContentLoaded", function () {
+   Plotly is loaded after the page's scripts (02-plotly.js): the wrapper is installed as soon as
+   it has run, before dcc.Graph (which waits on the same promise, later) draws any graph. */
+Promise.resolve(window.Plotly).then(function (Plotly) {
   "use strict";
-  var plots = window.Plotly && window.Plotly.Plots;
+  var plots = Plotly && Plotly.Plots;
   if (!plots || plots.resize.sizeGuarded) {
     return;
   }
