@@ -187,7 +187,6 @@ def layout(**kwargs: Any) -> html.Div:
                         height="720px",
                         grid_options={
                             "tooltipShowDelay": 200,
-                            "suppressColumnVirtualisation": True,
                             "localeText": {
                                 "noRowsToShow": "No partner matches the filters or the "
                                 "search (see the line under the list)."
