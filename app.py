@@ -196,13 +196,11 @@ def _serve_regenerator_runtime_without_polyfills() -> None:
     feature it adds but one, the ``regeneratorRuntime`` global that Dash's compiled components
     call. That runtime alone (``assets/vendor/regenerator-runtime-0.14.1.js``, MIT, 25 KB) is
     loaded in its place, right after React (``external_scripts``)."""
-    for dependency in _dash_renderer._js_dist_dependencies:
+    for dependency in _dash_renderer._js_dist_dependencies:  # served locally: no external URLs
         for mode, paths in dependency["relative_package_path"].items():
             dependency["relative_package_path"][mode] = [
                 p for p in paths if not p.startswith("deps/polyfill@")
             ]
-        for mode, urls in dependency.get("external_url", {}).items():
-            dependency["external_url"][mode] = [u for u in urls if "/@babel/polyfill@" not in u]
 
 
 def _layout() -> Any:

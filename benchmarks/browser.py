@@ -16,11 +16,11 @@ Playwright) and times, per run:
 
 "Drawn" is measured in the page: a script added to every document notes, on every animation
 frame, when the page's figures (Plotly's laid-out figure object), grid rows or text (but not AG
-Grid's hidden screen-reader announcements) last
-changed, and counts the callback requests in flight. A step is over once its elements are
-there, no callback is running and nothing changed for ``--quiet`` ms; its time is the moment of
-the *last* change, from the navigation's start or from the click (recorded by a capturing
-listener, in ``sessionStorage`` so that it survives a full navigation).
+Grid's hidden screen-reader announcements) last changed, and counts the callback requests in
+flight. A step is over once its elements are there, no callback is running and nothing changed
+for ``--quiet`` ms; its time is the moment of the *last* change, from the navigation's start
+or from the click (recorded by a capturing listener, in ``sessionStorage`` so that it survives
+a full navigation).
 
 The server's result cache is cleared before every timed step (the app runs under a small
 launcher that clears it on SIGUSR1), so each step costs what it costs the first visitor of a

@@ -88,7 +88,7 @@ class QueryCache:
                     return found[0]
                 value = compute()
                 self.misses += 1
-                self._local_put(full_key, value)
+                self._store(full_key, value)
                 return value
         finally:
             with self._lock:
@@ -97,9 +97,12 @@ class QueryCache:
     def put(self, conn: Connection, key: Hashable, value: Any) -> None:
         """Store ``value`` for ``key`` at the current version (a recount made in the
         background, :func:`data.compliance.monitor.monitor_counts`)."""
-        if not self.enabled:
-            return
-        full_key = (key, current_version(conn))
+        if self.enabled:
+            self._store((key, current_version(conn)), value)
+
+    def _store(self, full_key: Hashable, value: Any) -> None:
+        """Keep ``value`` in Redis when it is configured (a failure is logged, not raised),
+        in this process otherwise."""
         if not self.redis_url:
             self._local_put(full_key, value)
             return
@@ -152,10 +155,7 @@ class QueryCache:
             return found
         value = compute()
         self.misses += 1
-        try:
-            self._backend().set(name, value, timeout=int(self.ttl))
-        except redis.RedisError as exc:
-            self._redis_failed(exc)
+        self._store(full_key, value)
         return value
 
     def clear(self) -> None:

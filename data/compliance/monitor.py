@@ -121,12 +121,12 @@ def monitor_counts(session: Session, w: Window) -> tuple[pd.DataFrame, datetime]
     return counts, counted_at
 
 
-def recount_behind(key: tuple, w: Window) -> threading.Thread | None:
-    """Recount ``key``'s window on a thread of its own (one per key at a time in a process) and
-    store the result; None when a recount of it is already running."""
+def recount_behind(key: tuple, w: Window) -> None:
+    """Recount ``key``'s window on a thread of its own and store the result; nothing when a
+    recount of it is already running in this process."""
     with _RECOUNTING_LOCK:
         if key in _RECOUNTING:
-            return None
+            return
         _RECOUNTING.add(key)
 
     def recount() -> None:
@@ -142,9 +142,7 @@ def recount_behind(key: tuple, w: Window) -> threading.Thread | None:
             with _RECOUNTING_LOCK:
                 _RECOUNTING.discard(key)
 
-    thread = threading.Thread(target=recount, name="monitor-recount", daemon=True)
-    thread.start()
-    return thread
+    threading.Thread(target=recount, name="monitor-recount", daemon=True).start()
 
 
 def violation_list(session: Session, code: str, w: Window, limit: int = LIST_LIMIT) -> pd.DataFrame:
