@@ -11,11 +11,13 @@ import re
 import unicodedata
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from data.db import session_scope
 from data.models import Homeowner, Review
-from data.redaction import redact
+from data.redaction import PHONE, detection_text, redact
 from tests.factories import add_lead, add_review, base_rows
 
 FIRST, LAST, STREET = "Thandi", "Nkosi", "12 Jacaranda Street"
@@ -142,3 +144,29 @@ def test_the_stored_twin_is_written_with_the_row_and_follows_a_name_correction(d
         assert s.scalar(select(Review.comment_redacted)) == (
             "[name removed] here: [phone removed], ask for [name removed]"
         )
+
+
+@given(st.text(max_size=60))
+@settings(max_examples=300, deadline=None)
+def test_detection_text_maps_each_character_on_its_own(text: str) -> None:
+    """The translation table gives, per character, what the phone matcher should see: a digit
+    for any decimal digit, ``-`` for any dash, a space for any letter, the character itself
+    (or its one-character NFKC form) otherwise; never a change of length."""
+    expected = []
+    for ch in text:
+        if ch in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d":
+            expected.append("-")
+        elif unicodedata.category(ch) == "Nd":
+            expected.append(str(unicodedata.digit(ch)))
+        elif ch.isalpha():
+            expected.append(" ")
+        else:
+            folded = unicodedata.normalize("NFKC", ch)
+            expected.append(folded if len(folded) == 1 else ch)
+    assert detection_text(text) == "".join(expected)
+    assert detection_text(text + text) == "".join(expected) * 2  # the same from the cache
+
+
+def test_format_characters_inside_an_email_or_a_phone_number() -> None:
+    assert redact("mail thandi@out\u200blook.com now") == "mail [email removed] now"
+    assert redact("call 083\u00ad298\u200d7217") == f"call {PHONE}"
