@@ -1,6 +1,7 @@
 """What every page loads before Dash starts (docs/partner-performance.md, "In the browser"):
 no Babel polyfill bundle but the regenerator runtime right after React, and no plotly.js among
-the blocking scripts (``assets/02-plotly.js`` loads the cartesian bundle after them). The
+the blocking scripts (``assets/02-plotly.js`` loads the cartesian bundle after them), and the
+lazy chunks of the common components fetched early (``assets/02-lazy-chunks.js``). The
 vendored files must be served, or every chart and every component would fail to load."""
 
 from __future__ import annotations
@@ -35,3 +36,21 @@ def test_plotly_is_not_a_blocking_script_and_its_bundle_is_served(client_for):
     bundle = client.get("/assets/vendor/plotly-cartesian-4.1.1.min.js")
     assert bundle.status_code == 200 and len(bundle.data) > 1_000_000
     assert b"vendor/plotly-cartesian-4.1.1.min.js" in client.get(loader).data
+
+
+def test_the_lazy_chunks_fetched_early_are_the_ones_the_components_serve(client_for):
+    """``assets/02-lazy-chunks.js`` names the chunks by path: after an upgrade of dcc or
+    dash-ag-grid that renamed one, the loader would fetch a 404 and the page would silently
+    fall back to loading the chunk late."""
+    client = client_for("manager")
+    loader = next(s for s in _scripts(client) if "/assets/02-lazy-chunks.js" in s)
+    source = client.get(loader).get_data(as_text=True)
+    chunks = re.findall(r'"((?:dash|dash_ag_grid)/[\w/-]+\.js)"', source)
+    assert sorted(chunks) == [
+        "dash/dcc/async-dropdown.js",
+        "dash/dcc/async-graph.js",
+        "dash_ag_grid/async-community.js",
+    ]
+    for chunk in chunks:
+        served = client.get(f"/_dash-component-suites/{chunk}")
+        assert served.status_code == 200 and len(served.data) > 5_000, chunk
