@@ -871,6 +871,37 @@ def test_the_nightly_warm_up_brings_every_offered_filter_to_the_day(db, world):
     assert rollups.warm_presets(db, later) == 0
 
 
+def test_warming_exactly_brings_a_later_day_back_and_its_presets_equal_the_base_tables(db, world):
+    """The benchmark harness's warm-up (``exactly=True``) moves every offered filter to the
+    day asked for, earlier ones included, and the ranking then read from the presets equals
+    the plain GROUP BY over the base tables for that day."""
+    later = PRESET_DAY + timedelta(days=1)
+    rollups.warm_presets(db, later)
+    assert rollups.warm_presets(db, PRESET_DAY) > 0  # without exactly: nothing moves back
+    with read_connection(db) as conn:
+        assert rollups.stored_day(conn) == later
+    rollups.warm_presets(db, PRESET_DAY, exactly=True)
+    start, end = rollups.preset_period("90d", PRESET_DAY)
+    view = pdata.PartnerFilters(start=start, end=end)
+    statements: list[str] = []
+
+    def capture(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with read_connection(db) as conn:
+        assert rollups.stored_day(conn) == PRESET_DAY
+        assert rollups.stored_day(conn, None, "Limpopo") == PRESET_DAY
+        criteria = pdata.RiskCriteria.load(conn)
+        event.listen(db, "before_cursor_execute", capture)
+        try:
+            fast = pdata.compute_table(conn, view, criteria, source="rollup")
+        finally:
+            event.remove(db, "before_cursor_execute", capture)
+        slow = pdata.compute_table(conn, view, criteria, source="base")
+    assert any("rollup_share_partner_preset" in s for s in statements)
+    pd.testing.assert_frame_equal(fast, slow)
+
+
 @pytest.mark.parametrize("preset", ["30d", "365d"])
 @pytest.mark.parametrize("where", ["trade", "province", "vetted"])
 def test_filtered_preset_rankings_equal_the_base_tables(db, world, preset, where):
