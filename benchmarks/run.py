@@ -50,9 +50,9 @@ from sqlalchemy import Engine, select, text  # noqa: E402
 import benchmarks.cases as cases_package  # noqa: E402
 from benchmarks.cases import BenchContext, Case  # noqa: E402
 from data.db import make_engine, schema_is_current  # noqa: E402
-from data.rollups import warm_presets  # noqa: E402
 from data.demo import build_demo  # noqa: E402
 from data.models import Trade  # noqa: E402
+from data.rollups import warm_presets  # noqa: E402
 from data.timeutil import today  # noqa: E402
 
 DEFAULT_DIR = Path("/tmp/pod-bench")
