@@ -52,7 +52,8 @@ from data.aggregates.cells import aggregate_cell, aggregate_cube
 from data.aggregates.cube_rebuild import rebuild as rebuild_aggregate_cells
 from data.consent.models import ConsentDay, ConsentPopulationDay, ConsentRollupState
 from data.consent.rollup import rebuild as rebuild_consent_rollup
-from data.demo.bulk import SCRATCH_PRAGMAS, _quote, copy_in, sqlite_table_ddl
+from data.demo.bulk import _quote
+from data.demo.bulk_sqlite import SCRATCH_PRAGMAS, copy_in, sqlite_table_ddl
 from data.erasure import vocabulary
 from data.rollups import ALL_TABLES, rebuild_partner_rollups
 from data.rollups.lead_flow import FLOW_TABLES, TRANSITION_TABLES, rebuild_lead_flow
