@@ -48,8 +48,12 @@ def new_request(engine, **fields) -> int:
 
 
 def queue_count(page) -> int:
-    expect(page.locator("#privacy-queue-count")).to_contain_text("request(s)")
-    return int(page.inner_text("#privacy-queue-count").split()[0])
+    """The count line's number, read as ``expect`` reads it (``textContent``): its
+    ``innerText`` is empty while a loading overlay hides the line, which made a read right
+    after the check fail now and then."""
+    count = page.locator("#privacy-queue-count")
+    expect(count).to_contain_text("request(s)")
+    return int((count.text_content() or "").split()[0])
 
 
 def result_beside(page, button: str, result: str) -> None:
