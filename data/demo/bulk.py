@@ -107,11 +107,7 @@ class LoadStats:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _chunks(table: TableData) -> Iterator[list[Column]]:
+def chunks(table: TableData) -> Iterator[list[Column]]:
     total = len(table)
     for lo in range(0, total, CHUNK_ROWS):
         hi = min(total, lo + CHUNK_ROWS)

@@ -18,10 +18,10 @@ from data.demo.bulk import (
     Column,
     Job,
     LoadStats,
-    _chunks,
-    _quote,
+    chunks,
     column_kind,
 )
+from data.erasure.search_index import quote
 
 # --- PostgreSQL binary COPY -----------------------------------------------------------------
 
@@ -166,7 +166,7 @@ class PostgresBackend(Backend):
         ).fetchall()
         with self._conn.transaction():
             for table, name, _definition in self._foreign_keys:
-                self._conn.execute(f"ALTER TABLE {table} DROP CONSTRAINT {_quote(name)}")
+                self._conn.execute(f"ALTER TABLE {table} DROP CONSTRAINT {quote(name)}")
 
     def plan(self, job: Job) -> None:
         indexes, types = {}, {}
@@ -177,7 +177,7 @@ class PostgresBackend(Backend):
                     "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) "
                     "FROM pg_index i WHERE i.indrelid = %s::regclass AND NOT EXISTS "
                     "(SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) ORDER BY 1",
-                    (_quote(table.name),),
+                    (quote(table.name),),
                 ).fetchall()
                 for name, _definition in rows:
                     self._conn.execute(f"DROP INDEX {name}")
@@ -188,7 +188,7 @@ class PostgresBackend(Backend):
                         "SELECT a.attname, t.typname, a.atttypmod FROM pg_attribute a "
                         "JOIN pg_type t ON t.oid = a.atttypid WHERE a.attrelid = %s::regclass "
                         "AND a.attnum > 0 AND NOT a.attisdropped",
-                        (_quote(table.name),),
+                        (quote(table.name),),
                     )
                 }
                 types[table.name] = [found[name] for name in table.columns]
@@ -199,14 +199,14 @@ class PostgresBackend(Backend):
             conn.execute("SET synchronous_commit = off")
             conn.execute("SET maintenance_work_mem = '256MB'")
             for table in job.tables:
-                name = _quote(table.name)
+                name = quote(table.name)
                 conn.execute(f"TRUNCATE {name}")
-                cols = ", ".join(_quote(n) for n in table.columns)
+                cols = ", ".join(quote(n) for n in table.columns)
                 types = job.spec["types"][table.name]
                 statement = f"COPY {name} ({cols}) FROM STDIN WITH (FORMAT binary, FREEZE)"
                 with conn.cursor().copy(statement) as copy:
                     copy.write(COPY_SIGNATURE)
-                    for columns in _chunks(table):
+                    for columns in chunks(table):
                         copy.write(copy_binary_rows(columns, types))
                     copy.write(COPY_TRAILER)
                 for statement in job.spec["indexes"][table.name]:
@@ -218,26 +218,26 @@ class PostgresBackend(Backend):
         with self._conn.transaction():
             for table, name, definition in self._foreign_keys:
                 self._conn.execute(
-                    f"ALTER TABLE {table} ADD CONSTRAINT {_quote(name)} {definition} NOT VALID"
+                    f"ALTER TABLE {table} ADD CONSTRAINT {quote(name)} {definition} NOT VALID"
                 )
         self._in_parallel(
-            [f"ALTER TABLE {t} VALIDATE CONSTRAINT {_quote(n)}" for t, n, _d in self._foreign_keys]
+            [f"ALTER TABLE {t} VALIDATE CONSTRAINT {quote(n)}" for t, n, _d in self._foreign_keys]
         )
         stats.seconds["foreign_keys"] = time.perf_counter() - began
         for table, has_id in self._loaded:
             if not has_id:
                 continue
             sequence = self._conn.execute(
-                "SELECT pg_get_serial_sequence(%s, 'id')", (_quote(table),)
+                "SELECT pg_get_serial_sequence(%s, 'id')", (quote(table),)
             ).fetchone()[0]
             if sequence:
                 self._conn.execute(
-                    f"SELECT setval(%s, COALESCE((SELECT MAX(id) FROM {_quote(table)}), 0) + 1,"  # noqa: S608
+                    f"SELECT setval(%s, COALESCE((SELECT MAX(id) FROM {quote(table)}), 0) + 1,"  # noqa: S608
                     " false)",
                     (sequence,),
                 )
         began = time.perf_counter()
-        self._in_parallel([f"ANALYZE {_quote(t)}" for t, _ in self._loaded])
+        self._in_parallel([f"ANALYZE {quote(t)}" for t, _ in self._loaded])
         stats.seconds["analyze"] = time.perf_counter() - began
 
     def _in_parallel(self, statements: list[str], connections: int = 2) -> None:

@@ -17,8 +17,7 @@ from data.demo.bulk import (
     Column,
     Job,
     LoadStats,
-    _chunks,
-    _quote,
+    chunks,
     column_kind,
 )
 from data.erasure import coverage, search_index, vocabulary
@@ -134,7 +133,7 @@ def copy_in(
     try:
         con.execute("BEGIN")
         for name in names:
-            quoted = _quote(name)
+            quoted = search_index.quote(name)
             if replace:
                 con.execute(f"DELETE FROM main.{quoted}")  # noqa: S608
             con.execute(f"INSERT INTO main.{quoted} SELECT * FROM {alias}.{quoted}")  # noqa: S608
@@ -226,15 +225,16 @@ class SQLiteBackend(Backend):
             con.execute(create_table)
             names = list(table.columns)
             # Identifiers come from the schema and are quoted; values are bound.
+            columns_sql = ", ".join(search_index.quote(n) for n in names)
             sql = (
-                f"INSERT INTO {_quote(table.name)} ({', '.join(_quote(n) for n in names)}) "  # noqa: S608
+                f"INSERT INTO {search_index.quote(table.name)} ({columns_sql}) "  # noqa: S608
                 f"VALUES ({', '.join('?' for _ in names)})"
             )
-            for columns in _chunks(table):
+            for columns in chunks(table):
                 con.executemany(sql, zip(*[sqlite_values(c) for c in columns], strict=True))
             for statement in create_indexes:
                 con.execute(statement)
-            con.execute(f"ANALYZE {_quote(table.name)}")
+            con.execute(f"ANALYZE {search_index.quote(table.name)}")
         con.execute("COMMIT")
         con.close()
 
@@ -270,7 +270,7 @@ class SQLiteBackend(Backend):
         ).fetchall()
         for (name,) in names:  # the rest: the word indexes' own tables, the vocabulary, …
             if name not in self._analysed:
-                con.execute(f"ANALYZE {_quote(name)}")
+                con.execute(f"ANALYZE {search_index.quote(name)}")
         con.execute("ANALYZE sqlite_master")  # the statistics copied in, read again
         stats.seconds["analyze"] = time.perf_counter() - began
 

@@ -52,9 +52,8 @@ from data.aggregates.cells import aggregate_cell, aggregate_cube
 from data.aggregates.cube_rebuild import rebuild as rebuild_aggregate_cells
 from data.consent.models import ConsentDay, ConsentPopulationDay, ConsentRollupState
 from data.consent.rollup import rebuild as rebuild_consent_rollup
-from data.demo.bulk import _quote
 from data.demo.bulk_sqlite import SCRATCH_PRAGMAS, copy_in, sqlite_table_ddl
-from data.erasure import vocabulary
+from data.erasure import search_index, vocabulary
 from data.rollups import ALL_TABLES, rebuild_partner_rollups
 from data.rollups.lead_flow import FLOW_TABLES, TRANSITION_TABLES, rebuild_lead_flow
 from data.rollups.tables import rollup_preset_day, rollup_state
@@ -132,7 +131,7 @@ def _vacuum(engine: Engine, names: Sequence[str]) -> None:
     def run(batch: Sequence[str]) -> None:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             for name in batch:
-                conn.execute(text(f"VACUUM (ANALYZE) {_quote(name)}"))
+                conn.execute(text(f"VACUUM (ANALYZE) {search_index.quote(name)}"))
 
     with ThreadPoolExecutor(2) as pool:
         for future in [pool.submit(run, names[i::2]) for i in range(2)]:
@@ -237,7 +236,7 @@ def _fill_private(
         for statement in ddl:
             raw.execute(statement)
         for name in names:  # whatever they hold now, as the in-place rebuild would see it
-            quoted = _quote(name)
+            quoted = search_index.quote(name)
             raw.execute(f"INSERT INTO main.{quoted} SELECT * FROM {_SOURCE}.{quoted}")  # noqa: S608
     seconds = _run(engine, ASIDE, progress)
     engine.dispose()
