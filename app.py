@@ -154,7 +154,7 @@ def create_dash(*, serve: bool = False) -> dash.Dash:
         title="Partner Operations",
         update_title=None,
         serve_locally=True,
-        assets_path_ignore=["vendor"],  # served; loaded by assets/02-plotly.js and below
+        assets_path_ignore=["vendor"],  # served; loaded by assets/02-deferred-scripts.js and below
         external_scripts=["/assets/vendor/regenerator-runtime-0.14.1.js"],
         routing_callback_inputs=in_place.routing_inputs(),
     )
@@ -185,8 +185,8 @@ def create_dash(*, serve: bool = False) -> dash.Dash:
 def _serve_the_cartesian_plotly_bundle() -> None:
     """Leave out the full plotly.js bundle that Dash loads on every page (4.8 MB to evaluate):
     the charts use only trace types of the cartesian bundle (1.5 MB), served from
-    ``assets/vendor/`` and loaded by ``assets/02-plotly.js`` after the page's other scripts, so
-    that it is evaluated while the renderer waits for the server."""
+    ``assets/vendor/`` and loaded by ``assets/02-deferred-scripts.js`` after the page's other
+    scripts, so that it is evaluated while the renderer waits for the server."""
     dcc._js_dist[:] = [d for d in dcc._js_dist if d.get("namespace") != "plotly"]
 
 

@@ -4,7 +4,7 @@
    figure drawn again (200–400 ms per scatter of a few thousand points at 1M leads, twice per
    page load). Skip the resize when the graph's box already has the size it was drawn at;
    a real change of size (a window resized, a collapsed panel opened) still relays it out.
-   Plotly is loaded after the page's scripts (02-plotly.js): the wrapper is installed as soon as
+   Plotly is loaded after the page's scripts (02-deferred-scripts.js): the wrapper is installed as soon as
    it has run, before dcc.Graph (which waits on the same promise, later) draws any graph. */
 Promise.resolve(window.Plotly).then(function (Plotly) {
   "use strict";

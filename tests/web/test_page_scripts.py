@@ -1,8 +1,8 @@
 """What every page loads before Dash starts (docs/partner-performance.md, "In the browser"):
 no Babel polyfill bundle but the regenerator runtime right after React, and no plotly.js among
-the blocking scripts (``assets/02-plotly.js`` loads the cartesian bundle after them), and the
-lazy chunks of the common components fetched early (``assets/02-lazy-chunks.js``). The
-vendored files must be served, or every chart and every component would fail to load."""
+the blocking scripts (``assets/02-deferred-scripts.js`` loads the cartesian bundle after
+them, and the lazy chunks of the common components early). The vendored files must be
+served, or every chart and every component would fail to load."""
 
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ def test_the_polyfill_bundle_is_replaced_by_the_regenerator_runtime(client_for):
 def test_plotly_is_not_a_blocking_script_and_its_bundle_is_served(client_for):
     client = client_for("manager")
     scripts = _scripts(client)
-    assert not [s for s in scripts if "plotly" in s.split("/")[-1] and "02-plotly" not in s]
-    loader = next(s for s in scripts if "/assets/02-plotly.js" in s)
+    assert not [s for s in scripts if "plotly" in s.split("/")[-1]]
+    loader = next(s for s in scripts if "/assets/02-deferred-scripts.js" in s)
     resize = next(s for s in scripts if "/assets/05-graph-resize.js" in s)
     assert scripts.index(loader) < scripts.index(resize)  # the guard waits on the loader's promise
     bundle = client.get("/assets/vendor/plotly-cartesian-4.1.1.min.js")
@@ -39,11 +39,11 @@ def test_plotly_is_not_a_blocking_script_and_its_bundle_is_served(client_for):
 
 
 def test_the_lazy_chunks_fetched_early_are_the_ones_the_components_serve(client_for):
-    """``assets/02-lazy-chunks.js`` names the chunks by path: after an upgrade of dcc or
+    """``assets/02-deferred-scripts.js`` names the chunks by path: after an upgrade of dcc or
     dash-ag-grid that renamed one, the loader would fetch a 404 and the page would silently
     fall back to loading the chunk late."""
     client = client_for("manager")
-    loader = next(s for s in _scripts(client) if "/assets/02-lazy-chunks.js" in s)
+    loader = next(s for s in _scripts(client) if "/assets/02-deferred-scripts.js" in s)
     source = client.get(loader).get_data(as_text=True)
     chunks = re.findall(r'"((?:dash|dash_ag_grid)/[\w/-]+\.js)"', source)
     assert sorted(chunks) == [
