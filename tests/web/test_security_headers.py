@@ -80,6 +80,42 @@ def test_static_files_stay_cacheable(client_for):
     assert "no-store" not in response.headers.get("Cache-Control", "")
 
 
+YEAR = "public, max-age=31536000, immutable"
+
+
+def test_versioned_static_files_are_kept_without_asking_again(client_for):
+    client = client_for(None)
+    fingerprinted = client.get("/assets/02-app.css?m=1700000000.5")
+    assert fingerprinted.status_code == 200
+    assert fingerprinted.headers["Cache-Control"] == YEAR
+    vendor = client.get("/assets/vendor/regenerator-runtime-0.14.1.js")
+    assert vendor.status_code == 200
+    assert vendor.headers["Cache-Control"] == YEAR
+    # no version in the address: the browser must ask again, or an edit would go unseen
+    plain = client.get("/assets/02-app.css")
+    assert "max-age=31536000" not in plain.headers.get("Cache-Control", "")
+    # an answer that is not the file is never kept
+    missing = client.get("/assets/vendor/nothing-1.0.js")
+    assert missing.status_code == 404
+    assert "max-age=31536000" not in missing.headers.get("Cache-Control", "")
+
+
+def test_every_asset_a_page_links_names_its_version(client_for):
+    """The year-long cache is safe only if each address changes with its file: Dash's
+    ``?m=`` for the assets it links, a release in the name under ``assets/vendor/``."""
+    html = client_for("manager").get("/partners").get_data(as_text=True)
+    linked = re.findall(r'(?:src|href)="(/assets/[^"]+)"', html)
+    assert len(linked) >= 5
+    for address in linked:
+        if address.startswith("/assets/vendor/"):
+            assert re.search(r"-\d+\.\d+\.\d+(\.min)?\.js$", address), address
+        else:
+            assert re.search(r"\?m=[\d.]+$", address), address
+    loader = client_for(None).get("/assets/02-deferred-scripts.js").get_data(as_text=True)
+    for name in re.findall(r'"vendor/([^"]+)"', loader):
+        assert re.search(r"-\d+\.\d+\.\d+\.min\.js$", name), name
+
+
 def test_hsts_only_over_https(client_for):
     response = client_for(None).get("/login", base_url="https://localhost")
     assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
