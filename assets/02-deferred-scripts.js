@@ -7,7 +7,8 @@
      one more round of fetching and evaluating. A chunk run early registers itself with its
      bundle's webpack runtime; the component's own import() then finds it installed. Same
      addresses as the components use, so the browser's cache serves either request.
-   * Plotly's cartesian bundle (assets/vendor/, 1.5 MB: ~0.3 s of the main thread to evaluate).
+   * plotly.js, built with only the trace types the console draws (assets/vendor/, 1.2 MB:
+     ~0.2 s of the main thread to evaluate; tools/plotly-bundle/ builds it).
      Until it has run, window.Plotly is a promise of it: dcc.Graph waits on it before drawing
      (Promise.resolve(window.Plotly || …)), and so does 05-graph-resize.js. The bundle replaces
      window.Plotly with itself when it runs. */
@@ -39,7 +40,7 @@
   if (!window.Plotly) {
     window.Plotly = new Promise(function (resolve, reject) {
       afterScripts(function () {
-        addScript(assets + "vendor/plotly-cartesian-4.1.1.min.js", function () {
+        addScript(assets + "vendor/plotly-console-4.1.1.min.js", function () {
           resolve(window.Plotly);
         }, reject);
       });

@@ -5,9 +5,10 @@ empty input by returning a figure that says so.
 Clickable charts (funnel, time series, provinces, contact by trade) put the value a click
 selects in each point's ``customdata[0]``: the page turns a click into a filter in the address.
 
-The app serves plotly.js's *cartesian* bundle, which has no ``sankey`` or ``funnel`` trace: the
-funnel is a horizontal bar chart and the Sankey is drawn with layout shapes (one rectangle per
-status, one filled Bézier band per transition) plus invisible markers that carry the hover text.
+The app serves a plotly.js build without ``sankey`` or ``funnel`` traces
+(``tools/plotly-bundle/``): the funnel is a horizontal bar chart and the Sankey is drawn with
+layout shapes (one rectangle per status, one filled Bézier band per transition) plus invisible
+markers that carry the hover text.
 """
 
 from __future__ import annotations

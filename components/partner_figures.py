@@ -35,10 +35,11 @@ OK_COLOUR = "#0d6efd"
 TRADE_COLOUR = "#adb5bd"
 FONT_FAMILY = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
 MAX_BUBBLE_PX = 28
-#: Every chart uses the trace types of plotly.js's *cartesian* bundle, which the app serves
-#: instead of the full one (``assets/vendor/``, ``app.py``): a third of its size to evaluate on
-#: every page load. The scatter is SVG at any size: WebGL (``scattergl``) is not in that bundle,
-#: and without a GPU (headless Chromium, remote desktops) it cost a fixed 0.5–1.2 s to set up.
+#: Every chart uses only scatter, bar, box and heatmap traces: the app serves a plotly.js build
+#: with those four (``tools/plotly-bundle/``, ``assets/vendor/``, ``app.py``), a quarter of the
+#: full bundle's size to evaluate on every page load (``tests/unit/test_figure_traces.py``).
+#: The scatter is SVG at any size: WebGL (``scattergl``) is not in that build, and without a
+#: GPU (headless Chromium, remote desktops) it cost a fixed 0.5–1.2 s to set up.
 
 #: Layout and trace defaults of ``plotly_white`` that 2-D bar, scatter and box charts use.
 #: Built once; shared by every figure, so callers must not modify it.

@@ -104,20 +104,7 @@ def every_figure() -> list[pf.Figure]:
     ]
 
 
-CARTESIAN_BUNDLE_TRACES = {
-    "bar",
-    "box",
-    "contour",
-    "heatmap",
-    "histogram",
-    "histogram2d",
-    "histogram2dcontour",
-    "image",
-    "pie",
-    "scatter",
-    "scatterternary",
-    "violin",
-}
+BUNDLE_TRACES = {"bar", "box", "heatmap", "scatter"}  # tools/plotly-bundle/entry.js
 
 
 @pytest.mark.parametrize("index", range(len(every_figure())))
@@ -125,8 +112,8 @@ def test_every_figure_is_valid_plotly_and_strict_json(index):
     fig = every_figure()[index]
     go.Figure(fig)  # raises on any property or value Plotly does not accept
     json.dumps(fig, allow_nan=False)  # plain values only: no NaN, no numpy, no pandas
-    # only trace types of the cartesian bundle the app serves (its README lists them)
-    assert {t["type"] for t in fig["data"]} <= CARTESIAN_BUNDLE_TRACES
+    # only trace types of the plotly.js build the app serves
+    assert {t["type"] for t in fig["data"]} <= BUNDLE_TRACES
     layout = fig["layout"]
     assert layout["template"] is pf.TEMPLATE
     assert layout["font"]["family"] == pf.FONT_FAMILY
@@ -167,7 +154,7 @@ def test_scatter_splits_by_risk_and_skips_unranked():
 
 
 def test_a_large_scatter_stays_svg():
-    """The app serves plotly.js's cartesian bundle, which has no WebGL traces."""
+    """The plotly.js build the app serves has no WebGL traces."""
     many = pd.concat([table()] * 1_000, ignore_index=True)  # 2 000 ranked: still points
     assert {t["type"] for t in pf.rating_vs_response(many)["data"]} == {"scatter"}
     more = pd.concat([table()] * 1_001, ignore_index=True)  # 2 002: a density and points

@@ -1,6 +1,6 @@
 """What every page loads before Dash starts (docs/partner-performance.md, "In the browser"):
 no Babel polyfill bundle but the regenerator runtime right after React, and no plotly.js among
-the blocking scripts (``assets/02-deferred-scripts.js`` loads the cartesian bundle after
+the blocking scripts (``assets/02-deferred-scripts.js`` loads the console's plotly.js build after
 them, and the lazy chunks of the common components early). The vendored files must be
 served, or every chart and every component would fail to load."""
 
@@ -33,9 +33,9 @@ def test_plotly_is_not_a_blocking_script_and_its_bundle_is_served(client_for):
     loader = next(s for s in scripts if "/assets/02-deferred-scripts.js" in s)
     resize = next(s for s in scripts if "/assets/05-graph-resize.js" in s)
     assert scripts.index(loader) < scripts.index(resize)  # the guard waits on the loader's promise
-    bundle = client.get("/assets/vendor/plotly-cartesian-4.1.1.min.js")
+    bundle = client.get("/assets/vendor/plotly-console-4.1.1.min.js")
     assert bundle.status_code == 200 and len(bundle.data) > 1_000_000
-    assert b"vendor/plotly-cartesian-4.1.1.min.js" in client.get(loader).data
+    assert b"vendor/plotly-console-4.1.1.min.js" in client.get(loader).data
 
 
 def test_the_lazy_chunks_fetched_early_are_the_ones_the_components_serve(client_for):
